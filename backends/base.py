@@ -1,0 +1,76 @@
+"""The contract between the desk and whatever speaks WhatsApp (the mock, the Cloud API).
+
+A backend reports what happens as domain events (`events()`), and does what the agent asks
+(send text, send a template, mark read). It never touches the store or the UI: the app hands its
+events to the store and its results to the outbox.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from desk.models import BusinessNumber, Customer, Event, Template
+
+
+class Capability(enum.Flag):
+    """What a backend can do beyond sending text; the UI hides what is missing."""
+
+    NONE = 0
+    TEMPLATES = enum.auto()
+    MARK_READ = enum.auto()
+    MEDIA_DOWNLOAD = enum.auto()
+    TEMPLATE_SYNC = enum.auto()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """WhatsApp accepted a message (accepted, not delivered: statuses follow as events)."""
+
+    wamid: str
+    at: datetime
+
+
+class Backend(ABC):
+    """A source of events and a way to send. Errors are `backends.errors.WhatsAppError`s; a request
+    whose outcome is unknown raises `backends.errors.OutcomeUnknown`."""
+
+    name: str = "?"
+    capabilities: Capability = Capability.NONE
+
+    @abstractmethod
+    def business_numbers(self) -> list[BusinessNumber]:
+        """Our numbers (departments), in the order the agent sees them."""
+
+    async def start(self) -> None:
+        """Connect, start timers or servers. Called once by the app before `events()`."""
+
+    async def stop(self) -> None:
+        """Release what `start` took."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[Event]:
+        """What happens, as it happens: messages, statuses, template changes. Never ends on its own."""
+
+    @abstractmethod
+    async def send_text(
+        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None
+    ) -> Sent:
+        """Send free text. Outside the 24-hour window WhatsApp answers 131047, and so must a backend."""
+
+    async def send_template(
+        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str]
+    ) -> Sent:
+        """Send an approved template with its parameters."""
+        raise NotImplementedError(f"the {self.name} backend cannot send templates")
+
+    async def templates(self, business_number_id: str) -> list[Template]:
+        """The business number's template catalogue, every status included."""
+        return []
+
+    async def mark_read(self, business_number_id: str, wamid: str) -> None:
+        """Tell the customer we read up to this message (blue ticks)."""
+

@@ -1,0 +1,118 @@
+"""The one table from WhatsApp error code to a typed error and a sentence an agent understands.
+
+Facts from ../shared/reference/whatsapp-cloud-api.md section 8 (Meta's error-code page). Both paths
+end here: a Graph error response and a `failed` status webhook carry the same codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WhatsAppError(Exception):
+    """WhatsApp refused or failed a request. `code` is WhatsApp's; `sentence` is for the agent."""
+
+    retryable = False
+    """True when resending later may work (throttling, downtime)."""
+
+    def __init__(self, code: int, details: str = "", http_status: int = 400) -> None:
+        self.code = code
+        self.details = details
+        self.http_status = http_status
+        self.sentence = describe(code)
+        super().__init__(f"({code}) {self.sentence}")
+
+
+class AuthError(WhatsAppError):
+    """The access token or the app's permissions: an admin must act."""
+
+
+class ThrottledError(WhatsAppError):
+    retryable = True
+
+
+class IntegrityError(WhatsAppError):
+    """The account is restricted: nothing will send until Meta lifts it."""
+
+
+class WindowClosedError(WhatsAppError):
+    """131047: free text outside the 24-hour window."""
+
+
+class TemplateError(WhatsAppError):
+    """132xxx: the template, its language or its parameters."""
+
+
+class UndeliverableError(WhatsAppError):
+    pass
+
+
+class TemporaryError(WhatsAppError):
+    retryable = True
+
+
+class OutcomeUnknown(Exception):
+    """The request left and no answer came back: the message may or may not have been sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    cls: type[WhatsAppError]
+    sentence: str
+    http_status: int = 400
+
+
+ERRORS: dict[int, _Entry] = {
+    0: _Entry(AuthError, "WhatsApp could not authenticate the desk; an admin must renew the access token.", 401),
+    3: _Entry(AuthError, "This WhatsApp account lacks a capability the desk needs; ask an admin.", 403),
+    10: _Entry(AuthError, "A WhatsApp permission is missing; ask an admin to grant it.", 403),
+    190: _Entry(AuthError, "The WhatsApp access token has expired; an admin must set a new one and restart the desk.", 401),
+    4: _Entry(ThrottledError, "Too many requests to WhatsApp from this app; try again in a minute.", 429),
+    80007: _Entry(ThrottledError, "The WhatsApp account's rate limit is reached; try again later.", 429),
+    130429: _Entry(ThrottledError, "WhatsApp's sending rate for this number is reached; try again shortly.", 429),
+    131048: _Entry(ThrottledError, "WhatsApp flagged recent messages as spam and is limiting this number.", 429),
+    131056: _Entry(ThrottledError, "Too many messages to this customer in a short time; wait a few seconds and retry.", 429),
+    368: _Entry(IntegrityError, "The WhatsApp account is restricted for a policy violation.", 403),
+    131031: _Entry(IntegrityError, "The WhatsApp account is locked.", 403),
+    130497: _Entry(IntegrityError, "This account may not message customers in that country.", 403),
+    1: _Entry(TemporaryError, "WhatsApp reported an invalid request or a server error.", 500),
+    2: _Entry(TemporaryError, "WhatsApp is temporarily unavailable; try again shortly.", 503),
+    131000: _Entry(TemporaryError, "WhatsApp reported an unknown error; try again.", 500),
+    131016: _Entry(TemporaryError, "WhatsApp is temporarily unavailable; try again shortly.", 503),
+    131057: _Entry(TemporaryError, "This number is in maintenance for up to a minute; try again shortly."),
+    100: _Entry(WhatsAppError, "WhatsApp rejected a parameter of the request."),
+    130403: _Entry(UndeliverableError, "This customer is blocked by the business."),
+    130472: _Entry(UndeliverableError, "WhatsApp held the message back (the customer is in a Meta experiment)."),
+    131008: _Entry(WhatsAppError, "A required parameter was missing from the request."),
+    131009: _Entry(WhatsAppError, "A parameter value was not valid."),
+    131021: _Entry(UndeliverableError, "A number cannot message itself."),
+    131026: _Entry(UndeliverableError, "Undeliverable: the customer's number is not on WhatsApp, or their app is too old."),
+    131047: _Entry(WindowClosedError, "Not sent: more than 24 hours have passed since the customer last wrote; send an approved template instead."),
+    131049: _Entry(UndeliverableError, "WhatsApp held the message back to limit marketing to this customer; wait a day."),
+    131050: _Entry(UndeliverableError, "The customer has opted out of marketing messages."),
+    131051: _Entry(WhatsAppError, "WhatsApp does not support this message type."),
+    131052: _Entry(WhatsAppError, "The customer's media could not be downloaded (over 100 MB?); ask for another channel."),
+    131053: _Entry(WhatsAppError, "The file could not be uploaded: its type does not match its contents."),
+    131062: _Entry(UndeliverableError, "This customer can only be reached by phone number, not username."),
+    132000: _Entry(TemplateError, "The number of parameters does not match the template."),
+    132001: _Entry(TemplateError, "The template does not exist in that language or is not approved."),
+    132005: _Entry(TemplateError, "The template text is too long once its parameters are filled in."),
+    132007: _Entry(TemplateError, "The template's content breaks WhatsApp policy."),
+    132012: _Entry(TemplateError, "A template parameter is in the wrong format."),
+    132015: _Entry(TemplateError, "The template is paused for low quality; pick another.", 400),
+    132016: _Entry(TemplateError, "The template is disabled; pick another.", 400),
+}
+
+
+def describe(code: int) -> str:
+    """The sentence for an agent; an unknown code still gets a sentence, with the number."""
+    entry = ERRORS.get(code)
+    return entry.sentence if entry else f"WhatsApp refused the message (error {code})."
+
+
+def error_for(code: int, details: str = "") -> WhatsAppError:
+    """The typed error for a WhatsApp code."""
+    entry = ERRORS.get(code)
+    if entry is None:
+        return WhatsAppError(code, details)
+    return entry.cls(code, details, entry.http_status)

@@ -1,0 +1,215 @@
+"""Configuration: a TOML file read into a strict, typed model.
+
+Every key has a default (config.example.toml documents them all); an unknown key, a wrong type or a
+bad time zone is a `ConfigError` whose message is one sentence naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from desk.models import BusinessNumber
+
+
+class ConfigError(Exception):
+    """A config problem, as one sentence that names the key."""
+
+
+@dataclass(frozen=True)
+class BusinessHoursConfig:
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    """Days the SLA clocks run on: mon..sun."""
+    start: str = "00:00"
+    """Opening time, HH:MM in `timezone`."""
+    end: str = "24:00"
+    """Closing time, HH:MM in `timezone`; 24:00 is midnight at the end of the day."""
+    timezone: str = "UTC"
+    holidays: tuple[str, ...] = ()
+    """Dates (YYYY-MM-DD) on which the SLA clocks do not run."""
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    first_response_minutes: int = 60
+    next_response_minutes: int = 60
+    warn_before_minutes: int = 15
+    business_hours: BusinessHoursConfig = field(default_factory=BusinessHoursConfig)
+
+
+@dataclass(frozen=True)
+class NumberConfig:
+    id: str
+    display: str
+    department: str
+    sla: SlaConfig | None = None
+    """This number's own SLA policy; the top-level [sla] when absent."""
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    seed: int = 7
+    speed: float = 1.0
+    """How many times faster than real time the mock's world moves (`--speed`)."""
+    customers: int = 48
+    inbound_per_minute: float = 2.0
+    """Average new customer messages a minute while the desk runs (0 for none)."""
+    failure_rate: float = 0.05
+    """Share of our messages that fail with 131026 (undeliverable)."""
+    numbers: tuple[NumberConfig, ...] = (
+        NumberConfig("100000000000001", "+1 555-0100", "Sales"),
+        NumberConfig("100000000000002", "+1 555-0199", "Support"),
+    )
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    closing_soon_minutes: int = 60
+    """A window with less than this left is shown as closing soon."""
+
+
+@dataclass(frozen=True)
+class Config:
+    backend: str = "mock"
+    agent_name: str = "agent"
+    timezone: str = "UTC"
+    """The agent's time zone: times in the transcript are shown in it."""
+    data_dir: str = ""
+    """Where the store lives; empty for the platform's user data dir."""
+    sla: SlaConfig = field(default_factory=SlaConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
+    mock: MockConfig = field(default_factory=MockConfig)
+
+    def numbers(self) -> list[BusinessNumber]:
+        return [BusinessNumber(n.id, n.display, n.department) for n in self.mock.numbers]
+
+    def sla_for(self, business_number_id: str) -> SlaConfig:
+        for n in self.mock.numbers:
+            if n.id == business_number_id and n.sla is not None:
+                return n.sla
+        return self.sla
+
+
+BACKENDS = ("mock", "cloud")
+"""The backends a config may name; the composition root (tui/context.py) builds them."""
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def load(path: Path | None) -> Config:
+    """Read and check a config file; None gives the defaults."""
+    if path is None:
+        return _check(Config())
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"The config file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The config file {path} is not valid TOML: {exc}.") from None
+    return _check(_build(Config, raw, ""))
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"The config key {where or 'at the top'} must be a table.")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in names:
+            raise ConfigError(f"Unknown config key {where + '.' if where else ''}{key}.")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in raw:
+            key = f"{where}.{f.name}" if where else f.name
+            values[f.name] = _convert(hints[f.name], raw[f.name], key)
+    try:
+        return cls(**values)
+    except TypeError:
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in values]
+        raise ConfigError(f"The config key {where} needs {', '.join(missing)}.") from None
+
+
+def _convert(hint: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(inner[0], value, key)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"The config key {key} must be a list.")
+        item = typing.get_args(hint)[0]
+        return tuple(_convert(item, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"The config key {key} must be {_TYPE_WORDS.get(hint, hint.__name__)}, not {value!r}.")
+    return value
+
+
+_TYPE_WORDS = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _check(config: Config) -> Config:
+    if config.backend not in BACKENDS:
+        raise ConfigError(f"The config key backend must be one of {', '.join(BACKENDS)}, not {config.backend!r}.")
+    zone(config.timezone, "timezone")
+    if config.mock.speed <= 0:
+        raise ConfigError("The config key mock.speed must be greater than 0.")
+    if not config.mock.numbers:
+        raise ConfigError("The config key mock.numbers must list at least one number.")
+    if not 0 <= config.mock.failure_rate <= 1:
+        raise ConfigError("The config key mock.failure_rate must be between 0 and 1.")
+    for where, sla in [("sla", config.sla)] + [
+        (f"mock.numbers[{i}].sla", n.sla) for i, n in enumerate(config.mock.numbers) if n.sla
+    ]:
+        _check_sla(sla, where)
+    return config
+
+
+def _check_sla(sla: SlaConfig, where: str) -> None:
+    for name in ("first_response_minutes", "next_response_minutes"):
+        if getattr(sla, name) <= 0:
+            raise ConfigError(f"The config key {where}.{name} must be greater than 0.")
+    if sla.warn_before_minutes < 0:
+        raise ConfigError(f"The config key {where}.warn_before_minutes must not be negative.")
+    hours = sla.business_hours
+    zone(hours.timezone, f"{where}.business_hours.timezone")
+    for day in hours.days:
+        if day not in _DAYS:
+            raise ConfigError(f"The config key {where}.business_hours.days has {day!r}; use {', '.join(_DAYS)}.")
+    start = clock_time(hours.start, f"{where}.business_hours.start")
+    end = clock_time(hours.end, f"{where}.business_hours.end")
+    if end is not None and start is not None and end <= start:
+        raise ConfigError(f"The config key {where}.business_hours.end must be after business_hours.start.")
+    for day in hours.holidays:
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            raise ConfigError(f"The config key {where}.business_hours.holidays has {day!r}, not a YYYY-MM-DD date.") from None
+
+
+def zone(name: str, key: str) -> ZoneInfo:
+    """The ZoneInfo for a configured zone name, or a ConfigError naming the key."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"The config key {key} has an unknown time zone {name!r}.") from None
+
+
+def clock_time(text: str, key: str) -> time | None:
+    """HH:MM as a time; "24:00" (the end of the day) as None."""
+    if text == "24:00":
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"The config key {key} must be a time of day like 09:00, not {text!r}.") from None

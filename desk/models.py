@@ -1,0 +1,314 @@
+"""The domain's nouns: business numbers, customers, conversations, messages, templates.
+
+Plain dataclasses, no I/O. Every datetime here is timezone-aware UTC; conversion to the agent's
+zone happens only when something is shown.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+
+class Direction(str, enum.Enum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class MessageStatus(str, enum.Enum):
+    """Where one of our messages is. Inbound messages are always RECEIVED."""
+
+    RECEIVED = "received"
+    QUEUED = "queued"
+    """Recorded in the outbox; the request has not left yet."""
+    SENDING = "sending"
+    """The request may have left. Found like this at start-up, it becomes UNKNOWN."""
+    UNKNOWN = "unknown"
+    """The request left and no answer came back: it may or may not have been sent."""
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def can_become(self, new: MessageStatus) -> bool:
+        """Statuses only move forward (WhatsApp sends them in no particular order).
+
+        FAILED is final unless a later success arrives (a second device can still get it), and any
+        word from WhatsApp settles UNKNOWN.
+        """
+        if new is self:
+            return False
+        if self is MessageStatus.FAILED:
+            return new in (MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED)
+        if new is MessageStatus.FAILED:
+            return self.rank < MessageStatus.DELIVERED.rank
+        return new.rank > self.rank
+
+
+_RANK = {
+    MessageStatus.RECEIVED: 0,
+    MessageStatus.QUEUED: 1,
+    MessageStatus.SENDING: 2,
+    MessageStatus.UNKNOWN: 3,
+    MessageStatus.FAILED: 4,
+    MessageStatus.SENT: 5,
+    MessageStatus.DELIVERED: 6,
+    MessageStatus.READ: 7,
+    MessageStatus.PLAYED: 8,
+}
+
+
+class ConversationStatus(str, enum.Enum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessNumber:
+    """One of our WhatsApp numbers; agents know it by its department."""
+
+    id: str
+    """WhatsApp's phone_number_id."""
+    display: str
+    """The number as customers see it, e.g. "+1 555-0100"."""
+    department: str
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    """wa_id when there is a phone number, else the business-scoped user id (e.g. "US.1349...")."""
+    name: str
+    phone: str | None = None
+    """E.164 with "+", or None for a customer known only by a username."""
+    username: str | None = None
+    country: str | None = None
+    """ISO 3166 alpha-2, used to format the number the way its owner writes it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    kind: str
+    """image, video, audio, voice, document, sticker."""
+    mime_type: str | None = None
+    caption: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    media_id: str | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    """The WhatsApp message id (wamid); for our messages, a local id until WhatsApp gives one."""
+    conversation_id: str
+    direction: Direction
+    type: str
+    """text, image, video, audio, voice, document, sticker, location, contacts, reaction,
+    interactive, button, order, system, template, unsupported, or any type WhatsApp adds later."""
+    timestamp: datetime
+    """WhatsApp's timestamp (inbound) or when the agent sent it (outbound)."""
+    status: MessageStatus
+    text: str = ""
+    """Body, caption, reply title, or a one-line rendering of what the message carries."""
+    media: Media | None = None
+    location: Location | None = None
+    contacts: tuple[str, ...] = ()
+    """Shared contacts, as "Name +number" lines."""
+    reply_to: str | None = None
+    """The id of the message this one quotes."""
+    reaction_to: str | None = None
+    """For a reaction: the id of the message reacted to; text holds the emoji ("" removes it)."""
+    template: str | None = None
+    """For a template send: "name (language)"."""
+    error_code: int | None = None
+    error_text: str | None = None
+    wamid: str | None = None
+    """For our messages: the id WhatsApp gave on acceptance (None until sent)."""
+    status_at: datetime | None = None
+    agent: str | None = None
+
+    def with_status(self, status: MessageStatus, at: datetime | None = None, **changes: Any) -> Message:
+        return replace(self, status=status, status_at=at or self.status_at, **changes)
+
+
+def conversation_id(business_number_id: str, customer_id: str) -> str:
+    """One conversation per business number + customer; the key is stable across restarts."""
+    return f"{business_number_id}~{customer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation's summary: what the inbox shows and what the window and SLA rules read."""
+
+    id: str
+    business_number_id: str
+    customer: Customer
+    status: ConversationStatus = ConversationStatus.OPEN
+    last_inbound_at: datetime | None = None
+    """WhatsApp timestamp of the customer's latest message: the 24-hour window runs from it."""
+    last_message_at: datetime | None = None
+    preview: str = ""
+    preview_direction: Direction | None = None
+    unread: int = 0
+    waiting_since: datetime | None = None
+    """The customer's first message not yet answered by a successful reply; None when we answered."""
+    first_reply_at: datetime | None = None
+    """None until the first successful reply: until then the first-response SLA applies."""
+    last_reply_at: datetime | None = None
+    """Our latest successful (accepted) reply; a customer message older than it is answered."""
+    message_count: int = 0
+
+
+# --- templates -------------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+class TemplateStatus(str, enum.Enum):
+    APPROVED = "APPROVED"
+    PENDING = "PENDING"
+    REJECTED = "REJECTED"
+    PAUSED = "PAUSED"
+    DISABLED = "DISABLED"
+
+    @classmethod
+    def parse(cls, value: str) -> TemplateStatus | str:
+        try:
+            return cls(value.upper())
+        except ValueError:
+            return value
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateButton:
+    type: str
+    """QUICK_REPLY, URL, PHONE_NUMBER, COPY_CODE, ..."""
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    name: str
+    language: str
+    """As approved, e.g. en_US: a send must use exactly this code."""
+    category: str
+    status: TemplateStatus | str
+    business_number_id: str
+    body: str
+    header: str | None = None
+    footer: str | None = None
+    buttons: tuple[TemplateButton, ...] = ()
+    parameter_format: str = "POSITIONAL"
+    """POSITIONAL ({{1}}) or NAMED ({{first_name}})."""
+    id: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.language}"
+
+    @property
+    def sendable(self) -> bool:
+        return self.status is TemplateStatus.APPROVED
+
+    def parameters(self) -> list[str]:
+        """Placeholder names in order of first appearance: header first, then body."""
+        names: list[str] = []
+        for part in (self.header or "", self.body):
+            for name in _PLACEHOLDER.findall(part):
+                if name not in names:
+                    names.append(name)
+        return names
+
+    def render(self, values: dict[str, str], missing: str = "{{{{{}}}}}") -> str:
+        """Header, body, footer and buttons as the customer will see them.
+
+        A placeholder without a value is shown as `missing` formatted with its name.
+        """
+
+        def fill(text: str) -> str:
+            return _PLACEHOLDER.sub(
+                lambda m: values.get(m.group(1)) or missing.format(m.group(1)), text
+            )
+
+        parts = []
+        if self.header:
+            parts.append(fill(self.header))
+        parts.append(fill(self.body))
+        if self.footer:
+            parts.append(self.footer)
+        if self.buttons:
+            parts.append("  ".join(f"[ {b.text} ]" for b in self.buttons))
+        return "\n\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateChoice:
+    """What the template picker returns: which template and the agent's values for its parameters."""
+
+    template: Template
+    values: dict[str, str] = field(default_factory=dict)
+
+
+# --- events: what a backend reports ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A customer's message (or a business message seen in history at first start)."""
+
+    business_number_id: str
+    customer: Customer
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """WhatsApp reports what happened to one of our messages, keyed by the wamid it gave us."""
+
+    business_number_id: str
+    customer_id: str
+    wamid: str
+    status: MessageStatus
+    timestamp: datetime
+    error_code: int | None = None
+    error_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatesChanged:
+    """A business number's template catalogue (or one template's status) changed."""
+
+    business_number_id: str
+    templates: tuple[Template, ...]
+    synced_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationStatusChanged:
+    """An agent resolved or reopened a conversation (from history, or from another desk later)."""
+
+    business_number_id: str
+    customer_id: str
+    status: ConversationStatus
+    at: datetime
+
+
+Event = MessageReceived | StatusChanged | TemplatesChanged | ConversationStatusChanged

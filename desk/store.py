@@ -1,0 +1,107 @@
+"""The store's contract: what the app, the backends' ingest and later a team hub rely on.
+
+The embedded implementation is `desk.tinystore.TinyStore` (TinyDB; layout in docs/storage.md).
+A PostgreSQL one for teams will sit beside it. Every write is durable when the call returns,
+idempotent where an event can come twice, and moves statuses only forward.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import datetime
+
+from desk.models import (
+    Conversation,
+    ConversationStatus,
+    Event,
+    Message,
+    MessageStatus,
+    Template,
+)
+
+
+class StoreLocked(Exception):
+    """Another process owns the data directory."""
+
+
+class Store(ABC):
+    """One owner process at a time; calls come from one writer thread, reads from any thread."""
+
+    @abstractmethod
+    def open(self) -> None:
+        """Take the lock (or raise StoreLocked), load the index, replay what the journal holds
+        beyond it, and turn our messages left SENDING by a crash into UNKNOWN."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and release the lock."""
+
+    # --- reading (cheap: from memory) -----------------------------------------------------------
+    @abstractmethod
+    def conversations(self) -> list[Conversation]:
+        """Every conversation's summary, in no particular order."""
+
+    @abstractmethod
+    def conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    @abstractmethod
+    def messages(self, conversation_id: str) -> list[Message]:
+        """The transcript, oldest first (by timestamp, then arrival)."""
+
+    def is_empty(self) -> bool:
+        return not self.conversations()
+
+    # --- writing (durable when the call returns) ------------------------------------------------
+    @abstractmethod
+    def apply(self, event: Event) -> str | None:
+        """Apply a backend event idempotently. Returns the id of the conversation that changed, or
+        None when nothing did (a duplicate, a status that would move backwards, templates)."""
+
+    def apply_many(self, events: Iterable[Event]) -> set[str]:
+        changed = set()
+        for event in events:
+            conversation_id = self.apply(event)
+            if conversation_id:
+                changed.add(conversation_id)
+        return changed
+
+    @abstractmethod
+    def record_outgoing(self, message: Message) -> Message:
+        """Put one of our messages in the outbox (status QUEUED), durably, before it is sent."""
+
+    @abstractmethod
+    def update_outgoing(
+        self,
+        conversation_id: str,
+        message_id: str,
+        status: MessageStatus,
+        *,
+        at: datetime,
+        wamid: str | None = None,
+        error_code: int | None = None,
+        error_text: str | None = None,
+    ) -> Message:
+        """Record what happened to one of our messages (SENDING, SENT with its wamid, FAILED with
+        WhatsApp's code and a sentence, UNKNOWN). A SENT reply stops the conversation's SLA clock."""
+
+    @abstractmethod
+    def mark_read(self, conversation_id: str) -> None:
+        """The agent has seen everything in the conversation: unread becomes 0."""
+
+    @abstractmethod
+    def set_status(self, conversation_id: str, status: ConversationStatus) -> None: ...
+
+    # --- drafts and templates --------------------------------------------------------------------
+    @abstractmethod
+    def draft(self, conversation_id: str) -> str: ...
+
+    @abstractmethod
+    def save_draft(self, conversation_id: str, text: str) -> None:
+        """Keep what the agent typed, durably; an empty text removes the draft."""
+
+    @abstractmethod
+    def templates(self, business_number_id: str) -> list[Template]: ...
+
+    @abstractmethod
+    def templates_synced_at(self, business_number_id: str) -> datetime | None: ...
