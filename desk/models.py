@@ -138,6 +138,8 @@ class Message:
     """For a reaction: the id of the message reacted to; text holds the emoji ("" removes it)."""
     template: str | None = None
     """For a template send: "name (language)"."""
+    template_values: tuple[tuple[str, str], ...] = ()
+    """For a template send: the agent's parameter values, kept so a failed send can be retried."""
     error_code: int | None = None
     error_text: str | None = None
     wamid: str | None = None

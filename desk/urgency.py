@@ -1,0 +1,112 @@
+"""The inbox's order and filters, as pure functions of a conversation, its SLA policy and now.
+
+Conversations waiting on us come first, soonest deadline first: a deadline is the SLA due time or the
+moment the 24-hour window closes, whichever is earlier (after the window closes only a template can
+reach the customer, so that moment matters as much as the SLA). Breached conversations sort first
+because their due time is past. The rest follow by latest activity. The caller picks the policy for
+each conversation's business number.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from datetime import datetime, timedelta, timezone
+
+from desk.models import Conversation
+from desk.sla import SlaKind, SlaPolicy, sla_state
+from desk.window import CLOSING_SOON, window
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def deadline(
+    conv: Conversation, policy: SlaPolicy, now: datetime, closing_soon: timedelta = CLOSING_SOON
+) -> datetime | None:
+    """The earlier of the SLA due time and the window's close, for a conversation waiting on us.
+
+    A window that has already closed is no longer a deadline, so the SLA due time stands alone.
+    None when nothing waits on us (or nothing is ever due). `closing_soon` does not move a deadline;
+    it is accepted so callers can pass the same settings here as to `matches`.
+    """
+    sla = sla_state(conv, policy, now)
+    if sla.kind is SlaKind.NONE:
+        return None
+    win = window(conv.last_inbound_at, now, closing_soon)
+    candidates = [t for t in (sla.due_at, win.closes_at if win.open else None) if t is not None]
+    return min(candidates, default=None)
+
+
+def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> tuple:
+    """Sort by this for the inbox order (ascending); ties fall to the conversation id."""
+    if sla_state(conv, policy, now).kind is not SlaKind.NONE:
+        due = deadline(conv, policy, now)
+        # A waiting conversation with no deadline (never due, window closed) ends its group.
+        return (0, due is None, due or _EPOCH, conv.id)
+    last = conv.last_message_at
+    # Integer microseconds negate exactly (a float timestamp loses the last digit).
+    newest_first = -((last - _EPOCH) // _MICROSECOND) if last is not None else 0
+    return (1, last is None, newest_first, conv.id)
+
+
+class Filter(str, enum.Enum):
+    ALL = "all"
+    WAITING = "waiting"
+    """Waiting on us: an SLA clock runs."""
+    BREACHED = "breached"
+    CLOSING = "closing"
+    """Window open and closing soon."""
+    CLOSED = "closed"
+    """Window closed, including never opened: only a template can be sent."""
+
+
+def matches(
+    conv: Conversation,
+    filter: Filter,
+    policy: SlaPolicy,
+    now: datetime,
+    business_number_id: str | None = None,
+    closing_soon: timedelta = CLOSING_SOON,
+) -> bool:
+    """Whether `conv` passes `filter` and, when given, belongs to `business_number_id`."""
+    if business_number_id is not None and conv.business_number_id != business_number_id:
+        return False
+    if filter is Filter.ALL:
+        return True
+    if filter is Filter.WAITING:
+        return sla_state(conv, policy, now).kind is not SlaKind.NONE
+    if filter is Filter.BREACHED:
+        return sla_state(conv, policy, now).kind is SlaKind.BREACHED
+    win = window(conv.last_inbound_at, now, closing_soon)
+    if filter is Filter.CLOSING:
+        return win.open and win.closing_soon
+    return not win.open
+
+
+def fold(text: str) -> str:
+    """`text` for comparison: accents dropped, case folded ("Γιώργος" -> "γιωργοσ", "José" -> "jose")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+_PHONE_CHARS = frozenset("0123456789 +-().")
+
+
+def search_matches(conv: Conversation, query: str, extra_text: str = "") -> bool:
+    """Whether `query` occurs in the customer's name, phone or username, the preview, or `extra_text`.
+
+    Case- and accent-insensitive. A query that looks like a phone number ("30 69", "+30-69") also
+    matches on digits alone, so spacing never hides a number. An empty query matches everything.
+    """
+    needle = fold(query.strip())
+    if not needle:
+        return True
+    customer = conv.customer
+    fields = (customer.name, customer.phone or "", customer.username or "", conv.preview, extra_text)
+    if any(needle in fold(f) for f in fields):
+        return True
+    digits = "".join(c for c in query if c.isdigit())
+    if digits and customer.phone and set(query) <= _PHONE_CHARS:
+        return digits in "".join(c for c in customer.phone if c.isdigit())
+    return False

@@ -1,0 +1,80 @@
+"""The composition root: config, data directory, store, backend and clock, built in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import platformdirs
+
+from backends.base import Backend
+from desk.clock import Clock, SystemClock
+from desk.config import BACKENDS, Config, ConfigError, zone
+from desk.models import BusinessNumber
+from desk.sla import SlaPolicy
+from desk.store import Store
+
+
+@dataclass
+class DeskContext:
+    """Everything the app needs, made by `build()` for the CLI and by fixtures for tests."""
+
+    config: Config
+    store: Store
+    backend: Backend
+    clock: Clock
+    data_dir: Path
+    policies: dict[str, SlaPolicy] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for number in self.numbers():
+            self.policies.setdefault(number.id, SlaPolicy.from_config(self.config.sla_for(number.id)))
+
+    def numbers(self) -> list[BusinessNumber]:
+        return self.backend.business_numbers()
+
+    def number(self, business_number_id: str) -> BusinessNumber:
+        for number in self.numbers():
+            if number.id == business_number_id:
+                return number
+        return BusinessNumber(business_number_id, business_number_id, "?")
+
+    def policy(self, business_number_id: str) -> SlaPolicy:
+        policy = self.policies.get(business_number_id)
+        if policy is None:
+            policy = self.policies[business_number_id] = SlaPolicy.from_config(self.config.sla)
+        return policy
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.config.timezone, "timezone")
+
+    @property
+    def closing_soon(self) -> timedelta:
+        return timedelta(minutes=self.config.inbox.closing_soon_minutes)
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("wadesk", appauthor=False))
+
+
+def build_backend(name: str, config: Config, clock: Clock, data_dir: Path) -> Backend:
+    """The one place a backend is picked by name."""
+    if name == "mock":
+        from backends.mock import MockBackend
+
+        return MockBackend(config.mock, clock, state_path=data_dir / "mock-state.json")
+    if name == "cloud":
+        raise ConfigError("The cloud backend is not available yet; use backend = \"mock\".")
+    raise ConfigError(f"The config key backend must be one of {', '.join(BACKENDS)}, not {name!r}.")
+
+
+def build(config: Config, data_dir: Path, clock: Clock | None = None) -> DeskContext:
+    """Make the store and the backend for `config`; the store is not opened yet."""
+    from desk.tinystore import TinyStore
+
+    clock = clock or SystemClock()
+    backend = build_backend(config.backend, config, clock, data_dir)
+    return DeskContext(config, TinyStore(data_dir), backend, clock, data_dir)

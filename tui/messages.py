@@ -1,0 +1,21 @@
+"""App-level events, past tense: something happened that screens may want to show."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class ConversationsChanged(Message):
+    """The store changed these conversations (new message, status, draft, read...)."""
+
+    def __init__(self, conversation_ids: frozenset[str]) -> None:
+        super().__init__()
+        self.conversation_ids = conversation_ids
+
+
+class TemplatesSynced(Message):
+    """A business number's template catalogue was refreshed."""
+
+    def __init__(self, business_number_id: str) -> None:
+        super().__init__()
+        self.business_number_id = business_number_id
