@@ -33,15 +33,24 @@ def deadline(
     sla = sla_state(conv, policy, now)
     if sla.kind is SlaKind.NONE:
         return None
-    win = window(conv.last_inbound_at, now, closing_soon)
-    candidates = [t for t in (sla.due_at, win.closes_at if win.open else None) if t is not None]
-    return min(candidates, default=None)
+    return _deadline(conv, sla.due_at, now)
+
+
+def _deadline(conv: Conversation, due_at: datetime | None, now: datetime) -> datetime | None:
+    win = window(conv.last_inbound_at, now)
+    closes_at = win.closes_at if win.open else None
+    return min((t for t in (due_at, closes_at) if t is not None), default=None)
 
 
 def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> tuple:
-    """Sort by this for the inbox order (ascending); ties fall to the conversation id."""
-    if sla_state(conv, policy, now).kind is not SlaKind.NONE:
-        due = deadline(conv, policy, now)
+    """Sort by this for the inbox order (ascending); ties fall to the conversation id.
+
+    The key depends on `now` only when a window closes (the deadline becomes the SLA due time) or
+    a skewed future timestamp is reached, so callers may cache it between those moments.
+    """
+    sla = sla_state(conv, policy, now)
+    if sla.kind is not SlaKind.NONE:
+        due = _deadline(conv, sla.due_at, now)
         # A waiting conversation with no deadline (never due, window closed) ends its group.
         return (0, due is None, due or _EPOCH, conv.id)
     last = conv.last_message_at

@@ -1,0 +1,122 @@
+"""The mock backend: the simulation behind the `Backend` contract, plus its small state file.
+
+`events()` is a thin loop over the simulation's stepping API: hand over the history, then sleep
+until the next due time (or until a send schedules an earlier status) and hand over what is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from backends.base import Backend, Capability, Sent
+from backends.mock.simulation import STATE_VERSION, Simulation
+from desk.clock import Clock
+from desk.config import MockConfig
+from desk.models import BusinessNumber, Customer, Event, Template
+
+
+class MockBackend(Backend):
+    """A simulated WhatsApp for `config.numbers`, deterministic from `config.seed`.
+
+    `state_path` keeps what a restart needs (see `Simulation.state`); when it does not exist yet
+    (or is None, as in tests) this is a first start and `events()` begins with the history.
+    """
+
+    name = "mock"
+    capabilities = Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC
+
+    def __init__(self, config: MockConfig, clock: Clock, state_path: Path | None = None) -> None:
+        self._clock = clock
+        self._state_path = state_path
+        state = load_state(state_path)
+        self.simulation = Simulation(config, clock.now(), state)
+        # Until the history has been handed over, nothing is saved: a desk that dies before taking
+        # it gets it again on the next start.
+        self._history_handed_over = not self.simulation.first_start
+        self._wake = asyncio.Event()
+
+    def business_numbers(self) -> list[BusinessNumber]:
+        return list(self.simulation.numbers)
+
+    async def stop(self) -> None:
+        self.save()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """History (first start) or the current catalogues (restart), then live traffic, forever."""
+        sim = self.simulation
+        start = sim.history() if sim.first_start else sim.catalogue_events(self._clock.now())
+        for i, event in enumerate(start):
+            if i == len(start) - 1:
+                self._history_handed_over = True
+                self.save()
+            yield event
+        self._history_handed_over = True
+        while True:
+            now = self._clock.now()
+            due = sim.due_events(now)
+            if due:
+                self.save()
+                for event in due:
+                    yield event
+                continue
+            next_due = sim.next_due()
+            # Due times are already scaled by the speed, so the wait is plain clock time.
+            timeout = None if next_due is None else max((next_due - now).total_seconds(), 0.0)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def send_text(
+        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None
+    ) -> Sent:
+        sent = self.simulation.send_text(business_number_id, customer.id, text, self._clock.now(), reply_to)
+        self._scheduled()
+        return sent
+
+    async def send_template(
+        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str]
+    ) -> Sent:
+        sent = self.simulation.send_template(
+            business_number_id, customer.id, template.name, template.language, values, self._clock.now()
+        )
+        self._scheduled()
+        return sent
+
+    async def templates(self, business_number_id: str) -> list[Template]:
+        return self.simulation.templates(business_number_id)
+
+    async def mark_read(self, business_number_id: str, wamid: str) -> None:
+        """Accepted and forgotten: the mock's customers do not look at blue ticks."""
+
+    def save(self) -> None:
+        """Write the state file atomically (nothing before the history is handed over, or without a path)."""
+        if self._state_path is None or not self._history_handed_over:
+            return
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._state_path.with_name(self._state_path.name + ".tmp")
+        temporary.write_text(json.dumps(self.simulation.state(), ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self._state_path)
+
+    def _scheduled(self) -> None:
+        """A send queued statuses, maybe earlier than what `events()` is waiting for: wake it."""
+        self.save()
+        self._wake.set()
+
+
+def load_state(path: Path | None) -> dict[str, Any] | None:
+    """The saved state, or None for a first start (no path, no file, or one unreadable or from another
+    version: replaying the history is harmless, the store drops messages it already has by wamid)."""
+    if path is None or not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and state.get("version") == STATE_VERSION else None
