@@ -227,6 +227,11 @@ class Template:
         return f"{self.name}:{self.language}"
 
     @property
+    def status_name(self) -> str:
+        """The status as WhatsApp spells it, known to us or not."""
+        return self.status.value if isinstance(self.status, TemplateStatus) else str(self.status)
+
+    @property
     def sendable(self) -> bool:
         return self.status is TemplateStatus.APPROVED
 

@@ -34,7 +34,7 @@ def safe(text: str) -> str:
 
 def flatten(text: str, limit: int | None = None) -> str:
     """`safe(text)` on one line: runs of whitespace (newlines too) become one space."""
-    line = _SPACES.sub(" ", safe(text)).strip()
+    line = safe(_SPACES.sub(" ", text)).strip()
     if limit is not None and len(line) > limit:
         line = line[: max(limit - 1, 0)] + "…"
     return line

@@ -1,0 +1,20 @@
+"""desk/ and backends/ never import Textual (or Rich, or the TUI): the contract lives in
+pyproject.toml ([tool.importlinter]) and this test runs it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_domain_and_backends_do_not_import_textual():
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "KEPT" in result.stdout

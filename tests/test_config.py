@@ -1,0 +1,75 @@
+"""A bad config stops the start with exit code 2 and one sentence naming the key."""
+
+import pytest
+
+from desk.config import Config, ConfigError, load
+from tui.cli import main
+
+
+def write(tmp_path, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_config_gives_defaults():
+    config = load(None)
+    assert config.backend == "mock" and config.sla.first_response_minutes == 60
+    assert [n.department for n in config.mock.numbers] == ["Sales", "Support"]
+
+
+def test_example_config_is_the_defaults():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    assert load(example) == Config()
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("colour = 'red'", "colour"),
+        ("[sla]\nfirst_response = 3", "sla.first_response"),
+        ("[sla]\nfirst_response_minutes = 'soon'", "sla.first_response_minutes"),
+        ("timezone = 'Mars/Olympus'", "timezone"),
+        ("[sla.business_hours]\ntimezone = 'Nowhere'", "sla.business_hours.timezone"),
+        ("[sla.business_hours]\nstart = '9am'", "sla.business_hours.start"),
+        ("[sla.business_hours]\ndays = ['funday']", "sla.business_hours.days"),
+        ("backend = 'carrier-pigeon'", "backend"),
+        ("[mock]\nspeed = 0", "mock.speed"),
+        ("[mock]\nseed = true", "mock.seed"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, text, key, capsys):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load(path)
+    assert main(["--config", str(path), "--data-dir", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert key in err and err.count("\n") == 0
+
+
+def test_per_number_sla(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[[mock.numbers]]
+id = "1"
+display = "+1 555-0100"
+department = "Sales"
+[mock.numbers.sla]
+first_response_minutes = 15
+""",
+    )
+    config = load(path)
+    assert config.sla_for("1").first_response_minutes == 15
+    assert config.sla_for("2").first_response_minutes == 60
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--config", "--data-dir", "--backend", "--seed", "--speed"):
+        assert option in out

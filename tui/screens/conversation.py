@@ -1,0 +1,248 @@
+"""One conversation: header with the window and SLA timers, the transcript, and the composer.
+
+The 24-hour rule is enforced here before anything is sent (desk.window), and again by WhatsApp
+(and the mock), which answers free text outside the window with 131047.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from desk.contacts import handle
+from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice
+from desk.sla import sla_state
+from desk.text import flatten
+from desk.window import window
+from tui.labels import local_time, sla_label, waited_label, window_label
+from tui.messages import ConversationsChanged
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.composer import Composer
+from tui.widgets.transcript import Transcript
+
+
+class ConversationScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Back to the inbox; the draft is kept.", id="conversation.back"),
+        Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
+        Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", show=False),
+        Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
+        Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
+        Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
+        Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", show=False),
+        Binding("j,down", "scroll(1)", "Scroll down", show=False),
+        Binding("k,up", "scroll(-1)", "Scroll up", show=False),
+    ]
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self._draft_saved = ""
+        self._draft_pending = ""
+        self._draft_saving = False
+
+    # --- layout --------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="conversation-header")
+        yield Transcript(id="transcript")
+        yield Static(id="window-banner", classes="hidden")
+        yield Composer(id="composer")
+        yield Static(Text("enter sends · ctrl+j new line · ctrl+t template · escape back"), id="composer-hint")
+        yield Footer()
+
+    @property
+    def conversation(self) -> Conversation:
+        conv = self.app.ctx.store.conversation(self.conversation_id)
+        assert conv is not None, self.conversation_id
+        return conv
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def on_mount(self) -> None:
+        store = self.app.ctx.store
+        draft = store.draft(self.conversation_id)
+        self._draft_saved = self._draft_pending = draft
+        self.composer.load_text(draft)
+        self.composer.move_cursor(self.composer.document.end)
+        self._refresh_all()
+        self._tick()
+        (self.composer if not self.composer.disabled else self.query_one(Transcript)).focus()
+        self.set_interval(1.0, self._tick)
+        self._mark_read()
+
+    def _refresh_all(self) -> None:
+        ctx = self.app.ctx
+        conv = self.conversation
+        self.query_one(Transcript).show(ctx.store.messages(conv.id), conv.customer.name, ctx.zone, ctx.clock.now())
+
+    def _tick(self) -> None:
+        """Timers count down; a window that closes while the agent types disables the composer."""
+        ctx = self.app.ctx
+        conv = self.conversation
+        now = ctx.clock.now()
+        win = window(conv.last_inbound_at, now, ctx.closing_soon)
+        number = ctx.number(conv.business_number_id)
+        header = Text()
+        header.append(flatten(conv.customer.name, 60), style="bold")
+        header.append(f"  {handle(conv.customer)}  ·  {number.department} ({number.display})")
+        if conv.status is ConversationStatus.RESOLVED:
+            header.append("  ·  ✔ resolved")
+        header.append("\n")
+        header.append(f"window {window_label(win)}")
+        if win.closes_at is not None:
+            header.append(f" ({'closes' if win.open else 'closed'} {local_time(win.closes_at, ctx.zone, now)})")
+        state = sla_state(conv, ctx.policy(conv.business_number_id), now)
+        if state.clock:
+            header.append(f"  ·  {state.clock} {sla_label(state)}  {waited_label(conv, now)}")
+        else:
+            header.append("  ·  nothing waiting on us")
+        self.query_one("#conversation-header", Static).update(header)
+        self._show_window(win.open, win.closes_at, now)
+
+    def _show_window(self, is_open: bool, closes_at, now) -> None:
+        banner = self.query_one("#window-banner", Static)
+        composer = self.composer
+        if is_open:
+            banner.add_class("hidden")
+            if composer.disabled:
+                composer.disabled = False
+            return
+        if closes_at is None:
+            when = "The customer has not written yet"
+        else:
+            when = f"The 24-hour window closed {local_time(closes_at, self.app.ctx.zone, now)}"
+        banner.update(Text(f"■ {when}: free text cannot be sent. Press t or ctrl+t to send an approved template."))
+        banner.remove_class("hidden")
+        if not composer.disabled:
+            had_focus = composer.has_focus
+            composer.disabled = True  # the text stays: it is the draft
+            if had_focus:
+                self.query_one(Transcript).focus()
+
+    def on_conversations_changed(self, event: ConversationsChanged) -> None:
+        if self.conversation_id in event.conversation_ids:
+            self._refresh_all()
+            self._tick()
+
+    # --- sending -------------------------------------------------------------------------------------
+    @on(Composer.Submitted)
+    async def _submit(self) -> None:
+        text = self.composer.text
+        if not text.strip():
+            return
+        conv = self.conversation
+        now = self.app.ctx.clock.now()
+        if not window(conv.last_inbound_at, now).open:
+            # Refused before anything leaves; the text stays as the draft.
+            self._tick()
+            self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
+            return
+        await self.app.send_text(conv, text)
+        # The message is in the outbox, durably: only now may the composer let go of the text.
+        self.composer.clear()
+
+    @on(Composer.Changed)
+    def _draft_changed(self) -> None:
+        self._draft_pending = self.composer.text
+        if not self._draft_saving and self._draft_pending != self._draft_saved:
+            self._save_draft()
+
+    @work(group="draft", exit_on_error=False)
+    async def _save_draft(self) -> None:
+        """Every change is saved (coalesced: at most one write in flight), so a crash loses nothing typed."""
+        self._draft_saving = True
+        try:
+            while self._draft_pending != self._draft_saved:
+                text = self._draft_pending
+                await self.app.write(self.app.ctx.store.save_draft, self.conversation_id, text)
+                self._draft_saved = text
+        finally:
+            self._draft_saving = False
+
+    def action_templates(self) -> None:
+        from tui.screens.template_picker import TemplatePicker
+
+        conv = self.conversation
+        templates = self.app.ctx.store.templates(conv.business_number_id)
+        self.app.push_screen(TemplatePicker(templates, conv.customer.name), self._send_template)
+
+    async def _send_template(self, choice: TemplateChoice | None) -> None:
+        if choice is not None:
+            await self.app.send_template(self.conversation, choice)
+
+    def _latest_unsent(self) -> Message | None:
+        for m in reversed(self.app.ctx.store.messages(self.conversation_id)):
+            if m.direction is Direction.OUTBOUND and m.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
+                return m
+        return None
+
+    def action_retry(self) -> None:
+        self._retry()
+
+    @work(group="retry", exclusive=True, exit_on_error=False)
+    async def _retry(self) -> None:
+        message = self._latest_unsent()
+        if message is None:
+            self.notify("Nothing to retry: no failed or unknown message.")
+            return
+        conv = self.conversation
+        choice = None
+        if message.type == "template":
+            choice = self._choice_for(message)
+            if choice is None:
+                self.notify("That template is no longer approved; pick another with t.", severity="warning")
+                return
+        elif not window(conv.last_inbound_at, self.app.ctx.clock.now()).open:
+            self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
+            return
+        if message.status is MessageStatus.UNKNOWN:
+            question = "This message may already have reached the customer. Send it again anyway?"
+            if not await self.app.push_screen_wait(ConfirmScreen(question)):
+                return
+        await self.app.retry(conv, message, choice)
+
+    def _choice_for(self, message: Message) -> TemplateChoice | None:
+        for template in self.app.ctx.store.templates(self.conversation.business_number_id):
+            if f"{template.name} ({template.language})" == message.template and template.sendable:
+                return TemplateChoice(template, dict(message.template_values))
+        return None
+
+    # --- other actions -------------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one(Transcript).scroll_relative(y=lines, animate=False)
+
+    async def action_toggle_resolved(self) -> None:
+        conv = self.conversation
+        new = ConversationStatus.OPEN if conv.status is ConversationStatus.RESOLVED else ConversationStatus.RESOLVED
+        await self.app.write(self.app.ctx.store.set_status, conv.id, new)
+        self.app.changed([conv.id])
+        self.notify(f"Conversation {'resolved' if new is ConversationStatus.RESOLVED else 'reopened'}.")
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen, describe_keys
+
+        self.app.push_screen(HelpScreen("conversation", describe_keys(self)))
+
+    @work(group="read", exit_on_error=False)
+    async def _mark_read(self) -> None:
+        last_in = next(
+            (m for m in reversed(self.app.ctx.store.messages(self.conversation_id)) if m.direction is Direction.INBOUND), None
+        )
+        await self.app.mark_read(self.conversation, last_in.id if last_in else None)
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Conversation: send a template", "Pick an approved template", self.action_templates)
+        yield SystemCommand("Conversation: retry the failed message", "Send the latest failed message again", self.action_retry)
+        yield SystemCommand("Conversation: resolve or reopen", "Toggle the conversation's status", self.action_toggle_resolved)
+        yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)

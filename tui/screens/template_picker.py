@@ -1,0 +1,167 @@
+"""The template picker: the only way to reach a customer whose 24-hour window has closed.
+
+Lists the business number's templates; only APPROVED ones can be chosen (the others are shown
+dimmed with their status, so the agent knows why). Every parameter must be filled; the preview
+shows the message as the customer will see it, updating as the agent types.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from desk.models import Template, TemplateChoice
+from desk.text import flatten, safe
+from desk.urgency import fold
+
+
+class TemplatePicker(ModalScreen[TemplateChoice | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", tooltip="Close without sending."),
+        Binding("ctrl+s", "send", "Send", tooltip="Send the chosen template with its parameters."),
+        Binding("f1", "help", "Help", tooltip="Show every key of the template picker."),
+    ]
+
+    def __init__(self, templates: list[Template], customer_name: str) -> None:
+        super().__init__()
+        self.templates = sorted(templates, key=lambda t: (not t.sendable, t.name, t.language))
+        self.customer_name = customer_name
+        self.chosen: Template | None = None
+        self._shown: list[Template] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Input(placeholder="type to filter templates by name", id="picker-filter")
+            yield OptionList(id="picker-list")
+            with VerticalScroll(id="picker-detail"):
+                yield Static(id="picker-preview")
+                yield Vertical(id="picker-params")
+            yield Static(
+                Text("↑↓ move · enter choose / next field · ctrl+s send · escape cancel"), id="picker-hint"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#picker").border_title = f"templates for {flatten(self.customer_name, 40)}"
+        self._fill("")
+        self.query_one("#picker-filter").focus()
+
+    # --- the list ----------------------------------------------------------------------------------
+    def _fill(self, query: str) -> None:
+        needle = fold(query.strip())
+        self._shown = [t for t in self.templates if needle in fold(t.name)]
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for t in self._shown:
+            label = Text()
+            label.append(t.name, style="bold" if t.sendable else "dim")
+            label.append(f"  {t.language}  {t.category.lower()}", style="" if t.sendable else "dim")
+            if not t.sendable:
+                label.append(f"  {t.status_name} (cannot be sent)", style="dim italic")
+            options.add_option(Option(label))
+        if not self._shown:
+            options.add_option(Option(Text("no template matches", style="dim italic"), disabled=True))
+        else:
+            options.highlighted = 0
+        self._preview()
+
+    @property
+    def highlighted(self) -> Template | None:
+        index = self.query_one(OptionList).highlighted
+        return self._shown[index] if index is not None and index < len(self._shown) else None
+
+    @on(Input.Changed, "#picker-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def on_key(self, event) -> None:
+        # Arrow keys move the list even while the filter has focus: type, then pick.
+        if event.key in ("up", "down") and self.focused is self.query_one("#picker-filter"):
+            options = self.query_one(OptionList)
+            options.action_cursor_up() if event.key == "up" else options.action_cursor_down()
+            event.stop()
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self) -> None:
+        self._preview()
+
+    @on(Input.Submitted, "#picker-filter")
+    @on(OptionList.OptionSelected)
+    def _choose(self) -> None:
+        template = self.highlighted
+        if template is None:
+            return
+        if not template.sendable:
+            self.notify(f"{template.name} is {template.status_name}: only approved templates can be sent.", severity="warning")
+            return
+        self.chosen = template
+        params = self.query_one("#picker-params", Vertical)
+        params.remove_children()
+        names = template.parameters()
+        widgets = []
+        for name in names:
+            widgets.append(Label(Text(f"{{{{{name}}}}}")))
+            widgets.append(Input(placeholder=f"value for {{{{{name}}}}} (required)", classes="param", name=name))
+        params.mount_all(widgets)
+        self._preview()
+        if names:
+            self.call_after_refresh(lambda: self.query(".param").first().focus())
+        else:
+            self.notify("This template has no parameters: ctrl+s sends it.")
+
+    # --- parameters and preview --------------------------------------------------------------------
+    def _values(self) -> dict[str, str]:
+        return {i.name: i.value for i in self.query(".param").results(Input) if i.name}
+
+    @on(Input.Changed, ".param")
+    def _param_changed(self) -> None:
+        self._preview()
+
+    @on(Input.Submitted, ".param")
+    def _param_submitted(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(".param").results(Input))
+        index = inputs.index(event.input)
+        if index + 1 < len(inputs):
+            inputs[index + 1].focus()
+        else:
+            self.action_send()
+
+    def _preview(self) -> None:
+        template = self.chosen or self.highlighted
+        preview = self.query_one("#picker-preview", Static)
+        if template is None:
+            preview.update("")
+            return
+        values = self._values() if template is self.chosen else {}
+        text = Text()
+        text.append(f"{template.name} · {template.language} · {template.category} · {template.status_name}\n\n", style="bold")
+        text.append(safe(template.render(values, missing="{{{{{}}}}}")))
+        preview.update(text)
+
+    def action_send(self) -> None:
+        template = self.chosen
+        if template is None:
+            self._choose()
+            return
+        values = self._values()
+        for name in template.parameters():
+            if not values.get(name, "").strip():
+                self.notify(f"Fill in every parameter: {{{{{name}}}}} is empty.", severity="warning")
+                for i in self.query(".param").results(Input):
+                    if i.name == name:
+                        i.focus()
+                return
+        self.dismiss(TemplateChoice(template, values))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen, describe_keys
+
+        self.app.push_screen(HelpScreen("template picker", describe_keys(self)))

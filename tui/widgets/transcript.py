@@ -1,0 +1,75 @@
+"""A conversation's messages, oldest first, as plain text (never markup): a customer's words are
+shown exactly as sent, with control and bidi-override characters neutralised (desk.text.safe)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from desk.models import Direction, Message, MessageStatus
+from desk.summary import one_line
+from desk.text import flatten, safe
+from tui.labels import local_time, status_label
+
+RETRY_HINT = "ctrl+r retries"
+
+
+class Transcript(VerticalScroll, can_focus=True):
+    COMPONENT_CLASSES = {"transcript--in", "transcript--out", "transcript--meta", "transcript--failed", "transcript--unknown"}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="transcript-body")
+
+    def show(self, messages: list[Message], customer_name: str, zone: ZoneInfo, now: datetime) -> None:
+        at_end = self.scroll_y >= self.max_scroll_y - 1
+        self.query_one("#transcript-body", Static).update(self.render_messages(messages, customer_name, zone, now))
+        if at_end:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"transcript--{name}", partial=True)
+
+    def render_messages(self, messages: list[Message], customer_name: str, zone: ZoneInfo, now: datetime) -> Text:
+        by_id = {m.id: m for m in messages}
+        by_id.update({m.wamid: m for m in messages if m.wamid})
+        text = Text(no_wrap=False)
+        if not messages:
+            text.append("No messages yet.", self._style("meta"))
+        name = flatten(customer_name, 40)
+        for m in messages:
+            inbound = m.direction is Direction.INBOUND
+            text.append(local_time(m.timestamp, zone, now) + "  ", self._style("meta"))
+            if inbound:
+                text.append(f"← {name}", self._style("in"))
+            else:
+                text.append(f"→ {m.agent or 'you'}", self._style("out"))
+                style = {MessageStatus.FAILED: "failed", MessageStatus.UNKNOWN: "unknown"}.get(m.status, "meta")
+                text.append(f"  {status_label(m)}", self._style(style))
+                if m.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
+                    text.append(f"  ({RETRY_HINT})", self._style("meta"))
+            text.append("\n")
+            quoted = by_id.get(m.reply_to or m.reaction_to or "")
+            if m.reply_to:
+                what = flatten(one_line(quoted), 60) if quoted else "an earlier message"
+                text.append(f"  ┆ ↪ replying to: {what}\n", self._style("meta"))
+            if m.type == "reaction":
+                target = flatten(one_line(quoted), 50) if quoted else "a message"
+                emoji = safe(m.text) if m.text else "(removed)"
+                text.append(f"  reacted {emoji} to: {target}\n")
+            elif m.type == "text":
+                for line in safe(m.text).split("\n"):
+                    text.append(f"  {line}\n")
+            else:
+                text.append(f"  [{flatten(one_line(m))}]\n")
+                if m.type == "template" and m.text:
+                    for line in safe(m.text).split("\n"):
+                        text.append(f"  │ {line}\n", self._style("meta"))
+            text.append("\n")
+        text.rstrip()
+        return text
