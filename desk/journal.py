@@ -1,0 +1,117 @@
+"""The store's append-only journal: one orjson line per mutation, fsync'd before it counts.
+
+A record is acknowledged once `append` returns. Records carry an increasing `seq`. Reading stops
+being strict at the end: a last line cut short by a kill mid-append is ignored, never fatal (it was
+never acknowledged). `reset` replaces the journal by an empty one atomically (after the index that
+covers its records has been written).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from desk.atomic_storage import fsync_dir, write_file_atomic
+
+log = logging.getLogger(__name__)
+
+_fdatasync = getattr(os, "fdatasync", os.fsync)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self.seq = 0
+        """The seq of the last record written (or covered by the index)."""
+        self.count = 0
+        """Records in the file now."""
+        self.size = 0
+        """Bytes in the file now."""
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def read(self) -> tuple[list[dict[str, Any]], bool]:
+        """Every whole record in the file, in order, and whether anything had to be skipped."""
+        try:
+            content = self.path.read_bytes()
+        except FileNotFoundError:
+            return [], False
+        records: list[dict[str, Any]] = []
+        skipped = False
+        lines = content.split(b"\n")
+        last = len(lines) - 1
+        for number, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+                if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
+                    raise ValueError("not a journal record")
+            except (orjson.JSONDecodeError, ValueError):
+                skipped = True
+                if number == last:
+                    log.warning("journal %s: ignoring a torn last record (killed mid-append)", self.path)
+                else:
+                    log.error("journal %s: skipping unreadable record on line %d", self.path, number + 1)
+                continue
+            if number == last:
+                # Whole JSON but no newline: the append was cut before its end. It may or may not
+                # have been acknowledged; applying it is harmless (every record is idempotent).
+                skipped = True
+            records.append(record)
+        return records, skipped
+
+    # --- writing ------------------------------------------------------------------------------------
+
+    def open(self, seq: int, count: int, size: int | None = None) -> None:
+        """Open for appending; the next record gets seq + 1."""
+        existed = self.path.exists()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_BINARY, 0o644)
+        if not existed:
+            fsync_dir(self.path.parent)
+        self.seq = seq
+        self.count = count
+        self.size = os.fstat(self._fd).st_size if size is None else size
+
+    def append(self, record: dict[str, Any]) -> int:
+        """Write one record durably; returns its seq. `record` gets its "seq" key set."""
+        if self._fd is None:
+            raise RuntimeError("the journal is not open")
+        seq = self.seq + 1
+        record["seq"] = seq
+        line = orjson.dumps(record) + b"\n"
+        try:
+            view = memoryview(line)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            _fdatasync(self._fd)
+        except BaseException:
+            # A disk full or an I/O error: take the partial line back so the next append does not
+            # glue onto it. The record is not acknowledged.
+            try:
+                os.ftruncate(self._fd, self.size)
+            except OSError:
+                pass
+            raise
+        self.seq = seq
+        self.count += 1
+        self.size += len(line)
+        return seq
+
+    def reset(self) -> None:
+        """Replace the journal by an empty one, atomically (seq keeps counting)."""
+        self.close()
+        write_file_atomic(self.path, b"")
+        self.open(self.seq, 0, 0)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

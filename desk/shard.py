@@ -1,0 +1,194 @@
+"""One conversation's TinyDB file (a shard) and where it lives.
+
+A shard is `conversations/<bucket>/<name>.json`: the bucket is the first two hex digits of the
+SHA-1 of the conversation id (256 directories, so none holds more than a few thousand files even at
+a million conversations), the name the id percent-encoded so that it is safe and collision-free on
+every filesystem, case-insensitive ones included.
+
+Tables: `conversation` (one doc, id 1: business number, customer, status, resolved_at, read_upto),
+`messages` (one doc per message, TinyDB doc ids in arrival order), `pending_statuses` (status
+events for a wamid we do not know yet). The shard is held in memory while the writer uses it
+(TinyDB over a buffered atomic storage) and written with one atomic replace per change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Document
+
+from desk.atomic_storage import AtomicOrjsonStorage
+from desk.codec import (
+    conversation_status,
+    customer_from_doc,
+    customer_to_doc,
+    message_from_doc,
+    message_to_doc,
+    ts_from_doc,
+    ts_to_doc,
+)
+from desk.models import Direction, Message
+from desk.summary import ConversationMeta
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.~")
+_MAX_NAME = 180
+
+
+def bucket(conversation_id: str) -> str:
+    return hashlib.sha1(conversation_id.encode("utf-8")).hexdigest()[:2]
+
+
+def safe_name(conversation_id: str) -> str:
+    """A file name for the conversation id: lowercase letters, digits and `-_.~` as they are,
+    everything else (upper case included, `%` too) as %XX per UTF-8 byte. Injective, and stays
+    injective when a filesystem ignores case (only the hex digits after `%` are upper case)."""
+    out = []
+    for i, ch in enumerate(conversation_id):
+        if ch in _SAFE and not (i == 0 and ch == "."):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    name = "".join(out)
+    if len(name) > _MAX_NAME:
+        digest = hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:32]
+        name = f"{name[:_MAX_NAME - 40]}-{digest}"
+    return name
+
+
+def shard_path(root: Path, conversation_id: str) -> Path:
+    """`root` is the `conversations` directory."""
+    return root / bucket(conversation_id) / f"{safe_name(conversation_id)}.json"
+
+
+def meta_to_doc(meta: ConversationMeta) -> dict[str, Any]:
+    return {
+        "id": meta.id,
+        "business_number_id": meta.business_number_id,
+        "customer": customer_to_doc(meta.customer),
+        "status": meta.status.value,
+        "resolved_at": ts_to_doc(meta.resolved_at),
+        "read_upto": ts_to_doc(meta.read_upto),
+    }
+
+
+def meta_from_doc(doc: dict[str, Any]) -> ConversationMeta:
+    return ConversationMeta(
+        id=doc["id"],
+        business_number_id=doc["business_number_id"],
+        customer=customer_from_doc(doc["customer"]),
+        status=conversation_status(doc.get("status", "open")),
+        resolved_at=ts_from_doc(doc.get("resolved_at")),
+        read_upto=ts_from_doc(doc.get("read_upto")),
+    )
+
+
+def _replace_with(new: dict[str, Any]):
+    def transform(doc: dict[str, Any]) -> None:
+        doc.clear()
+        doc.update(new)
+
+    return transform
+
+
+class Shard:
+    """A conversation's file, loaded. Only the writer thread touches one; readers get `transcript`."""
+
+    def __init__(self, path: Path, conversation_id: str) -> None:
+        self.path = path
+        self.id = conversation_id
+        self.db = TinyDB(path, storage=AtomicOrjsonStorage, buffered=True)
+        self.storage: AtomicOrjsonStorage = self.db.storage  # type: ignore[assignment]
+        self._conversation = self.db.table("conversation", cache_size=0)
+        self._messages = self.db.table("messages", cache_size=0)
+        self._pending = self.db.table("pending_statuses", cache_size=0)
+        self.meta: ConversationMeta | None = None
+        self.by_doc: dict[int, Message] = {}
+        self.by_id: dict[str, int] = {}
+        self.by_wamid: dict[str, int] = {}
+        self._transcript: tuple[Message, ...] | None = None
+        self._load()
+
+    def _load(self) -> None:
+        doc = self._conversation.get(doc_id=1)
+        self.meta = meta_from_doc(doc) if doc is not None else None
+        for raw in self._messages.all():
+            self._index(raw.doc_id, message_from_doc(raw, self.id))
+
+    def _index(self, doc_id: int, message: Message) -> None:
+        old = self.by_doc.get(doc_id)
+        if old is not None and old.wamid and self.by_wamid.get(old.wamid) == doc_id:
+            del self.by_wamid[old.wamid]
+        self.by_doc[doc_id] = message
+        self.by_id[message.id] = doc_id
+        if message.wamid:
+            self.by_wamid[message.wamid] = doc_id
+        self._transcript = None
+
+    @property
+    def exists(self) -> bool:
+        return self.meta is not None
+
+    @property
+    def transcript(self) -> tuple[Message, ...]:
+        """Every message, oldest first (timestamp, then arrival)."""
+        if self._transcript is None:
+            self._transcript = tuple(
+                m for _, m in sorted(self.by_doc.items(), key=lambda item: (item[1].timestamp, item[0]))
+            )
+        return self._transcript
+
+    # --- lookups -----------------------------------------------------------------------------------
+
+    def find(self, key: str) -> int | None:
+        """A message's doc id by its id or its wamid."""
+        doc_id = self.by_id.get(key)
+        if doc_id is None:
+            doc_id = self.by_wamid.get(key)
+        return doc_id
+
+    def ours_by_wamid(self, wamid: str) -> int | None:
+        """Our (outbound) message whose wamid, or id, is `wamid`."""
+        for doc_id in (self.by_wamid.get(wamid), self.by_id.get(wamid)):
+            if doc_id is not None and self.by_doc[doc_id].direction is Direction.OUTBOUND:
+                return doc_id
+        return None
+
+    # --- changes (buffered until commit) -----------------------------------------------------------
+
+    def set_meta(self, meta: ConversationMeta) -> None:
+        doc = meta_to_doc(meta)
+        if self._conversation.contains(doc_id=1):
+            self._conversation.update(_replace_with(doc), doc_ids=[1])
+        else:
+            self._conversation.insert(Document(doc, doc_id=1))
+        self.meta = meta
+
+    def insert(self, message: Message) -> int:
+        doc_id = self._messages.insert(message_to_doc(message))
+        self._index(doc_id, message)
+        return doc_id
+
+    def replace(self, doc_id: int, message: Message) -> None:
+        self._messages.update(_replace_with(message_to_doc(message)), doc_ids=[doc_id])
+        self._index(doc_id, message)
+
+    def pending(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(doc.doc_id, dict(doc)) for doc in self._pending.all()]
+
+    def add_pending(self, doc: dict[str, Any]) -> None:
+        self._pending.insert(doc)
+
+    def remove_pending(self, doc_ids: list[int]) -> None:
+        if doc_ids:
+            self._pending.remove(doc_ids=doc_ids)
+
+    @property
+    def dirty(self) -> bool:
+        return self.storage.dirty
+
+    def commit(self) -> bool:
+        """Write the shard if it changed (atomic replace). The caller makes the directory."""
+        return self.storage.commit()

@@ -1,0 +1,208 @@
+"""A conversation's summary from its messages: the one home of the rule, pure.
+
+The store recomputes a conversation's summary from its shard after every change and the inbox
+shows it; `one_line` is also what the UI uses to show a message on one line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from desk.models import (
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Direction,
+    Message,
+    MessageStatus,
+)
+
+PREVIEW_LENGTH = 200
+"""The longest preview the index keeps; the inbox cuts it to its column anyway."""
+
+REPLIED = frozenset(
+    {MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED}
+)
+"""Our message reached WhatsApp: it counts as a reply (it stops the SLA clock)."""
+
+NOT_A_REPLY = frozenset({"note"})
+"""Outbound types the customer never sees (notes to colleagues): they do not answer anything."""
+
+NOT_A_QUESTION = frozenset({"reaction", "system"})
+"""Inbound message types that do not ask for an answer: they neither start the clock nor reopen."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationMeta:
+    """What a shard knows about its conversation besides the messages."""
+
+    id: str
+    business_number_id: str
+    customer: Customer
+    status: ConversationStatus = ConversationStatus.OPEN
+    resolved_at: datetime | None = None
+    read_upto: datetime | None = None
+    """The agent has seen every customer message up to this timestamp; None: nothing seen."""
+
+
+def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversation:
+    """The summary of a conversation. `messages` oldest first (timestamp, then arrival)."""
+    last_inbound_at: datetime | None = None
+    last_message_at: datetime | None = None
+    newest: Message | None = None
+    unread = 0
+    first_reply_at: datetime | None = None
+    last_reply_at: datetime | None = None
+    read_upto = meta.read_upto
+    inbound_questions: list[datetime] = []
+
+    for m in messages:
+        ts = m.timestamp
+        if last_message_at is None or ts >= last_message_at:
+            last_message_at = ts
+            newest = m
+        if m.direction is Direction.INBOUND:
+            if last_inbound_at is None or ts > last_inbound_at:
+                last_inbound_at = ts
+            if read_upto is None or ts > read_upto:
+                unread += 1
+            if m.type not in NOT_A_QUESTION:
+                inbound_questions.append(ts)
+        elif m.status in REPLIED and m.type not in NOT_A_REPLY:
+            if first_reply_at is None or ts < first_reply_at:
+                first_reply_at = ts
+            if last_reply_at is None or ts > last_reply_at:
+                last_reply_at = ts
+
+    waiting_since: datetime | None = None
+    for ts in inbound_questions:
+        if (last_reply_at is None or ts > last_reply_at) and (
+            waiting_since is None or ts < waiting_since
+        ):
+            waiting_since = ts
+
+    status = meta.status
+    resolved_at = meta.resolved_at
+    if (
+        status is ConversationStatus.RESOLVED
+        and resolved_at is not None
+        and any(ts > resolved_at for ts in inbound_questions)
+    ):
+        status = ConversationStatus.OPEN  # the customer asked something after it was resolved
+
+    return Conversation(
+        id=meta.id,
+        business_number_id=meta.business_number_id,
+        customer=meta.customer,
+        status=status,
+        last_inbound_at=last_inbound_at,
+        last_message_at=last_message_at,
+        preview=one_line(newest, PREVIEW_LENGTH) if newest is not None else "",
+        preview_direction=newest.direction if newest is not None else None,
+        unread=unread,
+        waiting_since=waiting_since,
+        first_reply_at=first_reply_at,
+        last_reply_at=last_reply_at,
+        message_count=len(messages),
+    )
+
+
+# --- one line per message ------------------------------------------------------------------------
+
+_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+"""Whitespace and control characters (newlines, tabs, ESC of an ANSI sequence, ...)."""
+
+_MEDIA_WORDS = {
+    "image": "image",
+    "video": "video",
+    "audio": "audio",
+    "voice": "voice message",
+    "document": "document",
+    "sticker": "sticker",
+}
+
+
+def collapse(text: str) -> str:
+    """Runs of whitespace and control characters become one space; ends trimmed."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def human_size(size: int) -> str:
+    """1.2 MB, 340 KB, 12 B (binary units, as phones show them)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    if size < 1024**3:
+        return f"{size / 1024 / 1024:.1f} MB"
+    return f"{size / 1024**3:.1f} GB"
+
+
+def one_line(message: Message, max_length: int | None = None) -> str:
+    """A message on one line: the inbox preview and the reply quote.
+
+    text: its text with newlines collapsed; media: "image: caption", "document: name.pdf (1.2 MB)",
+    "voice message"; "location: name"; "contact: Name"; "reaction 👍"; "template: name (en_US)";
+    "unsupported message"; any other type its text, or "<type> message" when it has none.
+    The result holds no newline or control character; markup is left as it is (the UI escapes).
+    """
+    line = _one_line(message)
+    if max_length is not None and len(line) > max_length:
+        line = line[: max_length - 1].rstrip() + "…"
+    return line
+
+
+def _one_line(m: Message) -> str:
+    kind = m.type
+    text = collapse(m.text) if m.text else ""
+    media = m.media
+    if kind == "text":
+        return text
+    if media is not None or kind in _MEDIA_WORDS:
+        media_kind = media.kind if media is not None else kind
+        if kind == "voice" or media_kind == "voice":
+            return "voice message"
+        word = _MEDIA_WORDS.get(media_kind, media_kind)
+        if media_kind == "document":
+            name = collapse(media.filename or "") if media is not None else ""
+            name = name or (collapse(media.caption or "") if media is not None else "") or text
+            size = f" ({human_size(media.size)})" if media is not None and media.size is not None else ""
+            if name:
+                return f"{word}: {name}{size}"
+            return f"{word}{size}"
+        caption = (collapse(media.caption) if media is not None and media.caption else "") or text
+        return f"{word}: {caption}" if caption else word
+    if kind == "location":
+        loc = m.location
+        name = ""
+        if loc is not None:
+            name = collapse(loc.name or "") or collapse(loc.address or "")
+        name = name or text
+        return f"location: {name}" if name else "location"
+    if kind == "contacts":
+        names = [collapse(_contact_name(c)) for c in m.contacts]
+        names = [n for n in names if n]
+        if not names:
+            return f"contact: {text}" if text else "contact"
+        if len(names) == 1:
+            return f"contact: {names[0]}"
+        return f"contacts: {names[0]} and {len(names) - 1} more"
+    if kind == "reaction":
+        return f"reaction {text}" if text else "reaction removed"
+    if kind == "template":
+        name = collapse(m.template or "")
+        return f"template: {name}" if name else (f"template: {text}" if text else "template")
+    if kind == "unsupported":
+        return "unsupported message"
+    return text if text else f"{collapse(kind) or 'empty'} message"
+
+
+def _contact_name(line: str) -> str:
+    """ "Name +number" -> "Name" (a line without a number is all name)."""
+    head, sep, tail = line.rpartition(" ")
+    if sep and tail.lstrip("+").replace("-", "").isdigit():
+        return head
+    return line
