@@ -134,6 +134,8 @@ def message_to_doc(message: Message) -> dict[str, Any]:
         value = getattr(message, name)
         if value is not None:
             doc[name] = value
+    if message.template_values:
+        doc["template_values"] = [list(pair) for pair in message.template_values]
     if message.error_code is not None:
         doc["error_code"] = message.error_code
     if message.status_at is not None:
@@ -160,6 +162,7 @@ def message_from_doc(doc: dict[str, Any], conversation_id: str) -> Message:
         reply_to=get("reply_to"),
         reaction_to=get("reaction_to"),
         template=get("template"),
+        template_values=tuple(tuple(pair) for pair in get("template_values", ())),
         error_code=get("error_code"),
         error_text=get("error_text"),
         wamid=get("wamid"),

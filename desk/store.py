@@ -49,6 +49,11 @@ class Store(ABC):
     def messages(self, conversation_id: str) -> list[Message]:
         """The transcript, oldest first (by timestamp, then arrival)."""
 
+    @abstractmethod
+    def queued(self) -> list[Message]:
+        """Our messages recorded but never sent (QUEUED), oldest first: the outbox's work after a
+        restart. Messages left SENDING by a crash are UNKNOWN, not here: they are never resent."""
+
     def is_empty(self) -> bool:
         return not self.conversations()
 

@@ -53,10 +53,10 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
     last_inbound_at: datetime | None = None
     last_message_at: datetime | None = None
     newest: Message | None = None
-    unread = 0
     first_reply_at: datetime | None = None
     last_reply_at: datetime | None = None
-    read_upto = meta.read_upto
+    last_outbound_at: datetime | None = None
+    inbound: list[datetime] = []
     inbound_questions: list[datetime] = []
 
     for m in messages:
@@ -67,15 +67,21 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
         if m.direction is Direction.INBOUND:
             if last_inbound_at is None or ts > last_inbound_at:
                 last_inbound_at = ts
-            if read_upto is None or ts > read_upto:
-                unread += 1
+            inbound.append(ts)
             if m.type not in NOT_A_QUESTION:
                 inbound_questions.append(ts)
-        elif m.status in REPLIED and m.type not in NOT_A_REPLY:
+            continue
+        if m.type not in NOT_A_REPLY and (last_outbound_at is None or ts > last_outbound_at):
+            last_outbound_at = ts
+        if m.status in REPLIED and m.type not in NOT_A_REPLY:
             if first_reply_at is None or ts < first_reply_at:
                 first_reply_at = ts
             if last_reply_at is None or ts > last_reply_at:
                 last_reply_at = ts
+
+    # Unread: customer messages after the agent last looked, or last wrote (writing implies reading).
+    seen = max((t for t in (meta.read_upto, last_outbound_at) if t is not None), default=None)
+    unread = sum(1 for ts in inbound if seen is None or ts > seen)
 
     waiting_since: datetime | None = None
     for ts in inbound_questions:

@@ -376,7 +376,10 @@ def test_summary_waiting_since_and_replies():
     assert s.waiting_since == at(10)
     assert s.last_inbound_at == at(11) and s.last_message_at == at(13)
     assert s.preview == "drafted reply" and s.preview_direction is OUT
-    assert s.unread == 4 and s.message_count == 8
+    # Writing implies reading: nothing the customer sent before our last message is unread.
+    assert s.unread == 0 and s.message_count == 8
+    later = summarize(META, messages + [msg("9", 14), msg("10", 15, type="reaction")])
+    assert later.unread == 2
 
 
 def test_notes_are_not_replies():
@@ -396,8 +399,10 @@ def test_summary_answered():
 
 def test_summary_unread_counts_after_read_upto():
     meta = ConversationMeta(CID, BN, ALICE, read_upto=at(1))
-    s = summarize(meta, [msg("1", 0), msg("2", 1), msg("3", 2), msg("4", 3, OUT)])
+    s = summarize(meta, [msg("1", 0), msg("2", 1), msg("3", 2)])
     assert s.unread == 1
+    # Our own later message means the agent saw everything before it.
+    assert summarize(meta, [msg("1", 0), msg("2", 1), msg("3", 2), msg("4", 3, OUT)]).unread == 0
 
 
 def test_reactions_and_system_messages_do_not_start_the_clock():

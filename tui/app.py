@@ -15,7 +15,7 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from desk.models import Conversation, Message, MessageStatus, TemplateChoice, TemplatesChanged
+from desk.models import Conversation, Event, Message, MessageStatus, TemplateChoice, TemplatesChanged
 from tui.context import DeskContext
 from tui.messages import ConversationsChanged, TemplatesSynced
 from tui.outbox import Outbox
@@ -74,18 +74,48 @@ class WadeskApp(App[None]):
         self.push_screen(InboxScreen())
         if self._pump_events:
             self.run_worker(self._pump(), name="events", group="events", exit_on_error=False)
+        self.run_worker(self._resume_outbox(), name="outbox", group="send", exit_on_error=False)
+
+    async def _resume_outbox(self) -> None:
+        """Send what the agent sent but a crash kept from leaving (QUEUED: the request never left,
+        so sending it now cannot make a duplicate)."""
+        store = self.ctx.store
+        for message in await self.write(store.queued):
+            conversation = store.conversation(message.conversation_id)
+            if conversation is None:
+                continue
+            choice = self.template_choice(conversation, message) if message.type == "template" else None
+            if message.type == "template" and choice is None:
+                await self.write(
+                    store.update_outgoing, conversation.id, message.id, MessageStatus.FAILED,
+                    at=self.ctx.clock.now(), error_text="The template is no longer approved; pick another.",
+                )
+                self.changed([conversation.id])
+                continue
+            self._deliver(conversation, message, choice)
+
+    def template_choice(self, conversation: Conversation, message: Message) -> TemplateChoice | None:
+        """The approved template and values a template message was sent with, to send it again."""
+        for template in self.ctx.store.templates(conversation.business_number_id):
+            if f"{template.name} ({template.language})" == message.template and template.sendable:
+                return TemplateChoice(template, dict(message.template_values))
+        return None
 
     async def _pump(self) -> None:
         """Backend events -> the store (durably, idempotently) -> the screens."""
         backend = self.ctx.backend
         await backend.start()
         async for event in backend.events():
-            changed = await self.write(self.ctx.store.apply, event)
-            if changed:
-                self.changed([changed])
-            if isinstance(event, TemplatesChanged):
-                for screen in self.screen_stack:
-                    screen.post_message(TemplatesSynced(event.business_number_id))
+            await self.ingest(event)
+
+    async def ingest(self, event: Event) -> None:
+        """Apply one backend event and tell the screens. (Tests feed events through here too.)"""
+        changed = await self.write(self.ctx.store.apply, event)
+        if changed:
+            self.changed([changed])
+        if isinstance(event, TemplatesChanged):
+            for screen in self.screen_stack:
+                screen.post_message(TemplatesSynced(event.business_number_id))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Worker failures are handled in one place: logged, and told to the agent in a sentence."""

@@ -77,4 +77,4 @@ def build(config: Config, data_dir: Path, clock: Clock | None = None) -> DeskCon
 
     clock = clock or SystemClock()
     backend = build_backend(config.backend, config, clock, data_dir)
-    return DeskContext(config, TinyStore(data_dir), backend, clock, data_dir)
+    return DeskContext(config, TinyStore(data_dir, clock=clock), backend, clock, data_dir)

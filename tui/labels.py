@@ -32,10 +32,12 @@ def window_label(state: WindowState) -> str:
 
 
 def waited_label(conv: Conversation, now: datetime) -> str:
-    """How long the customer has waited for us, e.g. "⏱ 2h05m"; "" when nothing waits."""
+    """How long the customer has waited for us, e.g. "wait 2h05m"; "" when nothing waits.
+
+    Words, not a stopwatch emoji: its width differs between terminals and fonts."""
     if conv.waiting_since is None:
         return ""
-    return f"⏱ {short_duration(now - conv.waiting_since)}"
+    return f"wait {short_duration(now - conv.waiting_since)}"
 
 
 STATUS_MARK = {

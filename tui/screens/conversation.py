@@ -196,7 +196,7 @@ class ConversationScreen(Screen[None]):
         conv = self.conversation
         choice = None
         if message.type == "template":
-            choice = self._choice_for(message)
+            choice = self.app.template_choice(conv, message)
             if choice is None:
                 self.notify("That template is no longer approved; pick another with t.", severity="warning")
                 return
@@ -208,12 +208,6 @@ class ConversationScreen(Screen[None]):
             if not await self.app.push_screen_wait(ConfirmScreen(question)):
                 return
         await self.app.retry(conv, message, choice)
-
-    def _choice_for(self, message: Message) -> TemplateChoice | None:
-        for template in self.app.ctx.store.templates(self.conversation.business_number_id):
-            if f"{template.name} ({template.language})" == message.template and template.sendable:
-                return TemplateChoice(template, dict(message.template_values))
-        return None
 
     # --- other actions -------------------------------------------------------------------------------
     def action_back(self) -> None:

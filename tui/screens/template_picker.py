@@ -23,7 +23,7 @@ from desk.urgency import fold
 
 class TemplatePicker(ModalScreen[TemplateChoice | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", tooltip="Close without sending."),
+        Binding("escape", "cancel", "Cancel", tooltip="Back to the list from the parameters; else close without sending."),
         Binding("ctrl+s", "send", "Send", tooltip="Send the chosen template with its parameters."),
         Binding("f1", "help", "Help", tooltip="Show every key of the template picker."),
     ]
@@ -37,13 +37,14 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Input(placeholder="type to filter templates by name", id="picker-filter")
+            yield Input(placeholder="type to filter templates by name", id="picker-filter", compact=True)
             yield OptionList(id="picker-list")
             with VerticalScroll(id="picker-detail"):
-                yield Static(id="picker-preview")
+                # Parameters above the preview: at 80x24 the fields must be on screen.
                 yield Vertical(id="picker-params")
+                yield Static(id="picker-preview")
             yield Static(
-                Text("↑↓ move · enter choose / next field · ctrl+s send · escape cancel"), id="picker-hint"
+                Text("↑↓ move · enter choose / next field · ctrl+s send · escape back / cancel"), id="picker-hint"
             )
 
     def on_mount(self) -> None:
@@ -100,13 +101,18 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
             self.notify(f"{template.name} is {template.status_name}: only approved templates can be sent.", severity="warning")
             return
         self.chosen = template
+        # The list makes way for the parameters; escape brings it back.
+        self.query_one("#picker-filter").add_class("hidden")
+        self.query_one(OptionList).add_class("hidden")
         params = self.query_one("#picker-params", Vertical)
         params.remove_children()
         names = template.parameters()
         widgets = []
         for name in names:
             widgets.append(Label(Text(f"{{{{{name}}}}}")))
-            widgets.append(Input(placeholder=f"value for {{{{{name}}}}} (required)", classes="param", name=name))
+            widgets.append(
+                Input(placeholder=f"value for {{{{{name}}}}} (required)", classes="param", name=name, compact=True)
+            )
         params.mount_all(widgets)
         self._preview()
         if names:
@@ -159,7 +165,15 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
         self.dismiss(TemplateChoice(template, values))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.chosen is None:
+            self.dismiss(None)
+            return
+        self.chosen = None
+        self.query_one("#picker-params", Vertical).remove_children()
+        self.query_one("#picker-filter").remove_class("hidden")
+        self.query_one(OptionList).remove_class("hidden")
+        self.query_one("#picker-filter").focus()
+        self._preview()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, describe_keys

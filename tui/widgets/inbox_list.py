@@ -27,7 +27,7 @@ from desk.sla import SlaKind
 from desk.text import flatten
 from tui.labels import sla_label, waited_label, window_label
 
-WIDE = 110
+WIDE = 150
 """From this many columns on, a conversation takes one line instead of two."""
 
 
@@ -176,7 +176,7 @@ class InboxList(ScrollView, can_focus=True):
                 cell(" " + dept, 10),
                 cell(" " + sla_text, 19, sla_style),
                 cell(" " + win_text, 17, win_style),
-                cell(" " + waited, 10, "muted"),
+                cell(" " + waited, 12, "muted"),
                 cell(" " + unread, 8, "unread"),
                 cell(" " + status, 9, "muted"),
             ]
@@ -190,7 +190,7 @@ class InboxList(ScrollView, can_focus=True):
             Segment("  "),
             cell(sla_text, 18, sla_style),
             cell(" " + win_text, 17, win_style),
-            cell(" " + waited, 10, "muted"),
+            cell(" " + waited, 12, "muted"),
             cell(" " + status, 9, "muted"),
         ]
         used = sum(s.cell_length for s in parts)

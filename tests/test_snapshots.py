@@ -1,0 +1,70 @@
+"""How each screen looks, at 80x24 and 120x40, with the clock frozen (tests/conftest.py NOW).
+
+Update after an intended change with `pytest tests/test_snapshots.py --snapshot-update`, then look
+at the SVGs in tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from desk.window import window
+from tests.conftest import NOW, find_conversation
+from tests.test_flows import open_conversation
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+def go_to(predicate, *keys: str):
+    async def run_before(pilot) -> None:
+        await open_conversation(pilot, find_conversation(pilot.app.ctx, predicate))
+        if keys:
+            await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+def is_open(c):
+    return c.waiting_since is not None and window(c.last_inbound_at, NOW).open and not c.customer.name.startswith("[")
+
+
+def is_closed(c):
+    return c.last_inbound_at is not None and not window(c.last_inbound_at, NOW).open
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inbox(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_conversation_window_open(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size, run_before=go_to(is_open, *"Draft in progress"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_conversation_window_closed(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size, run_before=go_to(is_closed))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_conversation_hostile_customer(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size, run_before=go_to(lambda c: "Mallory" in c.customer.name))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_template_picker(snap_compare, app, size):
+    async def run_before(pilot) -> None:
+        await go_to(is_closed, "t")(pilot)
+        picker = pilot.app.screen
+        template = next(t for t in picker.templates if t.sendable and len(t.parameters()) >= 2)
+        await pilot.press(*template.name, "enter", *"Maria")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size, press=["question_mark"])
