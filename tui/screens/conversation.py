@@ -33,7 +33,7 @@ class ConversationScreen(Screen[None]):
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
-        Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
+        Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve", show=False),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
         Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", show=False),
         Binding("j,down", "scroll(1)", "Scroll down", show=False),
@@ -53,8 +53,7 @@ class ConversationScreen(Screen[None]):
         yield Transcript(id="transcript")
         yield Static(id="window-banner", classes="hidden")
         yield Composer(id="composer")
-        yield Static(Text("enter sends · ctrl+j new line · ctrl+t template · escape back"), id="composer-hint")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def conversation(self) -> Conversation:

@@ -51,7 +51,7 @@ class InboxScreen(Screen[None]):
         yield Static(id="inbox-bar")
         yield Input(placeholder="search names, numbers, messages (escape to clear)", id="inbox-search", classes="hidden")
         yield InboxList(self.app.ctx.clock.now, id="inbox-list")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         ctx = self.app.ctx
