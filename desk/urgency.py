@@ -42,6 +42,10 @@ def _deadline(conv: Conversation, due_at: datetime | None, now: datetime) -> dat
     return min((t for t in (due_at, closes_at) if t is not None), default=None)
 
 
+WAITING, REST = 0, 1
+"""The first element of a sort key: conversations waiting on us, then the rest."""
+
+
 def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> tuple:
     """Sort by this for the inbox order (ascending); ties fall to the conversation id.
 
@@ -52,11 +56,11 @@ def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> tuple:
     if sla.kind is not SlaKind.NONE:
         due = _deadline(conv, sla.due_at, now)
         # A waiting conversation with no deadline (never due, window closed) ends its group.
-        return (0, due is None, due or _EPOCH, conv.id)
+        return (WAITING, due is None, due or _EPOCH, conv.id)
     last = conv.last_message_at
     # Integer microseconds negate exactly (a float timestamp loses the last digit).
     newest_first = -((last - _EPOCH) // _MICROSECOND) if last is not None else 0
-    return (1, last is None, newest_first, conv.id)
+    return (REST, last is None, newest_first, conv.id)
 
 
 class Filter(str, enum.Enum):

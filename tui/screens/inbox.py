@@ -12,14 +12,9 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from desk.inbox import InboxModel
-from desk.sla import SlaKind
 from desk.urgency import Filter, fold
 from tui.messages import ConversationsChanged
 from tui.widgets.inbox_list import InboxList
-
-RESORT_EVERY = 60.0
-"""Seconds between full re-sorts: only a window closing moves a row without a change, and a
-minute's lag in that is harmless while a re-sort of 100k rows is not free."""
 
 FILTER_KEYS = {"1": Filter.ALL, "2": Filter.WAITING, "3": Filter.BREACHED, "4": Filter.CLOSING, "5": Filter.CLOSED}
 FILTER_WORDS = {
@@ -60,7 +55,6 @@ class InboxScreen(Screen[None]):
         self._show()
         self.query_one(InboxList).focus()
         self.set_interval(1.0, self._tick)
-        self.set_interval(RESORT_EVERY, self._resort)
 
     @property
     def list(self) -> InboxList:
@@ -73,12 +67,7 @@ class InboxScreen(Screen[None]):
     def _update_bar(self) -> None:
         now = self.app.ctx.clock.now()
         rows = self.model.rows
-        # Breached conversations sort first (their deadline is past): count the head, not 100k rows.
-        breached = 0
-        for row in rows:
-            if row.sla(now).kind is not SlaKind.BREACHED:
-                break
-            breached += 1
+        breached = self.model.breached(now)
         number = self.model.business_number_id
         dept = self.app.ctx.number(number).department if number else "all departments"
         bar = Text()
@@ -92,13 +81,13 @@ class InboxScreen(Screen[None]):
         self.query_one("#inbox-bar", Static).update(bar)
 
     def _tick(self) -> None:
-        # Timers count down: repaint the visible rows (only those are drawn).
+        # Timers count down: repaint the visible rows (only those are drawn). A window that closed
+        # moves its row.
+        if self.model.rekey_due(self.app.ctx.clock.now()):
+            self._show()
+            return
         self.list.refresh()
         self._update_bar()
-
-    def _resort(self) -> None:
-        self.model.resort(self.app.ctx.clock.now())
-        self._show()
 
     def on_conversations_changed(self, event: ConversationsChanged) -> None:
         store = self.app.ctx.store

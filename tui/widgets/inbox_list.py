@@ -65,6 +65,8 @@ class InboxList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self._now = now
         self.rows: Sequence[InboxRow] = ()
+        self._style_memo: dict[str, Style] = {}
+        """Component styles, looked up once per theme: resolving one costs ~60 µs, per line."""
 
     # --- data ------------------------------------------------------------------------------------
     @property
@@ -133,17 +135,31 @@ class InboxList(ScrollView, can_focus=True):
         line = y + round(self.scroll_y)
         index, part = divmod(line, h)
         width = self.scrollable_content_region.width
+        # No background of our own: Textual paints the widget's under unstyled cells.
         if index >= len(self.rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width)
         row = self.rows[index]
         segments = self._segments(row, part, width, h)
-        strip = Strip(segments).adjust_cell_length(width, self.rich_style)
+        strip = Strip(segments).adjust_cell_length(width)
         if index == self.cursor:
-            strip = strip.apply_style(self.get_component_rich_style("inbox-list--cursor"))
+            # On top of the row's own styles (Strip.apply_style would put it underneath, and the
+            # padding's background would win).
+            strip = Strip(Segment.apply_style(strip, post_style=self._style("cursor")), strip.cell_length)
         return strip
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"inbox-list--{name}", partial=True)
+        style = self._style_memo.get(name)
+        if style is None:
+            if name == "cursor":
+                style = self.get_component_rich_style("inbox-list--cursor")
+            else:
+                style = self.get_component_rich_style(f"inbox-list--{name}", partial=True)
+            self._style_memo[name] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_memo.clear()
 
     def _segments(self, row: InboxRow, part: int, width: int, height: int) -> list[Segment]:
         now: datetime = self._now()
@@ -183,7 +199,7 @@ class InboxList(ScrollView, can_focus=True):
             used = sum(s.cell_length for s in fixed)
             return fixed + [cell(" " + preview, max(width - used, 0))]
         if part == 0:
-            left = [Segment(marker), cell(who, max(width - 42, 10), "name")]
+            left = [Segment(marker), cell(who, min(max(width - 42, 10), 30), "name")]
             right = [cell(" " + number, 19, "muted"), cell(" " + dept, 10), cell(" " + unread, 8, "unread")]
             return left + right
         parts = [
