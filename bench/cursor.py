@@ -13,7 +13,7 @@ import asyncio
 import gc
 import time
 
-from seed import Frames, arguments, make_context, median, p95, ratio_line, seeded, spread
+from seed import Frames, GcPauses, arguments, make_context, median, p95, ratio_line, seeded, spread
 from textual import events
 
 from tui.app import WadeskApp
@@ -32,6 +32,7 @@ async def one_run(size: int, presses: int) -> dict[str, float]:
             assert len(inbox.rows) == size and app.focused is inbox
             await pilot.pause(0.3)
             driver = app._driver
+            gc_pauses = GcPauses()
             for _ in range(presses):
                 key = events.Key("j", "j")
                 key.set_sender(app)
@@ -40,8 +41,9 @@ async def one_run(size: int, presses: int) -> dict[str, float]:
                 first = await frames.next_after(t0)
                 latencies.append((frames.times[first] - t0) * 1000)
                 await pilot.pause()  # idle before the next press (not measured)
+            gc_pauses.stop()
             assert inbox.cursor == min(presses, size - 1), inbox.cursor
-        return {"median": median(latencies), "p95": p95(latencies), "max": max(latencies)}
+        return {"median": median(latencies), "p95": p95(latencies), "max": max(latencies), "gc": gc_pauses.summary()}
     finally:
         ctx.store.close()
         gc.collect()
@@ -57,7 +59,7 @@ def main() -> None:
             r = asyncio.run(one_run(size, args.presses))
             results[size].append(r)
             print(f"  {size:>7} run {run + 1}: key->frame median {r['median']:.2f} ms, p95 {r['p95']:.2f} ms, "
-                  f"max {r['max']:.1f} ms", flush=True)
+                  f"max {r['max']:.1f} ms ({r['gc']} during the presses)", flush=True)
     print(f"\ncursor: {args.presses} presses x {args.runs} runs; ms, median [min-max] of the runs")
     print(f"{'size':>8} | {'key->frame median':>20} | {'key->frame p95':>20} | {'max':>20}")
     for size, rs in results.items():

@@ -263,6 +263,38 @@ class Frames:
                 self.waiter = None
 
 
+class GcPauses:
+    """Records how long each garbage collection of `generation` took (gc.callbacks)."""
+
+    def __init__(self, generation: int = 2) -> None:
+        import gc
+
+        self.generation = generation
+        self.pauses: list[float] = []
+        self._start = 0.0
+
+        def callback(phase: str, info: dict) -> None:
+            if info["generation"] != self.generation:
+                return
+            if phase == "start":
+                self._start = time.perf_counter()
+            else:
+                self.pauses.append((time.perf_counter() - self._start) * 1000)
+
+        self._callback = callback
+        gc.callbacks.append(callback)
+
+    def stop(self) -> None:
+        import gc
+
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        if not self.pauses:
+            return "no gen2 GC"
+        return f"{len(self.pauses)} gen2 GC, max {max(self.pauses):.0f} ms"
+
+
 # --- statistics and arguments -----------------------------------------------------------------------
 
 
