@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from desk.contacts import handle
 from desk.models import Conversation
 from desk.sla import SlaPolicy, SlaState, sla_state
-from desk.urgency import WAITING, Filter, matches, search_matches, sort_key
+from desk.urgency import WAITING, Filter, matches, search_text, sort_key, text_matches
 from desk.window import CLOSING_SOON, WindowState, window
 
 
@@ -30,6 +30,7 @@ class InboxRow:
     department: str
     key: tuple
     _number: str | None = field(default=None, repr=False)
+    _search: str | None = field(default=None, repr=False)
 
     @property
     def number(self) -> str:
@@ -38,6 +39,13 @@ class InboxRow:
             self._number = handle(self.conversation.customer)
         return self._number
 
+    @property
+    def search_text(self) -> str:
+        """What search matches against, folded on first use (~8 us a row, too dear per keystroke)."""
+        if self._search is None:
+            self._search = search_text(self.conversation)
+        return self._search
+
     def sla(self, now: datetime) -> SlaState:
         return sla_state(self.conversation, self.policy, now)
 
@@ -45,8 +53,37 @@ class InboxRow:
         return window(self.conversation.last_inbound_at, now, closing_soon)
 
 
+class _Sorted:
+    """Rows in key order, with the keys beside them for bisecting."""
+
+    __slots__ = ("rows", "keys")
+
+    def __init__(self, rows: list[InboxRow]) -> None:
+        self.rows = rows
+        self.keys = [r.key for r in rows]
+
+    def remove(self, row: InboxRow) -> None:
+        i = bisect.bisect_left(self.keys, row.key)
+        if i < len(self.rows) and self.rows[i] is row:
+            del self.rows[i], self.keys[i]
+
+    def insert(self, row: InboxRow) -> None:
+        i = bisect.bisect_left(self.keys, row.key)
+        self.rows.insert(i, row)
+        self.keys.insert(i, row.key)
+
+    def index(self, row: InboxRow) -> int | None:
+        i = bisect.bisect_left(self.keys, row.key)
+        return i if i < len(self.rows) and self.rows[i] is row else None
+
+
 class InboxModel:
-    """All rows sorted by urgency, and the filtered view the agent sees."""
+    """All rows sorted by urgency, and the filtered view the agent sees.
+
+    The view is kept up to date row by row as conversations change (re-filtering 100k rows per
+    message cost ~110 ms). Filters that depend on the time (breached, closing, closed) are
+    re-evaluated for every row only when the view is set again, or by `refilter()`.
+    """
 
     def __init__(
         self,
@@ -57,18 +94,16 @@ class InboxModel:
         self._policy_for = policy_for
         self._department_for = department_for
         self.closing_soon = closing_soon
-        self._rows: list[InboxRow] = []
-        self._keys: list[tuple] = []
+        self._all = _Sorted([])
         self._by_id: dict[str, InboxRow] = {}
         self._rekey: list[tuple[datetime, str]] = []
         """(when a waiting conversation's window closes, its id): a heap."""
         self.filter = Filter.ALL
         self.business_number_id: str | None = None
         self.query = ""
-        self.text_hits: frozenset[str] = frozenset()
-        """Conversations whose message text matched the query (found by a slower scan)."""
-        self._view: list[InboxRow] | None = None
-        self._view_index: dict[str, int] = {}
+        self.hits: frozenset[str] | None = None
+        """With a query: the conversations found so far (by `search()` and the message scan)."""
+        self._view: _Sorted | None = None
 
     # --- building ----------------------------------------------------------------------------------
     def _row(self, conv: Conversation, now: datetime) -> InboxRow:
@@ -84,10 +119,21 @@ class InboxModel:
         self._rekey = []
         rows = [self._row(conv, now) for conv in conversations]
         rows.sort(key=lambda r: r.key)
-        self._rows = rows
-        self._keys = [r.key for r in rows]
+        self._all = _Sorted(rows)
         self._by_id = {r.conversation.id: r for r in rows}
-        self._refilter(now)
+        self.refilter(now)
+
+    def update(self, conversations: Iterable[Conversation], now: datetime) -> None:
+        for conv in conversations:
+            old = self._by_id.get(conv.id)
+            if old is not None:
+                self._all.remove(old)
+                if self._view is not None:
+                    self._view.remove(old)
+            row = self._by_id[conv.id] = self._row(conv, now)
+            self._all.insert(row)
+            if self._view is not None and self._keep(row, now):
+                self._view.insert(row)
 
     def rekey_due(self, now: datetime) -> bool:
         """Re-key the waiting conversations whose window has closed since; True if any moved."""
@@ -101,25 +147,12 @@ class InboxModel:
 
     def breached(self, now: datetime) -> int:
         """How many conversations have a breached SLA: they sort first, their deadline being past."""
-        return bisect.bisect_right(self._keys, (WAITING, False, now, "\U0010ffff"))
-
-    def update(self, conversations: Iterable[Conversation], now: datetime) -> None:
-        for conv in conversations:
-            old = self._by_id.get(conv.id)
-            if old is not None:
-                i = bisect.bisect_left(self._keys, old.key)
-                del self._rows[i], self._keys[i]
-            row = self._row(conv, now)
-            i = bisect.bisect_left(self._keys, row.key)
-            self._rows.insert(i, row)
-            self._keys.insert(i, row.key)
-            self._by_id[conv.id] = row
-        self._refilter(now)
+        return bisect.bisect_right(self._all.keys, (WAITING, False, now, "\U0010ffff"))
 
     # --- the view ----------------------------------------------------------------------------------
     @property
     def filtered(self) -> bool:
-        return self.filter is not Filter.ALL or self.business_number_id is not None or bool(self.query.strip())
+        return self.filter is not Filter.ALL or self.business_number_id is not None or self.hits is not None
 
     def set_view(
         self,
@@ -127,45 +160,46 @@ class InboxModel:
         *,
         filter: Filter | None = None,
         business_number_id: str | None | type[...] = ...,
-        query: str | None = None,
-        text_hits: frozenset[str] | None = None,
     ) -> None:
         if filter is not None:
             self.filter = filter
         if business_number_id is not ...:
             self.business_number_id = business_number_id
-        if query is not None:
-            self.query = query
-        if text_hits is not None:
-            self.text_hits = text_hits
-        self._refilter(now)
+        self.refilter(now)
 
-    def _refilter(self, now: datetime) -> None:
-        if not self.filtered:
-            self._view = None
-            return
-        self._view = [r for r in self._rows if self._keep(r, now)]
-        self._view_index = {r.conversation.id: i for i, r in enumerate(self._view)}
+    def search(self, query: str, hits: frozenset[str] | None, now: datetime) -> None:
+        """Show the conversations in `hits` (None: no search)."""
+        self.query = query if hits is not None else ""
+        self.hits = hits
+        self.refilter(now)
+
+    def matching(self, query: str) -> frozenset[str]:
+        """The conversations whose name, number, username or preview match (thread-safe: reads only)."""
+        return frozenset(r.conversation.id for r in list(self._all.rows) if text_matches(r.search_text, query))
+
+    def refilter(self, now: datetime) -> None:
+        self._view = _Sorted([r for r in self._all.rows if self._keep(r, now)]) if self.filtered else None
 
     def _keep(self, row: InboxRow, now: datetime) -> bool:
         conv = row.conversation
         if not matches(conv, self.filter, row.policy, now, self.business_number_id, self.closing_soon):
             return False
-        return not self.query.strip() or conv.id in self.text_hits or search_matches(conv, self.query)
+        if self.hits is None:
+            return True
+        # A conversation that changed during a search is checked again on its own.
+        return conv.id in self.hits or text_matches(row.search_text, self.query)
 
     @property
     def rows(self) -> list[InboxRow]:
         """What the agent sees, in order."""
-        return self._rows if self._view is None else self._view
+        return (self._view or self._all).rows
 
     def index_of(self, conversation_id: str) -> int | None:
-        if self._view is not None:
-            return self._view_index.get(conversation_id)
         row = self._by_id.get(conversation_id)
-        return None if row is None else bisect.bisect_left(self._keys, row.key)
+        return None if row is None else (self._view or self._all).index(row)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._all.rows)
 
     def conversations(self) -> list[Conversation]:
-        return [r.conversation for r in self._rows]
+        return [r.conversation for r in self._all.rows]

@@ -106,20 +106,30 @@ def fold(text: str) -> str:
 _PHONE_CHARS = frozenset("0123456789 +-().")
 
 
-def search_matches(conv: Conversation, query: str, extra_text: str = "") -> bool:
-    """Whether `query` occurs in the customer's name, phone or username, the preview, or `extra_text`.
+def search_text(conv: Conversation) -> str:
+    """What search looks at, folded once (the inbox caches it per row): the customer's name, phone
+    and username, the preview, and the phone's digits alone after a final tab."""
+    customer = conv.customer
+    fields = (customer.name, customer.phone or "", customer.username or "", conv.preview)
+    digits = "".join(c for c in customer.phone or "" if c.isdigit())
+    return "\n".join(fold(f) for f in fields) + "\t" + digits
+
+
+def text_matches(text: str, query: str) -> bool:
+    """Whether `query` occurs in a `search_text()` (or any folded text).
 
     Case- and accent-insensitive. A query that looks like a phone number ("30 69", "+30-69") also
     matches on digits alone, so spacing never hides a number. An empty query matches everything.
     """
     needle = fold(query.strip())
-    if not needle:
-        return True
-    customer = conv.customer
-    fields = (customer.name, customer.phone or "", customer.username or "", conv.preview, extra_text)
-    if any(needle in fold(f) for f in fields):
+    if not needle or needle in text:
         return True
     digits = "".join(c for c in query if c.isdigit())
-    if digits and customer.phone and set(query) <= _PHONE_CHARS:
-        return digits in "".join(c for c in customer.phone if c.isdigit())
+    if digits and set(query) <= _PHONE_CHARS:
+        return digits in text.rpartition("\t")[2]
     return False
+
+
+def search_matches(conv: Conversation, query: str, extra_text: str = "") -> bool:
+    """Whether `query` occurs in the customer's name, phone or username, the preview, or `extra_text`."""
+    return text_matches(search_text(conv), query) or (bool(extra_text) and text_matches(fold(extra_text), query))

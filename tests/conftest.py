@@ -66,3 +66,9 @@ def find_conversation(desk: DeskContext, predicate: Callable) -> str:
         if predicate(conv):
             return conv.id
     raise LookupError("no conversation matches")
+
+
+async def ready(pilot) -> None:
+    """Wait until the inbox has loaded its rows (a worker) and painted them."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

@@ -17,7 +17,7 @@ from desk.models import (
 )
 from desk.sla import SlaKind
 from desk.window import window
-from tests.conftest import NOW, find_conversation, make_context
+from tests.conftest import NOW, find_conversation, make_context, ready
 from tui.app import WadeskApp
 from tui.screens.conversation import ConversationScreen
 from tui.screens.inbox import InboxScreen
@@ -39,6 +39,7 @@ def closed_window(desk):
 async def open_conversation(pilot, conversation_id: str) -> ConversationScreen:
     """Move the inbox cursor to the conversation with keys, then press enter."""
     app = pilot.app
+    await ready(pilot)
     inbox = app.screen
     assert isinstance(inbox, InboxScreen)
     target = inbox.model.index_of(conversation_id)
@@ -64,6 +65,7 @@ def transcript_text(screen: ConversationScreen) -> str:
 
 async def test_inbox_shows_most_urgent_first(app, desk):
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
         rows = pilot.app.screen.query_one(InboxList).rows
         assert len(rows) == len(desk.store.conversations()) > 20
         first = rows[0]
@@ -75,6 +77,7 @@ async def test_inbox_shows_most_urgent_first(app, desk):
 
 async def test_filters_and_department(app, desk):
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
         inbox = pilot.app.screen
         await pilot.press("3")
         assert inbox.list.rows and all(r.sla(NOW).kind is SlaKind.BREACHED for r in inbox.list.rows)
@@ -94,9 +97,13 @@ async def test_search_by_name_number_and_message_text(app, desk):
         inbox = pilot.app.screen
         target = find_conversation(desk, lambda c: c.customer.phone and c.customer.name.startswith("Γ"))
         conv = desk.store.conversation(target)
+        await ready(pilot)
         await pilot.press("slash", *"γιωργ")
+        await ready(pilot)
         assert target in [r.conversation.id for r in inbox.list.rows]
+        assert all("Γ" in r.conversation.customer.name for r in inbox.list.rows)
         await pilot.press("escape", "slash", *conv.customer.phone[1:6])
+        await ready(pilot)
         assert target in [r.conversation.id for r in inbox.list.rows]
         # A word from deep in a transcript (not the preview) is found by the message scan.
         text_message = next(m for m in desk.store.messages(target) if m.type == "text" and m.text not in conv.preview)
@@ -109,6 +116,7 @@ async def test_search_by_name_number_and_message_text(app, desk):
 
 async def test_live_update_keeps_the_cursor(app, desk, clock):
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
         inbox = pilot.app.screen
         await pilot.press("j", "j", "j")
         chosen = inbox.list.current.conversation.id
@@ -357,8 +365,10 @@ async def test_mock_refuses_a_wrong_parameter_count(app, desk):
 async def test_hostile_text_is_shown_literally(app, desk):
     target = find_conversation(desk, lambda c: "[bold red]" in c.customer.name)
     async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
         inbox = pilot.app.screen
         await pilot.press("slash", *"mallory", "enter")
+        await ready(pilot)
         assert any("[bold red]Mallory[/]" in r.conversation.customer.name for r in inbox.list.rows)
         screen = await open_conversation(pilot, target)
         text = transcript_text(screen)

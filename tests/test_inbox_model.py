@@ -69,7 +69,24 @@ def test_filters_and_search_keep_an_index():
     m.load([conv("a", waiting=NOW - 2 * H, last_in=NOW - 2 * H), conv("b", last_in=NOW - 30 * H)], NOW)
     m.set_view(NOW, filter=Filter.CLOSED)
     assert ids(m) == ["b"] and m.index_of("b") == 0 and m.index_of("a") is None
-    m.set_view(NOW, filter=Filter.ALL, query="customer a")
+    m.set_view(NOW, filter=Filter.ALL)
+    m.search("customer a", m.matching("customer a"), NOW)
     assert ids(m) == ["a"]
-    m.set_view(NOW, query="")
+    m.search("", None, NOW)
     assert not m.filtered and ids(m) == ["a", "b"]
+
+
+def test_a_filtered_view_follows_changes_row_by_row():
+    m = model()
+    m.load([conv("a", waiting=NOW - 2 * H, last_in=NOW - 2 * H), conv("b", last_in=NOW - 3 * H)], NOW)
+    m.set_view(NOW, filter=Filter.WAITING)
+    assert ids(m) == ["a"]
+    m.update([conv("b", waiting=NOW - 5 * H, last_in=NOW - 5 * H)], NOW)  # b writes: now waiting
+    assert ids(m) == ["b", "a"] and m.index_of("a") == 1
+    m.update([conv("a", last_in=NOW - 2 * H)], NOW)  # a answered: leaves the view
+    assert ids(m) == ["b"] and m.index_of("a") is None
+    # A search keeps matching rows that change while it is shown.
+    m.set_view(NOW, filter=Filter.ALL)
+    m.search("customer b", m.matching("customer b"), NOW)
+    m.update([conv("b", last_in=NOW)], NOW)
+    assert ids(m) == ["b"]

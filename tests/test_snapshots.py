@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from desk.window import window
-from tests.conftest import NOW, find_conversation
+from tests.conftest import NOW, find_conversation, ready
 from tests.test_flows import open_conversation
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -35,7 +35,7 @@ def is_closed(c):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_inbox(snap_compare, app, size):
-    assert snap_compare(app, terminal_size=size)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -67,4 +67,8 @@ def test_template_picker(snap_compare, app, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_help(snap_compare, app, size):
-    assert snap_compare(app, terminal_size=size, press=["question_mark"])
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
