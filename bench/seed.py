@@ -117,7 +117,8 @@ def _write_store(size: int, target: Path) -> None:
     # The index, written by the store itself (so its format is the store's).
     store = TinyStore(target)
     store.open()
-    store._rows = rows  # private: the bulk equivalent of N x _refresh()
+    store._index = rows  # private: the bulk equivalent of N x _refresh()
+    store._all_built = False
     store.flush()
     store.close()
 

@@ -29,7 +29,7 @@ def one_run(size: int, run: int, writes: int) -> dict[str, float]:
         t0 = time.perf_counter()
         store.open()
         open_ms = (time.perf_counter() - t0) * 1000
-        rows = store._rows  # the index rows: ids and customers, without building Conversations
+        rows = store._index  # the index rows as loaded: ids and customers, no Conversations built
         ids = random.Random(run).sample(sorted(rows), min(writes, len(rows)))
         events = []
         for k, cid in enumerate(ids * (writes // len(ids) + 1)):

@@ -29,6 +29,8 @@ class InboxRow:
     policy: SlaPolicy
     department: str
     key: tuple
+    rekey_at: datetime | None = None
+    """When the key changes without the conversation changing: its window closes while it waits."""
     _number: str | None = field(default=None, repr=False)
     _search: str | None = field(default=None, repr=False)
 
@@ -106,21 +108,46 @@ class InboxModel:
         self._view: _Sorted | None = None
 
     # --- building ----------------------------------------------------------------------------------
+    def make_rows(self, conversations: Iterable[Conversation], now: datetime) -> list[InboxRow]:
+        """Rows for these conversations, sorted; touches nothing of the model (a worker may call it)."""
+        rows = []
+        for conv in conversations:
+            policy = self._policy_for(conv.business_number_id)
+            key = sort_key(conv, policy, now)
+            rekey_at = None
+            if key[0] == WAITING and conv.last_inbound_at is not None:
+                closes_at = window(conv.last_inbound_at, now).closes_at
+                rekey_at = closes_at if closes_at is not None and closes_at > now else None
+            rows.append(InboxRow(conv, policy, self._department_for(conv.business_number_id), key, rekey_at))
+        rows.sort(key=lambda r: r.key)
+        return rows
+
     def _row(self, conv: Conversation, now: datetime) -> InboxRow:
-        policy = self._policy_for(conv.business_number_id)
-        key = sort_key(conv, policy, now)
-        if key[0] == WAITING and conv.last_inbound_at is not None:
-            closes_at = window(conv.last_inbound_at, now).closes_at
-            if closes_at is not None and closes_at > now:
-                heapq.heappush(self._rekey, (closes_at, conv.id))
-        return InboxRow(conv, policy, self._department_for(conv.business_number_id), key)
+        row = self.make_rows([conv], now)[0]
+        self._watch(row)
+        return row
+
+    def _watch(self, row: InboxRow) -> None:
+        if row.rekey_at is not None:
+            heapq.heappush(self._rekey, (row.rekey_at, row.conversation.id))
 
     def load(self, conversations: Iterable[Conversation], now: datetime) -> None:
+        """Show these conversations, and only these."""
         self._rekey = []
-        rows = [self._row(conv, now) for conv in conversations]
-        rows.sort(key=lambda r: r.key)
-        self._all = _Sorted(rows)
-        self._by_id = {r.conversation.id: r for r in rows}
+        self._all = _Sorted([])
+        self._by_id = {}
+        self.extend(self.make_rows(conversations, now), now)
+
+    def extend(self, rows: list[InboxRow], now: datetime) -> None:
+        """Add rows made while the model was in use; conversations it already has keep theirs
+        (they changed since, and the model's row is the newer)."""
+        new = [r for r in rows if r.conversation.id not in self._by_id]
+        for row in new:
+            self._watch(row)
+            self._by_id[row.conversation.id] = row
+        merged = self._all.rows + new
+        merged.sort(key=lambda r: r.key)  # two sorted runs: Timsort merges them in linear time
+        self._all = _Sorted(merged)
         self.refilter(now)
 
     def update(self, conversations: Iterable[Conversation], now: datetime) -> None:

@@ -42,6 +42,11 @@ class Store(ABC):
     def conversations(self) -> list[Conversation]:
         """Every conversation's summary, in no particular order."""
 
+    def waiting_conversations(self) -> list[Conversation]:
+        """The conversations whose customer waits for our reply: what the inbox shows first, so
+        it can paint them before it has read the rest."""
+        return [c for c in self.conversations() if c.waiting_since is not None]
+
     @abstractmethod
     def conversation(self, conversation_id: str) -> Conversation | None: ...
 

@@ -69,6 +69,9 @@ def find_conversation(desk: DeskContext, predicate: Callable) -> str:
 
 
 async def ready(pilot) -> None:
-    """Wait until the inbox has loaded its rows (a worker) and painted them."""
-    await pilot.app.workers.wait_for_complete()
+    """Wait until every worker is done, those started by workers too (the inbox's load, the outbox's
+    sends), and the screen is painted."""
+    while any(not w.is_finished for w in pilot.app.workers):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
     await pilot.pause()

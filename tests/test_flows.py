@@ -109,7 +109,7 @@ async def test_search_by_name_number_and_message_text(app, desk):
         text_message = next(m for m in desk.store.messages(target) if m.type == "text" and m.text not in conv.preview)
         word = max(text_message.text.split(), key=len)
         await pilot.press("escape", "slash", *word)
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         await pilot.pause()
         assert target in [r.conversation.id for r in inbox.list.rows]
 
@@ -161,7 +161,7 @@ async def test_reply_is_sent_and_shown_with_its_status(app, desk):
         screen = await open_conversation(pilot, target)
         assert screen.composer.has_focus
         await pilot.press(*"On it", "ctrl+j", *"second line", "enter")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         await pilot.pause()
         ours = [m for m in desk.store.messages(target) if m.direction is Direction.OUTBOUND]
         assert ours[-1].text == "On it\nsecond line"
@@ -181,14 +181,14 @@ async def test_closed_window_disables_the_composer_and_enter_sends_nothing(app, 
         banner = screen.query_one("#window-banner")
         assert banner.display and "free text cannot be sent" in str(banner.render())
         await pilot.press(*"hello", "enter")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         assert desk.store.messages(target) == before
         # Even with text forced into the composer, Enter is refused and the text kept.
         screen.composer.disabled = False
         screen.composer.load_text("forced")
         screen.composer.focus()
         await pilot.press("enter")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         assert desk.store.messages(target) == before
         assert screen.composer.text == "forced" and screen.composer.disabled
 
@@ -203,7 +203,7 @@ async def test_window_closing_while_typing_keeps_the_draft(app, desk, clock):
         clock.set(closes_at)
         screen._tick()
         await pilot.press("enter")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         assert screen.composer.disabled and screen.composer.text == "almost done"
         assert not [m for m in desk.store.messages(target) if m.text == "almost done"]
         assert desk.store.draft(target) == "almost done"
@@ -214,7 +214,7 @@ async def test_mock_refuses_free_text_outside_the_window_when_the_guard_is_bypas
     target = find_conversation(desk, closed_window(desk))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.app.send_text(desk.store.conversation(target), "sneaking past the guard")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         sent = desk.store.messages(target)[-1]
         assert sent.text == "sneaking past the guard"
         assert sent.status is MessageStatus.FAILED and sent.error_code == 131047
@@ -227,7 +227,7 @@ async def test_draft_survives_leaving_and_restarting(data_dir, clock):
     async with WadeskApp(desk, pump_events=False).run_test(size=SIZE) as pilot:
         await open_conversation(pilot, target)
         await pilot.press(*"half a thought")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         await pilot.press("escape")
         screen = await open_conversation(pilot, target)
         assert screen.composer.text == "half a thought"
@@ -253,7 +253,7 @@ async def test_unknown_outcome_is_shown_and_resent_only_when_asked(app, desk, mo
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_conversation(pilot, target)
         await pilot.press(*"are you there", "enter")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         last = desk.store.messages(target)[-1]
         assert last.status is MessageStatus.UNKNOWN and len(calls) == 1
         assert "? unknown" in transcript_text(screen) and "✓ sent" not in transcript_text(screen).split("are you there")[0][-40:]
@@ -261,13 +261,13 @@ async def test_unknown_outcome_is_shown_and_resent_only_when_asked(app, desk, mo
         await pilot.press("ctrl+r")
         await pilot.pause()
         await pilot.press("n")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         assert len(calls) == 1
         monkeypatch.undo()
         await pilot.press("ctrl+r")
         await pilot.pause()
         await pilot.press("y")
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         await pilot.pause()
         retried = desk.store.messages(target)[-1]
         assert retried.id == last.id and retried.status is MessageStatus.SENT
@@ -282,7 +282,7 @@ async def test_failed_send_stays_with_its_reason(data_dir, clock):
         async with WadeskApp(desk, pump_events=False).run_test(size=SIZE) as pilot:
             screen = await open_conversation(pilot, target)
             await pilot.press(*"will not arrive", "enter")
-            await pilot.app.workers.wait_for_complete()
+            await ready(pilot)
             # The failure arrives later, as a status from WhatsApp.
             clock.advance(timedelta(minutes=5))
             for event in desk.backend.simulation.due_events(clock.now()):
@@ -338,7 +338,7 @@ async def test_picker_refuses_an_empty_parameter_then_sends(app, desk):
         assert "Maria" in str(picker.query_one("#picker-preview").render())
         for _ in template.parameters()[1:]:
             await pilot.press(*"X-1", "enter")  # enter moves to the next field, and sends on the last
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         await pilot.pause()
         assert isinstance(pilot.app.screen, ConversationScreen)
         last = desk.store.messages(target)[-1]
@@ -354,7 +354,7 @@ async def test_mock_refuses_a_wrong_parameter_count(app, desk):
     template = next(t for t in desk.store.templates(conv.business_number_id) if t.sendable and t.parameters())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.app.send_template(conv, TemplateChoice(template, {}))
-        await pilot.app.workers.wait_for_complete()
+        await ready(pilot)
         last = desk.store.messages(target)[-1]
         assert last.status is MessageStatus.FAILED and last.error_code == 132000
 
@@ -409,7 +409,7 @@ async def test_a_send_queued_before_a_crash_is_sent_on_the_next_start(data_dir, 
     again = make_context(data_dir, clock, quiet_config(), history=False)
     try:
         async with WadeskApp(again, pump_events=False).run_test(size=SIZE) as pilot:
-            await pilot.app.workers.wait_for_complete()
+            await ready(pilot)
             message = next(m for m in again.store.messages(target) if m.id == queued.id)
             assert message.status is MessageStatus.SENT and message.wamid
             assert [m.text for m in again.store.messages(target)].count("sent after the crash") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterable
 from rich.text import Text
 from textual import on, work
@@ -12,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from desk.inbox import InboxModel
+from desk.inbox import InboxModel, InboxRow
 from desk.urgency import Filter, fold
 from tui.messages import ConversationsChanged
 from tui.widgets.inbox_list import InboxList
@@ -64,18 +65,34 @@ class InboxScreen(Screen[None]):
 
     @work(thread=True, group="inbox-load", exit_on_error=False)
     def _load(self) -> None:
-        """Build and sort every row off the UI loop: ~1 s at 100k conversations, during which the
-        screen is painted and keys work."""
+        """Build and sort the rows off the UI loop, in two steps: the conversations waiting on us
+        (they fill the first screens; ~10% of them), then the rest (~1 s at 100k conversations)."""
         ctx = self.app.ctx
         model = InboxModel(ctx.policy, lambda nid: ctx.number(nid).department, ctx.closing_soon)
-        model.load(ctx.store.conversations(), ctx.clock.now())
-        self.app.call_from_thread(self._loaded, model)
+        # Fewer GIL hand-offs to an idle UI loop, and no collections while ~1M objects are made
+        # (2.7 s to the first rows at 100k without these).
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.05)
+        gc.disable()
+        try:
+            model.load(ctx.store.waiting_conversations(), ctx.clock.now())
+            self.app.call_from_thread(self._loaded, model)
+            rest = [c for c in ctx.store.conversations() if c.waiting_since is None]
+            rows = model.make_rows(rest, ctx.clock.now())
+        finally:
+            gc.enable()
+            sys.setswitchinterval(interval)
+        self.app.call_from_thread(self._loaded_rest, rows)
 
     def _loaded(self, model: InboxModel) -> None:
         self.model = model
         if self._pending:
             self._apply_changes(self._pending)
             self._pending.clear()
+        self._show()
+
+    def _loaded_rest(self, rows: list[InboxRow]) -> None:
+        self.model.extend(rows, self.app.ctx.clock.now())
         self._show()
         # The rows live as long as the app: keep the collector from walking them again and again
         # (full collections took 230-310 ms at 100k conversations).
