@@ -27,6 +27,7 @@ async def one_run(size: int, presses: int) -> dict[str, float]:
         frames = Frames(app)
         latencies: list[float] = []
         async with app.run_test(size=(120, 40)) as pilot:
+            await app.workers.wait_for_complete()  # the inbox loads its rows in a worker
             await pilot.pause()
             inbox = app.screen.query_one(InboxList)
             assert len(inbox.rows) == size and app.focused is inbox

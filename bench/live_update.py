@@ -56,6 +56,7 @@ async def one_run(size: int, run: int, count: int) -> dict[str, float]:
         shown = 0
         rng = random.Random(run)
         async with app.run_test(size=(120, 40)) as pilot:
+            await app.workers.wait_for_complete()  # the inbox loads its rows in a worker
             await pilot.pause()
             screen = app.screen
             assert isinstance(screen, InboxScreen) and len(screen.model.rows) == size
