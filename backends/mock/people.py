@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from desk.contacts import format_number
 from desk.models import Customer, Location
 
 TOPICS = ("greeting", "order", "refund", "delivery", "damaged", "thanks")
@@ -65,15 +66,7 @@ class Person:
     @property
     def phone_display(self) -> str | None:
         """The number as its owner writes it (phonenumbers' INTERNATIONAL format)."""
-        return format_phone(self.customer.phone)
-
-
-def format_phone(e164: str | None) -> str | None:
-    """An E.164 number in the INTERNATIONAL format of its country; None stays None."""
-    if not e164:
-        return None
-    number = phonenumbers.parse(e164)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return format_number(self.customer.phone) if self.customer.phone else None
 
 
 _LANGUAGES: tuple[_Language, ...] = (

@@ -23,9 +23,10 @@ from typing import Any
 from backends.base import Sent
 from backends.errors import describe, error_for
 from backends.mock.catalogue import catalogue, find
-from backends.mock.people import TOPICS, Person, format_phone, make_people
+from backends.mock.people import TOPICS, Person, make_people
 from desk.clock import ScaledTimer
 from desk.config import MockConfig
+from desk.contacts import handle
 from desk.models import (
     BusinessNumber,
     ConversationStatus,
@@ -400,7 +401,7 @@ class Simulation:
         elif kind == "contacts":
             others = [p for p in self.people if p.customer.phone and p.id != person.id]
             other = others[rng.randrange(len(others))].customer
-            fields.update(text=f"Contact: {other.name}", contacts=(f"{other.name} {format_phone(other.phone)}",))
+            fields.update(text=f"Contact: {other.name}", contacts=(f"{other.name} {handle(other)}",))
         elif kind == "reaction":
             fields.update(text=rng.choice(("👍", "❤️", "🙏", "😂")), reaction_to=quote)
         elif kind == "reply":
