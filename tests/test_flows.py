@@ -428,3 +428,22 @@ def test_a_second_desk_on_the_same_data_dir_is_refused(desk, data_dir):
     assert result.returncode != 0
     assert "Another wadesk is already using the data directory" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+async def test_no_color_is_honoured_and_states_still_read(desk, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = WadeskApp(desk, pump_events=False)
+    assert app.no_color
+    target = find_conversation(desk, closed_window(desk))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash", *"mar", "enter")  # every part of the inbox drawn, filtered
+        await ready(pilot)
+        await pilot.press("escape")
+        lines = [pilot.app.screen.query_one(InboxList).render_line(y).text for y in range(12)]
+        text = "\n".join(lines)
+        assert any(word in text for word in ("breached", "due", "left", "closing")), text
+        await open_conversation(pilot, target)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, TemplatePicker) and pilot.app.is_running

@@ -27,6 +27,9 @@ from desk.sla import SlaKind
 from desk.text import flatten
 from tui.labels import sla_label, waited_label, window_label
 
+PLAIN = Style()
+"""For cells without a style of their own: Textual's NO_COLOR filter needs a Style on every segment."""
+
 WIDE = 150
 """From this many columns on, a conversation takes one line instead of two."""
 
@@ -137,10 +140,10 @@ class InboxList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         # No background of our own: Textual paints the widget's under unstyled cells.
         if index >= len(self.rows):
-            return Strip.blank(width)
+            return Strip.blank(width, PLAIN)
         row = self.rows[index]
         segments = self._segments(row, part, width, h)
-        strip = Strip(segments).adjust_cell_length(width)
+        strip = Strip(segments).adjust_cell_length(width, PLAIN)
         if index == self.cursor:
             # On top of the row's own styles (Strip.apply_style would put it underneath, and the
             # padding's background would win).
@@ -182,11 +185,11 @@ class InboxList(ScrollView, can_focus=True):
             preview = "you: " + preview
 
         def cell(text: str, size: int, style: str | None = None) -> Segment:
-            return Segment(set_cell_size(text, size), self._style(style) if style else None)
+            return Segment(set_cell_size(text, size), self._style(style) if style else PLAIN)
 
         if height == 1:
             fixed = [
-                Segment(marker),
+                Segment(marker, PLAIN),
                 cell(who, 22, "name"),
                 cell(" " + number, 19, "muted"),
                 cell(" " + dept, 10),
@@ -199,11 +202,11 @@ class InboxList(ScrollView, can_focus=True):
             used = sum(s.cell_length for s in fixed)
             return fixed + [cell(" " + preview, max(width - used, 0))]
         if part == 0:
-            left = [Segment(marker), cell(who, min(max(width - 42, 10), 30), "name")]
+            left = [Segment(marker, PLAIN), cell(who, min(max(width - 42, 10), 30), "name")]
             right = [cell(" " + number, 19, "muted"), cell(" " + dept, 10), cell(" " + unread, 8, "unread")]
             return left + right
         parts = [
-            Segment("  "),
+            Segment("  ", PLAIN),
             cell(sla_text, 18, sla_style),
             cell(" " + win_text, 17, win_style),
             cell(" " + waited, 12, "muted"),
