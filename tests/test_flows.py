@@ -447,3 +447,37 @@ async def test_no_color_is_honoured_and_states_still_read(desk, monkeypatch):
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(pilot.app.screen, TemplatePicker) and pilot.app.is_running
+
+
+async def test_restart_continues_where_the_desk_left_off(data_dir, clock):
+    """Through the composition root, with the mock's state file: the second start replays no
+    history, duplicates nothing, and keeps statuses."""
+    from backends.mock import MockBackend
+    from tests.conftest import quiet_config
+    from tui.context import build
+
+    config = quiet_config()
+    history = MockBackend(config.mock, clock).simulation.history()
+    received = [e for e in history if isinstance(e, MessageReceived)]
+    expected = {e.message.conversation_id for e in received}
+
+    async def run_once() -> dict[str, int]:
+        desk = build(config, data_dir, clock)
+        desk.store.open()
+        try:
+            app = WadeskApp(desk)
+            async with app.run_test(size=SIZE) as pilot:
+                # The pump hands over the history (first start) or the catalogues (restart), then
+                # waits: nothing else is due with a frozen clock and no trickle.
+                while sum(c.message_count for c in desk.store.conversations()) < len(received) or not (
+                    desk.store.templates(desk.numbers()[0].id)
+                ):
+                    await pilot.pause()
+                return {c.id: c.message_count for c in desk.store.conversations()}
+        finally:
+            desk.store.close()
+
+    first = await run_once()
+    assert set(first) == expected and (data_dir / "mock-state.json").exists()
+    second = await run_once()
+    assert second == first

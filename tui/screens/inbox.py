@@ -114,7 +114,7 @@ class InboxScreen(Screen[None]):
         dept = self.app.ctx.number(number).department if number else "all departments"
         bar = Text()
         bar.append(" wadesk ", style="reverse bold")
-        bar.append(f" {self.app.ctx.backend.name} · {len(rows)} conversations")
+        bar.append(f" {self.app.ctx.backend.name} · {len(rows)} conversation{'' if len(rows) == 1 else 's'}")
         if breached:
             bar.append(f" · ✖ {breached} breached", style="bold")
         bar.append(f" · filter: {FILTER_WORDS[self.model.filter]} · {dept}")
