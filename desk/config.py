@@ -70,6 +70,39 @@ class MockConfig:
 
 
 @dataclass(frozen=True)
+class CloudNumberConfig:
+    phone_number_id: str
+    """WhatsApp's id of the business phone number (webhooks are routed by it)."""
+    department: str
+    display: str = ""
+    """The number as customers see it; shown beside the department."""
+    sla: SlaConfig | None = None
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    graph_url: str = "https://graph.facebook.com"
+    api_version: str = "v24.0"
+    waba_id: str = ""
+    """The WhatsApp Business Account whose templates the desk uses."""
+    access_token_env: str = "WHATSAPP_ACCESS_TOKEN"
+    """Names of environment variables, never the secrets themselves."""
+    app_secret_env: str = "WHATSAPP_APP_SECRET"
+    verify_token_env: str = "WHATSAPP_VERIFY_TOKEN"
+    numbers: tuple[CloudNumberConfig, ...] = ()
+    template_sync_minutes: int = 15
+    timeout_seconds: float = 15.0
+    """How long a Graph request may take; a send that times out is marked unknown, not resent."""
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    host: str = "127.0.0.1"
+    port: int = 8787
+    path: str = "/webhook"
+
+
+@dataclass(frozen=True)
 class InboxConfig:
     closing_soon_minutes: int = 60
     """A window with less than this left is shown as closing soon."""
@@ -86,13 +119,20 @@ class Config:
     sla: SlaConfig = field(default_factory=SlaConfig)
     inbox: InboxConfig = field(default_factory=InboxConfig)
     mock: MockConfig = field(default_factory=MockConfig)
+    cloud: CloudConfig = field(default_factory=CloudConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
 
     def numbers(self) -> list[BusinessNumber]:
+        """The business numbers of the configured backend."""
+        if self.backend == "cloud":
+            return [BusinessNumber(n.phone_number_id, n.display or n.phone_number_id, n.department) for n in self.cloud.numbers]
         return [BusinessNumber(n.id, n.display, n.department) for n in self.mock.numbers]
 
     def sla_for(self, business_number_id: str) -> SlaConfig:
-        for n in self.mock.numbers:
-            if n.id == business_number_id and n.sla is not None:
+        numbers = self.cloud.numbers if self.backend == "cloud" else self.mock.numbers
+        for n in numbers:
+            number_id = n.phone_number_id if isinstance(n, CloudNumberConfig) else n.id
+            if number_id == business_number_id and n.sla is not None:
                 return n.sla
         return self.sla
 
@@ -168,9 +208,19 @@ def _check(config: Config) -> Config:
         raise ConfigError("The config key mock.numbers must list at least one number.")
     if not 0 <= config.mock.failure_rate <= 1:
         raise ConfigError("The config key mock.failure_rate must be between 0 and 1.")
-    for where, sla in [("sla", config.sla)] + [
-        (f"mock.numbers[{i}].sla", n.sla) for i, n in enumerate(config.mock.numbers) if n.sla
-    ]:
+    if config.backend == "cloud":
+        if not config.cloud.waba_id:
+            raise ConfigError("The config key cloud.waba_id must be set for the cloud backend.")
+        if not config.cloud.numbers:
+            raise ConfigError("The config key cloud.numbers must list at least one number for the cloud backend.")
+    if not 0 < config.webhook.port < 65536:
+        raise ConfigError("The config key webhook.port must be between 1 and 65535.")
+    if not config.webhook.path.startswith("/"):
+        raise ConfigError("The config key webhook.path must start with /.")
+    slas = [("sla", config.sla)]
+    slas += [(f"mock.numbers[{i}].sla", n.sla) for i, n in enumerate(config.mock.numbers) if n.sla]
+    slas += [(f"cloud.numbers[{i}].sla", n.sla) for i, n in enumerate(config.cloud.numbers) if n.sla]
+    for where, sla in slas:
         _check_sla(sla, where)
     return config
 
