@@ -71,6 +71,11 @@ class Backend(ABC):
         """The business number's template catalogue, every status included."""
         return []
 
+    async def sync_templates(self) -> None:
+        """Fetch every number's catalogue again (TEMPLATE_SYNC); it arrives as TemplatesChanged
+        events from `events()`, like any other change."""
+        raise NotImplementedError(f"the {self.name} backend cannot sync templates")
+
     async def mark_read(self, business_number_id: str, wamid: str) -> None:
         """Tell the customer we read up to this message (blue ticks)."""
 

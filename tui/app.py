@@ -15,6 +15,7 @@ from textual.message import Message as TextualMessage
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from backends.errors import ERRORS, AuthError
 from desk.models import Conversation, Event, Message, MessageStatus, TemplateChoice, TemplatesChanged
 from tui.context import DeskContext
 from tui.messages import ConversationsChanged, TemplatesSynced
@@ -22,6 +23,9 @@ from tui.outbox import Outbox
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+AUTH_CODES = frozenset(code for code, entry in ERRORS.items() if entry.cls is AuthError)
+"""WhatsApp codes that mean the token or the app's permissions: an admin must act."""
 
 
 class _Flush(TextualMessage):
@@ -152,7 +156,15 @@ class WadeskApp(App[None]):
     def _deliver(self, conversation: Conversation, message: Message, choice: TemplateChoice | None) -> None:
         async def deliver() -> None:
             result = await self.outbox.deliver(conversation, message, choice)
-            if result.status is MessageStatus.FAILED:
+            if result.error_code in AUTH_CODES:
+                # Nothing will send until an admin acts: say so where it cannot be missed.
+                self.notify(
+                    f"{result.error_text} Until then no message can be sent.",
+                    title="WhatsApp refused the desk's credentials",
+                    severity="error",
+                    timeout=24 * 3600,
+                )
+            elif result.status is MessageStatus.FAILED:
                 self.notify(result.error_text or "Not sent.", title=f"Not sent to {conversation.customer.name}", severity="error")
             elif result.status is MessageStatus.UNKNOWN:
                 self.notify(result.error_text or "", title="Outcome unknown", severity="warning")

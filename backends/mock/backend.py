@@ -39,12 +39,18 @@ class MockBackend(Backend):
         # it gets it again on the next start.
         self._history_handed_over = not self.simulation.first_start
         self._wake = asyncio.Event()
+        self._sync_requested = False
 
     def business_numbers(self) -> list[BusinessNumber]:
         return list(self.simulation.numbers)
 
     async def stop(self) -> None:
         self.save()
+
+    async def sync_templates(self) -> None:
+        """The catalogue again, as TemplatesChanged events from `events()` (as the cloud does)."""
+        self._sync_requested = True
+        self._wake.set()
 
     async def events(self) -> AsyncIterator[Event]:
         """History (first start) or the current catalogues (restart), then live traffic, forever."""
@@ -58,6 +64,10 @@ class MockBackend(Backend):
         self._history_handed_over = True
         while True:
             now = self._clock.now()
+            if self._sync_requested:
+                self._sync_requested = False
+                for event in sim.catalogue_events(now):
+                    yield event
             due = sim.due_events(now)
             if due:
                 self.save()

@@ -171,7 +171,7 @@ class ConversationScreen(Screen[None]):
 
         conv = self.conversation
         templates = self.app.ctx.store.templates(conv.business_number_id)
-        self.app.push_screen(TemplatePicker(templates, conv.customer.name), self._send_template)
+        self.app.push_screen(TemplatePicker(templates, conv.customer.name, conv.business_number_id), self._send_template)
 
     async def _send_template(self, choice: TemplateChoice | None) -> None:
         if choice is not None:

@@ -8,7 +8,7 @@ shows the message as the customer will see it, updating as the agent types.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -16,22 +16,31 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from backends.base import Capability
 from desk.models import Template, TemplateChoice
 from desk.text import flatten, safe
 from desk.urgency import fold
+from tui.messages import TemplatesSynced
+
+
+def _ordered(templates: list[Template]) -> list[Template]:
+    """Approved ones first (the ones that can be sent), then by name and language."""
+    return sorted(templates, key=lambda t: (not t.sendable, t.name, t.language))
 
 
 class TemplatePicker(ModalScreen[TemplateChoice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="Back to the list from the parameters; else close without sending."),
         Binding("ctrl+s", "send", "Send", tooltip="Send the chosen template with its parameters."),
+        Binding("ctrl+r", "sync", "Sync", tooltip="Fetch the templates again from WhatsApp."),
         Binding("f1", "help", "Help", tooltip="Show every key of the template picker."),
     ]
 
-    def __init__(self, templates: list[Template], customer_name: str) -> None:
+    def __init__(self, templates: list[Template], customer_name: str, business_number_id: str) -> None:
         super().__init__()
-        self.templates = sorted(templates, key=lambda t: (not t.sendable, t.name, t.language))
+        self.templates = _ordered(templates)
         self.customer_name = customer_name
+        self.business_number_id = business_number_id
         self.chosen: Template | None = None
         self._shown: list[Template] = []
 
@@ -44,7 +53,7 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
                 yield Vertical(id="picker-params")
                 yield Static(id="picker-preview")
             yield Static(
-                Text("↑↓ move · enter choose / next field · ctrl+s send · escape back / cancel"), id="picker-hint"
+                Text("↑↓ move · enter choose / next field · ctrl+s send · ctrl+r sync · escape back"), id="picker-hint"
             )
 
     def on_mount(self) -> None:
@@ -163,6 +172,35 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
                         i.focus()
                 return
         self.dismiss(TemplateChoice(template, values))
+
+    # --- sync ----------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sync":
+            return Capability.TEMPLATE_SYNC in self.app.ctx.backend.capabilities
+        return True
+
+    def action_sync(self) -> None:
+        self.query_one(OptionList).loading = True  # the progress indicator, until the catalogue arrives
+        self._sync()
+
+    @work(group="template-sync", exclusive=True, exit_on_error=False)
+    async def _sync(self) -> None:
+        try:
+            await self.app.ctx.backend.sync_templates()
+        except Exception as exc:  # noqa: BLE001 - told to the agent, the list stays as it was
+            self.query_one(OptionList).loading = False
+            self.notify(f"Could not fetch the templates: {exc}", severity="error")
+
+    def on_templates_synced(self, event: TemplatesSynced) -> None:
+        if event.business_number_id != self.business_number_id:
+            return
+        self.templates = _ordered(self.app.ctx.store.templates(self.business_number_id))
+        options = self.query_one(OptionList)
+        if options.loading:
+            options.loading = False
+            self.notify(f"{len(self.templates)} templates, fetched just now.")
+        if self.chosen is None:
+            self._fill(self.query_one("#picker-filter", Input).value)
 
     def action_cancel(self) -> None:
         if self.chosen is None:
