@@ -235,14 +235,25 @@ class Template:
     def sendable(self) -> bool:
         return self.status is TemplateStatus.APPROVED
 
+    def placeholders(self) -> list[tuple[str, str, str]]:
+        """(component, placeholder, key) for each placeholder, header first, as WhatsApp numbers them.
+
+        The key is what the agent fills in. A NAMED placeholder has one key wherever it appears; a
+        POSITIONAL header's {{1}} is not the body's {{1}} (each component counts from 1), so its key
+        is "header.1". Positional placeholders come in number order, whatever their order in the text.
+        """
+        named = self.parameter_format.upper() == "NAMED"
+        found = []
+        for component, text in (("header", self.header or ""), ("body", self.body)):
+            names = list(dict.fromkeys(_PLACEHOLDER.findall(text)))
+            if not named and all(n.isdigit() for n in names):
+                names.sort(key=int)
+            found += [(component, n, f"header.{n}" if component == "header" and not named else n) for n in names]
+        return found
+
     def parameters(self) -> list[str]:
-        """Placeholder names in order of first appearance: header first, then body."""
-        names: list[str] = []
-        for part in (self.header or "", self.body):
-            for name in _PLACEHOLDER.findall(part):
-                if name not in names:
-                    names.append(name)
-        return names
+        """The values the agent must fill in (keys of `placeholders()`), each once, in order."""
+        return list(dict.fromkeys(key for _, _, key in self.placeholders()))
 
     def render(self, values: dict[str, str], missing: str = "{{{{{}}}}}") -> str:
         """Header, body, footer and buttons as the customer will see them.
@@ -250,14 +261,16 @@ class Template:
         A placeholder without a value is shown as `missing` formatted with its name.
         """
 
-        def fill(text: str) -> str:
-            return _PLACEHOLDER.sub(
-                lambda m: values.get(m.group(1)) or missing.format(m.group(1)), text
-            )
+        def fill(text: str, prefix: str = "") -> str:
+            def value(m: re.Match[str]) -> str:
+                return values.get(prefix + m.group(1)) or values.get(m.group(1)) or missing.format(m.group(1))
 
+            return _PLACEHOLDER.sub(value, text)
+
+        positional_header = "" if self.parameter_format.upper() == "NAMED" else "header."
         parts = []
         if self.header:
-            parts.append(fill(self.header))
+            parts.append(fill(self.header, positional_header))
         parts.append(fill(self.body))
         if self.footer:
             parts.append(self.footer)

@@ -527,7 +527,9 @@ class TinyStore(Store):
             known = meta.customer
             updated = type(known)(
                 id=known.id,
-                name=customer.name or known.name,
+                # A stand-in name (WhatsApp sends no profile with system messages, so the parser
+                # names the customer by number) never replaces a real one.
+                name=known.name if customer.name in ("", customer.phone, customer.username, customer.id) else customer.name,
                 phone=customer.phone or known.phone,
                 username=customer.username or known.username,
                 country=customer.country or known.country,

@@ -598,3 +598,21 @@ def test_reads_from_another_thread_while_writing(store: TinyStore):
     assert not errors
     assert seen == sorted(seen)  # the writer only adds: a reader never sees the index go back
     assert sum(c.message_count for c in store.conversations()) == 40
+
+
+def test_a_stand_in_name_does_not_replace_the_customers_name(tmp_path):
+    """System messages come without a profile: the parser names the customer by number."""
+    from desk.models import Customer, MessageReceived
+
+    store = TinyStore(tmp_path)
+    store.open()
+    try:
+        real = Customer("16505551234", "Sheena Nelson", "+16505551234")
+        stand_in = Customer("16505551234", "+16505551234", "+16505551234")
+        cid = f"pn~{real.id}"
+        for i, who in enumerate((real, stand_in)):
+            message = Message(f"wamid.{i}", cid, Direction.INBOUND, "text", at(i), MessageStatus.RECEIVED, "hi")
+            store.apply(MessageReceived("pn", who, message))
+        assert store.conversation(cid).customer.name == "Sheena Nelson"
+    finally:
+        store.close()

@@ -27,6 +27,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=BACKENDS, help="which WhatsApp to talk to (config key: backend)")
     p.add_argument("--seed", type=int, help="the mock's random seed (config key: mock.seed)")
     p.add_argument("--speed", type=float, help="run the mock's world N times faster, for demos (config key: mock.speed)")
+    commands = p.add_subparsers(dest="command", metavar="[command]")
+    commands.add_parser(
+        "serve",
+        help="receive webhooks headless (the cloud backend, no TUI): for a server where no desk is open",
+        description="Run the webhook receiver without the TUI; it owns the data directory like a desk does.",
+    )
+    commands.add_parser(
+        "emulator",
+        help="run a local WhatsApp Cloud API emulator (see `wadesk emulator --help`)",
+        add_help=False,
+    )
     return p
 
 
@@ -68,7 +79,13 @@ def _log_to_file() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args, rest = parser().parse_known_args(argv)
+    if args.command == "emulator":
+        from backends.cloud.emulator import main as emulator_main
+
+        return emulator_main(rest)
+    if rest:
+        parser().error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         config, data_dir = resolve(args)
         from tui.context import build
@@ -84,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wadesk: {exc}", file=sys.stderr)
         return 1
     try:
+        if args.command == "serve":
+            from tui.serve import serve
+
+            return serve(context)
         from tui.app import WadeskApp
 
         WadeskApp(context).run()

@@ -67,7 +67,9 @@ def build_backend(name: str, config: Config, clock: Clock, data_dir: Path) -> Ba
 
         return MockBackend(config.mock, clock, state_path=data_dir / "mock-state.json")
     if name == "cloud":
-        raise ConfigError("The cloud backend is not available yet; use backend = \"mock\".")
+        from backends.cloud.backend import CloudBackend, Secrets
+
+        return CloudBackend(config, clock, data_dir, Secrets.from_environment(config))
     raise ConfigError(f"The config key backend must be one of {', '.join(BACKENDS)}, not {name!r}.")
 
 

@@ -23,6 +23,12 @@ from desk.urgency import fold
 from tui.messages import TemplatesSynced
 
 
+def _label(key: str) -> str:
+    """A parameter as the agent reads it: "{{1}}", "{{first_name}}", "{{1}} in the header"."""
+    component, _, name = key.rpartition(".")
+    return f"{{{{{name}}}}}" + (f" in the {component}" if component else "")
+
+
 def _ordered(templates: list[Template]) -> list[Template]:
     """Approved ones first (the ones that can be sent), then by name and language."""
     return sorted(templates, key=lambda t: (not t.sendable, t.name, t.language))
@@ -118,10 +124,9 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
         names = template.parameters()
         widgets = []
         for name in names:
-            widgets.append(Label(Text(f"{{{{{name}}}}}")))
-            widgets.append(
-                Input(placeholder=f"value for {{{{{name}}}}} (required)", classes="param", name=name, compact=True)
-            )
+            label = _label(name)
+            widgets.append(Label(Text(label)))
+            widgets.append(Input(placeholder=f"value for {label} (required)", classes="param", name=name, compact=True))
         params.mount_all(widgets)
         self._preview()
         if names:
@@ -166,7 +171,7 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
         values = self._values()
         for name in template.parameters():
             if not values.get(name, "").strip():
-                self.notify(f"Fill in every parameter: {{{{{name}}}}} is empty.", severity="warning")
+                self.notify(f"Fill in every parameter: {_label(name)} is empty.", severity="warning")
                 for i in self.query(".param").results(Input):
                     if i.name == name:
                         i.focus()

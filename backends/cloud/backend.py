@@ -1,0 +1,209 @@
+"""The WhatsApp Cloud API backend: Graph calls out (httpx), signed webhooks in (aiohttp).
+
+Inbound: the receiver makes each webhook body durable (backends/cloud/spool.py), answers 200, and
+queues it; `events()` parses it and yields its events; once the app has applied them (it asks for
+the next event only then), the body is marked done. Bodies left undone by a crash are replayed at
+the next start: the store applies idempotently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+
+from backends.base import Backend, Capability, Sent
+from backends.cloud import payloads
+from backends.cloud.graph import Graph
+from backends.cloud.pacing import Pacer
+from backends.cloud.receiver import Receiver, receiver_app
+from backends.cloud.spool import Spool
+from backends.cloud.webhook import TemplateUpdate, parse_body
+from backends.errors import error_for
+from desk.clock import Clock
+from desk.config import Config, ConfigError
+from desk.models import BusinessNumber, Customer, Event, Template, TemplatesChanged, TemplateStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Read from the environment, never from a file; never shown (repr hides them)."""
+
+    access_token: str = field(repr=False)
+    app_secret: str = field(repr=False)
+    verify_token: str = field(repr=False)
+
+    @classmethod
+    def from_environment(cls, config: Config, environ: dict[str, str] | None = None) -> Secrets:
+        """The secrets named by the config; a missing variable is a ConfigError naming it."""
+        environ = os.environ if environ is None else environ
+        cloud = config.cloud
+        values = []
+        for key, name in (
+            ("access_token_env", cloud.access_token_env),
+            ("app_secret_env", cloud.app_secret_env),
+            ("verify_token_env", cloud.verify_token_env),
+        ):
+            value = environ.get(name, "")
+            if not value:
+                raise ConfigError(f"The environment variable {name} (config key cloud.{key}) is not set.")
+            values.append(value)
+        return cls(*values)
+
+
+class CloudBackend(Backend):
+    name = "cloud"
+    capabilities = Capability.TEMPLATES | Capability.MARK_READ | Capability.MEDIA_DOWNLOAD | Capability.TEMPLATE_SYNC
+
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        data_dir: Path,
+        secrets: Secrets,
+        *,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._data_dir = data_dir
+        self._secrets = secrets
+        self._client = client or httpx.AsyncClient()
+        cloud = config.cloud
+        self.graph = Graph(self._client, cloud.graph_url, cloud.api_version, secrets.access_token, clock, cloud.timeout_seconds)
+        self._pacer = Pacer(clock)
+        self._spool = Spool(data_dir)
+        self._queue: asyncio.Queue[tuple[int, bytes] | Event] = asyncio.Queue()
+        self._catalogue: dict[str, tuple[Template, ...]] = {}
+        self._receiver: Receiver | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+
+    @property
+    def receiver_url(self) -> str:
+        """Where the receiver listens (its port is the real one when the config asked for 0)."""
+        return (self._receiver.url if self._receiver else "") + self._config.webhook.path
+
+    def business_numbers(self) -> list[BusinessNumber]:
+        return self._config.numbers()
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        for record in self._spool.open():
+            self._queue.put_nowait(record)  # received before a crash, never applied: replay
+        webhook = self._config.webhook
+        app = receiver_app(
+            path=webhook.path,
+            app_secret=self._secrets.app_secret,
+            verify_token=self._secrets.verify_token,
+            spool=self._spool,
+            received=lambda seq, body: self._queue.put_nowait((seq, body)),
+        )
+        self._receiver = Receiver(app, webhook.host, webhook.port)
+        await self._receiver.start()
+        log.info("webhook receiver listening on %s", self.receiver_url)
+        self._sync_task = asyncio.create_task(self._sync_templates_forever())
+
+    async def stop(self) -> None:
+        if self._sync_task:
+            self._sync_task.cancel()
+        if self._receiver:
+            await self._receiver.stop()
+        self._spool.close()
+        await self._client.aclose()
+
+    # --- inbound -------------------------------------------------------------------------------------
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            item = await self._queue.get()
+            if not isinstance(item, tuple):
+                yield item
+                continue
+            seq, body = item
+            parsed = parse_body(body)
+            for event in parsed.events:
+                yield event
+            for update in parsed.template_updates:
+                for event in self._template_update(update):
+                    yield event
+            for problem in parsed.problems:
+                log.warning("WhatsApp reported a problem: (%s) %s %s", problem.code, problem.sentence, problem.details)
+            if parsed.skipped:
+                log.warning("webhook %d: %d part(s) not understood (the raw body is in the spool)", seq, parsed.skipped)
+            # Asked for the next event: the app has applied every event of this body.
+            self._spool.done(seq)
+
+    def _template_update(self, update: TemplateUpdate) -> list[TemplatesChanged]:
+        """A template's new status, into every number's cached catalogue at once."""
+        changed = []
+        for number_id, templates in self._catalogue.items():
+            updated = tuple(
+                replace(t, status=TemplateStatus.parse(update.status))
+                for t in templates
+                if (t.id and t.id == update.template_id) or (t.name, t.language) == (update.name, update.language)
+            )
+            if updated:
+                by_key = {t.key: t for t in templates} | {t.key: t for t in updated}
+                self._catalogue[number_id] = tuple(by_key.values())
+                changed.append(TemplatesChanged(number_id, updated))
+        if not changed:
+            # A template we have not seen: fetch the catalogue again.
+            asyncio.get_running_loop().create_task(self.sync_templates())
+        return changed
+
+    # --- templates -----------------------------------------------------------------------------------
+    async def sync_templates(self) -> None:
+        """Fetch the WABA's catalogue (every page) and hand it to the app as events."""
+        numbers = [n.id for n in self.business_numbers()]
+        templates = await self.graph.list_templates(self._config.cloud.waba_id, numbers)
+        now = self._clock.now()
+        for number_id in numbers:
+            mine = tuple(t for t in templates if t.business_number_id == number_id)
+            self._catalogue[number_id] = mine
+            self._queue.put_nowait(TemplatesChanged(number_id, mine, synced_at=now))
+
+    async def _sync_templates_forever(self) -> None:
+        every = self._config.cloud.template_sync_minutes * 60
+        while True:
+            try:
+                await self.sync_templates()
+            except Exception as exc:  # noqa: BLE001 - a failed sync is retried at the next turn
+                log.warning("template sync failed: %s", exc)
+            await asyncio.sleep(every)
+
+    async def templates(self, business_number_id: str) -> list[Template]:
+        return list(self._catalogue.get(business_number_id, ()))
+
+    # --- outbound ------------------------------------------------------------------------------------
+    async def send_text(
+        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None
+    ) -> Sent:
+        try:
+            payload = payloads.text(customer, text, reply_to=reply_to)
+        except ValueError as exc:  # refused before anything left: a failure, not an unknown
+            raise error_for(131009, str(exc)) from None
+        await self._pacer.wait(business_number_id, customer.id)
+        return await self.graph.send_message(business_number_id, payload)
+
+    async def send_template(
+        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str]
+    ) -> Sent:
+        try:
+            payload = payloads.template(customer, template, values)
+        except ValueError as exc:  # a missing value: what WhatsApp would answer with 132000
+            raise error_for(132000, str(exc)) from None
+        await self._pacer.wait(business_number_id, customer.id)
+        return await self.graph.send_message(business_number_id, payload)
+
+    async def mark_read(self, business_number_id: str, wamid: str) -> None:
+        await self.graph.mark_read(business_number_id, wamid)
+
+    async def download_media(self, media_id: str) -> Path:
+        """An inbound file, checked against its sha256, into the data directory."""
+        return await self.graph.download_media(media_id, self._data_dir / "media")

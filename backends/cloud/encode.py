@@ -1,0 +1,415 @@
+"""Domain events -> WhatsApp webhook bodies: the inverse of backends/cloud/webhook.py. Pure, no I/O.
+
+The emulator (backends/cloud/emulator.py) uses this to turn what the mock's Simulation does into
+what Meta would POST, and tests use it to make webhooks from events. Shapes follow Meta's examples
+(tests/fixtures/meta/webhook-examples.json) and ../shared/reference/whatsapp-cloud-api.md §6:
+
+- `webhook_for(events)`: one body, one entry (the WABA), one change per (phone_number_id, field).
+  A customer's message goes in `value.messages[]` with the sender in `value.contacts[]` (none for
+  `system` messages); a status of ours in `value.statuses[]`; one of *our* messages (the mock's
+  history holds some) in a `smb_message_echoes` change, which is how Meta reports business messages
+  sent elsewhere (the parser may skip that field). Timestamps are strings of epoch seconds.
+- A customer with a phone number is `from`/`wa_id`/`recipient_id` (digits, no "+"); a customer
+  known only by a username is `from_user_id`/`user_id`/`recipient_user_id` (the BSUID), with
+  `profile.username` and no wa_id (§11).
+- `TemplatesChanged` and `ConversationStatusChanged` have no message webhook (the desk reads the
+  catalogue from the list API; resolving is the desk's own act): `webhook_for` leaves them out, see
+  `representable`. A template's status change is `template_status_webhook`.
+- `webhook_bytes` is the body as Meta sends it, and the bytes `signature` signs: compact JSON with
+  non-ASCII escaped as lowercase \\uXXXX and "/" as "\\/" (§6.2), so a receiver that re-serialises
+  before checking the HMAC fails on the first "é" or URL.
+
+What a webhook cannot carry is lost on the way through the parser, by design: a media's size, a
+customer's country, the one-line text the mock gives audio, voice, location and unsupported messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from desk.models import (
+    Customer,
+    Direction,
+    Event,
+    Media,
+    Message,
+    MessageReceived,
+    MessageStatus,
+    StatusChanged,
+    Template,
+    TemplateStatus,
+)
+
+__all__ = [
+    "ERROR_HREF",
+    "component_parameters",
+    "representable",
+    "signature",
+    "template_document",
+    "template_status_webhook",
+    "timestamp",
+    "title",
+    "webhook_bytes",
+    "webhook_for",
+]
+
+ERROR_HREF = "https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes"
+
+_TITLES = {
+    0: "AuthException",
+    1: "API Unknown",
+    2: "API Service",
+    4: "API Too Many Calls",
+    10: "Permission Denied",
+    100: "Invalid parameter",
+    190: "Access token has expired",
+    130429: "Rate limit hit",
+    131000: "Something went wrong",
+    131005: "Access denied",
+    131008: "Required parameter is missing",
+    131009: "Parameter value is not valid",
+    131016: "Service unavailable",
+    131021: "Recipient cannot be sender",
+    131026: "Message undeliverable",
+    131047: "Re-engagement message",
+    131049: "This message was not delivered to maintain healthy ecosystem engagement.",
+    131050: "Unable to deliver message. Reasons can include: The recipient has stopped marketing messages.",
+    131051: "Message type unknown",
+    131052: "Media download error",
+    131053: "Media upload error",
+    131056: "(Business Account, Consumer Account) pair rate limit hit",
+    132000: "Number of parameters does not match the expected number of params",
+    132001: "Template name does not exist in the translation",
+    132005: "Translated text too long",
+    132012: "Parameter format does not match format in the created template",
+    132015: "Template is Paused",
+    132016: "Template is Disabled",
+}
+"""Meta's error titles (its error-code page), used for `message` ("(#code) title") and `title`."""
+
+_DETAILS = {
+    131026: "Message Undeliverable.",
+    131047: "More than 24 hours have passed since the recipient last replied to the sender number.",
+    131051: "Message type is currently not supported.",
+}
+
+
+def title(code: int) -> str:
+    """Meta's title for an error code ("Re-engagement message" for 131047)."""
+    return _TITLES.get(code, "Unknown error")
+
+
+def timestamp(at: datetime) -> str:
+    """A webhook timestamp: epoch seconds as a string."""
+    return str(int(at.timestamp()))
+
+
+def representable(event: Event) -> bool:
+    """Whether WhatsApp has a message webhook for this event (see the module docstring)."""
+    return isinstance(event, (MessageReceived, StatusChanged))
+
+
+# --- bodies -----------------------------------------------------------------------------------------
+
+
+def webhook_for(events: list[Event], *, waba_id: str, display_numbers: dict[str, str]) -> dict[str, Any]:
+    """One webhook body holding `events`, grouped into one change per phone_number_id and field.
+
+    `display_numbers` maps each phone_number_id to the number customers see ("+1 555-0100"); its
+    digits become `metadata.display_phone_number`. Events that are not `representable` are left out.
+    """
+    changes: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def value(number_id: str, field: str) -> dict[str, Any]:
+        key = (number_id, field)
+        if key not in changes:
+            if number_id not in display_numbers:
+                raise KeyError(f"no display number for phone_number_id {number_id}")
+            changes[key] = {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": _digits(display_numbers[number_id]), "phone_number_id": number_id},
+            }
+        return changes[key]
+
+    for event in events:
+        if isinstance(event, StatusChanged):
+            value(event.business_number_id, "messages").setdefault("statuses", []).append(_status(event))
+        elif isinstance(event, MessageReceived) and event.message.direction is Direction.OUTBOUND:
+            echo = value(event.business_number_id, "smb_message_echoes")
+            business = echo["metadata"]["display_phone_number"]
+            echo.setdefault("message_echoes", []).append(_echo(event.message, event.customer, business))
+        elif isinstance(event, MessageReceived):
+            into = value(event.business_number_id, "messages")
+            business = into["metadata"]["display_phone_number"]
+            if event.message.type != "system":  # system messages come without contacts (§6.4)
+                contacts = into.setdefault("contacts", [])
+                contact = _contact(event.customer)
+                if contact not in contacts:
+                    contacts.append(contact)
+            into.setdefault("messages", []).append(_inbound(event.message, event.customer, business))
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": waba_id, "changes": [{"value": v, "field": field} for (_, field), v in changes.items()]}],
+    }
+
+
+def template_status_webhook(
+    waba_id: str,
+    template: Template,
+    event: str,
+    reason: str | None,
+    *,
+    at: datetime | None = None,
+    other_info: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A `message_template_status_update` body (§4.2): `event` is the new status (APPROVED,
+    REJECTED, PAUSED, ...), `reason` a rejection reason or None (sent as "NONE"), `other_info` the
+    pause's {title, description}. Meta's own example spells the language with a hyphen ("en-US")."""
+    value: dict[str, Any] = {
+        "event": event,
+        "message_template_id": int(template.id) if template.id.isdigit() else template.id,
+        "message_template_name": template.name,
+        "message_template_language": template.language.replace("_", "-"),
+        "reason": reason or "NONE",
+    }
+    if other_info:
+        value["other_info"] = dict(other_info)
+    entry: dict[str, Any] = {"id": waba_id, "time": int(at.timestamp()) if at else 0}
+    entry["changes"] = [{"value": value, "field": "message_template_status_update"}]
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+def webhook_bytes(payload: dict[str, Any]) -> bytes:
+    """The body as Meta sends it: compact, non-ASCII as lowercase \\uXXXX, "/" as "\\/"."""
+    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    # Inside JSON "/" only occurs in strings, where "\/" is a valid escape of it.
+    return text.replace("/", "\\/").encode("ascii")
+
+
+def signature(body: bytes, app_secret: str) -> str:
+    """The `X-Hub-Signature-256` header value for `body`: "sha256=<lowercase hex HMAC>"."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# --- templates (the list API's shape) ---------------------------------------------------------------
+
+def template_document(template: Template) -> dict[str, Any]:
+    """A template as `GET /{waba-id}/message_templates` lists it (§4.1): the inverse of
+    backends.cloud.templates.template_from_graph. Examples are made up from the placeholder names."""
+    named = template.parameter_format.upper() == "NAMED"
+    components: list[dict[str, Any]] = []
+    if template.header:
+        header: dict[str, Any] = {"type": "HEADER", "format": "TEXT", "text": template.header}
+        names = component_parameters(template, "header")
+        if names:
+            header["example"] = (
+                {"header_text_named_params": [{"param_name": n, "example": _example(n)} for n in names]}
+                if named else {"header_text": [_example(n) for n in names]}
+            )
+        components.append(header)
+    body: dict[str, Any] = {"type": "BODY", "text": template.body}
+    names = component_parameters(template, "body")
+    if names:
+        body["example"] = (
+            {"body_text_named_params": [{"param_name": n, "example": _example(n)} for n in names]}
+            if named else {"body_text": [[_example(n) for n in names]]}
+        )
+    components.append(body)
+    if template.footer:
+        components.append({"type": "FOOTER", "text": template.footer})
+    if template.buttons:
+        buttons = []
+        for button in template.buttons:
+            doc = {"type": button.type, "text": button.text}
+            if button.type == "URL":
+                doc["url"] = "https://shop.example.com/"
+            buttons.append(doc)
+        components.append({"type": "BUTTONS", "buttons": buttons})
+    doc: dict[str, Any] = {
+        "name": template.name,
+        "parameter_format": template.parameter_format.upper(),
+        "components": components,
+        "language": template.language,
+        "status": template.status_name,
+        "category": template.category,
+        "id": template.id,
+    }
+    if template.status is TemplateStatus.REJECTED:
+        doc["rejected_reason"] = "PROMOTIONAL" if template.category == "MARKETING" else "INVALID_FORMAT"
+    return doc
+
+
+def component_parameters(template: Template, kind: str) -> list[str]:
+    """The placeholder names of the template's "header" or "body", POSITIONAL ones in number order
+    (a send's values are matched to {{1}}, {{2}} by position, as backends/cloud/payloads.py sends them)."""
+    text = template.header if kind == "header" else template.body
+    names = replace(template, header=None, body=text or "").parameters()
+    if template.parameter_format.upper() != "NAMED" and all(n.isdigit() for n in names):
+        names.sort(key=int)
+    return names
+
+
+def _example(name: str) -> str:
+    return f"example {name}" if name.isdigit() else f"example_{name}"
+
+
+# --- parts ------------------------------------------------------------------------------------------
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _contact(customer: Customer) -> dict[str, Any]:
+    profile: dict[str, Any] = {"name": customer.name}
+    if customer.username:
+        profile["username"] = customer.username
+    contact: dict[str, Any] = {"profile": profile}
+    if customer.phone:
+        contact["wa_id"] = _digits(customer.phone)
+        if customer.id != contact["wa_id"]:
+            contact["user_id"] = customer.id
+    else:
+        contact["user_id"] = customer.id
+    return contact
+
+
+def _sender(customer: Customer) -> dict[str, str]:
+    if customer.phone:
+        sender = {"from": _digits(customer.phone)}
+        if customer.id != sender["from"]:
+            sender["from_user_id"] = customer.id
+        return sender
+    return {"from_user_id": customer.id}
+
+
+def _inbound(message: Message, customer: Customer, business: str) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    if message.reply_to:
+        item["context"] = {"from": business, "id": message.reply_to}
+    item.update(_sender(customer))
+    item["id"] = message.id
+    item["timestamp"] = timestamp(message.timestamp)
+    item.update(_content(message))
+    if message.error_code is not None:
+        item["errors"] = [_error(message.error_code, message.error_text, href=False)]
+    return item
+
+
+def _echo(message: Message, customer: Customer, business: str) -> dict[str, Any]:
+    """One of our messages as `smb_message_echoes` reports it: from the business, to the customer."""
+    item: dict[str, Any] = {"from": business}
+    if customer.phone:
+        item["to"] = _digits(customer.phone)
+    else:
+        item["to_user_id"] = customer.id
+    if message.reply_to:
+        item["context"] = {"from": business, "id": message.reply_to}
+    item["id"] = message.wamid or message.id
+    item["timestamp"] = timestamp(message.timestamp)
+    item.update(_content(message))
+    return item
+
+
+def _content(message: Message) -> dict[str, Any]:
+    """`type` and the type's own object, as Meta's examples write them."""
+    kind = message.type
+    if kind in ("image", "video", "audio", "voice", "document", "sticker"):
+        return _media(message)
+    if kind == "location" and message.location is not None:
+        place = message.location
+        body: dict[str, Any] = {"latitude": place.latitude, "longitude": place.longitude}
+        if place.name:
+            body["name"] = place.name
+        if place.address:
+            body["address"] = place.address
+        return {"type": "location", "location": body}
+    if kind == "contacts":
+        return {"type": "contacts", "contacts": [_card(line) for line in message.contacts]}
+    if kind == "reaction":
+        return {"type": "reaction", "reaction": {"message_id": message.reaction_to or "", "emoji": message.text}}
+    if kind == "interactive":
+        reply_id = re.sub(r"[^a-z0-9]+", "-", message.text.lower()).strip("-") or "reply"
+        return {"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": reply_id, "title": message.text}}}
+    if kind == "button":
+        return {"type": "button", "button": {"payload": message.text, "text": message.text}}
+    if kind == "order":
+        return {"type": "order", "order": {"catalog_id": "", "text": message.text, "product_items": []}}
+    if kind == "system":
+        return {"type": "system", "system": {"body": message.text, "type": "user_changed_number"}}
+    if kind == "unsupported":
+        return {"type": "unsupported"}
+    if kind == "template":
+        name, _, language = (message.template or "template").partition(" (")
+        return {"type": "template", "template": {"name": name, "language": {"code": language.rstrip(")") or "en_US"}}}
+    if kind == "text":
+        return {"type": "text", "text": {"body": message.text}}
+    return {"type": kind}  # a type from the future: the parser keeps it as what it says it is
+
+
+def _media(message: Message) -> dict[str, Any]:
+    media = message.media or Media(message.type)
+    kind = "audio" if message.type == "voice" else message.type
+    body: dict[str, Any] = {}
+    if media.caption:
+        body["caption"] = media.caption
+    if media.filename:
+        body["filename"] = media.filename
+    if media.mime_type:
+        body["mime_type"] = media.mime_type
+    if media.sha256:
+        body["sha256"] = media.sha256
+    body["id"] = media.media_id or ""
+    if message.type == "voice":
+        body["voice"] = True
+    if kind == "sticker":
+        body["animated"] = False
+    return {"type": kind, kind: body}
+
+
+def _card(line: str) -> dict[str, Any]:
+    """A shared contact from the desk's "Name +44 7700 900123" line."""
+    name, plus, number = line.rpartition(" +")
+    if not plus:
+        return {"name": {"formatted_name": line, "first_name": line}}
+    phone = "+" + number
+    first, _, last = name.partition(" ")
+    names = {"formatted_name": name, "first_name": first}
+    if last:
+        names["last_name"] = last
+    return {"name": names, "phones": [{"phone": phone, "wa_id": _digits(phone), "type": "MOBILE"}]}
+
+
+def _status(event: StatusChanged) -> dict[str, Any]:
+    if event.status not in _WEBHOOK_STATUSES:
+        raise ValueError(f"WhatsApp never reports a message as {event.status.value}")
+    item: dict[str, Any] = {"id": event.wamid, "status": event.status.value, "timestamp": timestamp(event.timestamp)}
+    if "." in event.customer_id:  # a BSUID ("US.1349..."); a wa_id is digits only
+        item["recipient_user_id"] = event.customer_id
+    else:
+        item["recipient_id"] = event.customer_id
+    if event.status is MessageStatus.FAILED:
+        item["errors"] = [_error(event.error_code or 131000, event.error_text, href=True)]
+    return item
+
+
+_WEBHOOK_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED, MessageStatus.FAILED)
+
+
+def _error(code: int, text: str | None, *, href: bool) -> dict[str, Any]:
+    """A webhook error object (§6.6): {code, title, message, error_data{details}}, no `type`."""
+    error: dict[str, Any] = {
+        "code": code,
+        "title": title(code),
+        "message": title(code),
+        "error_data": {"details": _DETAILS.get(code) or text or title(code)},
+    }
+    if href:
+        error["href"] = ERROR_HREF
+    return error

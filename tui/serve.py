@@ -1,0 +1,46 @@
+"""`wadesk serve`: the webhook receiver without the TUI, applying what arrives to the store.
+
+For a server where no desk is open. It takes the data directory's lock like a desk, so exactly one
+process at a time receives webhooks into a store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from tui.context import DeskContext
+
+log = logging.getLogger(__name__)
+
+
+def serve(context: DeskContext) -> int:
+    if context.backend.name != "cloud":
+        print("wadesk: serve receives webhooks, which only the cloud backend has (--backend cloud).", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(context))
+
+
+async def _serve(context: DeskContext) -> int:
+    backend, store = context.backend, context.store
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await backend.start()
+    print(f"wadesk: receiving webhooks on {backend.receiver_url}", file=sys.stderr, flush=True)
+
+    async def apply_events() -> None:
+        async for event in backend.events():
+            await loop.run_in_executor(writer, store.apply, event)
+
+    pump = asyncio.create_task(apply_events())
+    await stopping.wait()
+    pump.cancel()
+    await backend.stop()
+    writer.shutdown(wait=True)
+    return 0
