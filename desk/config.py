@@ -213,8 +213,8 @@ def _check(config: Config) -> Config:
             raise ConfigError("The config key cloud.waba_id must be set for the cloud backend.")
         if not config.cloud.numbers:
             raise ConfigError("The config key cloud.numbers must list at least one number for the cloud backend.")
-    if not 0 < config.webhook.port < 65536:
-        raise ConfigError("The config key webhook.port must be between 1 and 65535.")
+    if not 0 <= config.webhook.port < 65536:
+        raise ConfigError("The config key webhook.port must be between 0 (any free port) and 65535.")
     if not config.webhook.path.startswith("/"):
         raise ConfigError("The config key webhook.path must start with /.")
     slas = [("sla", config.sla)]
