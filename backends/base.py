@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from desk.models import BusinessNumber, Customer, Event, Template
 
@@ -75,6 +76,10 @@ class Backend(ABC):
         """Fetch every number's catalogue again (TEMPLATE_SYNC); it arrives as TemplatesChanged
         events from `events()`, like any other change."""
         raise NotImplementedError(f"the {self.name} backend cannot sync templates")
+
+    async def download_media(self, media_id: str) -> Path:
+        """An inbound file (MEDIA_DOWNLOAD), checked against WhatsApp's sha256, into the data dir."""
+        raise NotImplementedError(f"the {self.name} backend cannot download media")
 
     async def mark_read(self, business_number_id: str, wamid: str) -> None:
         """Tell the customer we read up to this message (blue ticks)."""

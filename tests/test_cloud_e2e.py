@@ -313,3 +313,29 @@ async def test_a_receiver_killed_mid_stream_loses_no_webhook_that_got_a_200(tmp_
     finally:
         await backend.stop()
         store.close()
+
+
+async def test_a_customers_file_is_downloaded_checked_and_saved_where_the_agent_says(cloud_desk, emulator, tmp_path):
+    from tui.screens.media import MediaScreen
+
+    async with WadeskApp(cloud_desk).run_test(size=SIZE) as pilot:
+        await start_desk(pilot, cloud_desk, emulator)
+        conv = free_window(cloud_desk)
+        async with httpx.AsyncClient(base_url=emulator.url) as client:
+            await client.post("/_emulator/customer_writes", json={
+                "phone_number_id": conv.business_number_id, "customer_id": conv.customer.id, "kind": "document",
+            })
+        await until(pilot, lambda: (cloud_desk.store.conversation(conv.id).preview or "").startswith("document"), "the file")
+        await open_conversation(pilot, conv.id)
+        await pilot.press("ctrl+f")
+        await ready(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, MediaScreen), [n.message for n in pilot.app._notifications]
+        assert screen.path.exists()
+        assert screen.path.parent == cloud_desk.data_dir / "media"
+        target = tmp_path / "saved" / "copy.pdf"
+        save = screen.query_one("#media-save")
+        save.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_bytes() == screen.path.read_bytes()

@@ -73,3 +73,35 @@ def test_help_lists_the_options(capsys):
     out = capsys.readouterr().out
     for option in ("--config", "--data-dir", "--backend", "--seed", "--speed"):
         assert option in out
+
+
+CLOUD = """
+backend = "cloud"
+[cloud]
+waba_id = "102290129340398"
+[[cloud.numbers]]
+phone_number_id = "106540352242922"
+department = "Support"
+"""
+
+
+def test_cloud_needs_its_account_and_numbers(tmp_path):
+    with pytest.raises(ConfigError, match=r"cloud\.waba_id"):
+        load(write(tmp_path, 'backend = "cloud"'))
+    with pytest.raises(ConfigError, match=r"cloud\.numbers"):
+        load(write(tmp_path, 'backend = "cloud"\n[cloud]\nwaba_id = "1"'))
+    config = load(write(tmp_path, CLOUD))
+    assert [(n.id, n.department) for n in config.numbers()] == [("106540352242922", "Support")]
+
+
+@pytest.mark.parametrize("missing", ["WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"])
+def test_a_missing_secret_stops_the_start_naming_the_variable(tmp_path, monkeypatch, capsys, missing):
+    secrets = {"WHATSAPP_ACCESS_TOKEN": "EAAG-secret-token", "WHATSAPP_APP_SECRET": "app-secret-value",
+               "WHATSAPP_VERIFY_TOKEN": "verify-value"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(missing)
+    code = main(["--config", str(write(tmp_path, CLOUD)), "--data-dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert code == 2 and missing in err and err.strip().count("\n") == 0
+    assert not any(value in err for value in secrets.values())  # never a secret, only its name

@@ -481,3 +481,40 @@ async def test_restart_continues_where_the_desk_left_off(data_dir, clock):
     assert set(first) == expected and (data_dir / "mock-state.json").exists()
     second = await run_once()
     assert second == first
+
+
+async def test_the_picker_fetches_the_templates_again_on_demand(data_dir, clock):
+    from backends.mock import MockBackend
+    from desk.models import TemplatesChanged
+    from tests.conftest import quiet_config
+
+    desk = make_context(data_dir, clock, history=False)
+    history = MockBackend(quiet_config().mock, clock).simulation.history()
+    number = desk.numbers()[0].id
+    try:
+        async with WadeskApp(desk).run_test(size=SIZE) as pilot:  # with the event pump this time
+            # The pump hands over the history first (templates included).
+            while sum(c.message_count for c in desk.store.conversations()) < sum(
+                isinstance(e, MessageReceived) for e in history
+            ):
+                await pilot.pause()
+            # Then the desk's copy loses a template.
+            full = desk.store.templates(number)
+            await pilot.app.write(desk.store.apply, TemplatesChanged(number, tuple(full[1:]), synced_at=NOW))
+            target = find_conversation(desk, lambda c: c.business_number_id == number and closed_window(desk)(c))
+            await open_conversation(pilot, target)
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            picker = pilot.app.screen
+            assert len(picker.templates) == len(full) - 1
+            await pilot.press("ctrl+r")
+            for _ in range(500):
+                if len(picker.templates) == len(full):
+                    break
+                await pilot.pause()
+            assert len(picker.templates) == len(full)
+            # The progress indicator was up until the catalogue came, and then said so.
+            assert not picker.query_one("#picker-list").loading
+            assert any("fetched just now" in n.message for n in pilot.app._notifications)
+    finally:
+        desk.store.close()

@@ -17,12 +17,15 @@ from textual.widgets import Footer, Static
 
 from desk.contacts import handle
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice
+from backends.base import Capability
 from desk.sla import sla_state
+from desk.summary import one_line
 from desk.text import flatten
 from desk.window import window
 from tui.labels import local_time, sla_label, waited_label, window_label
 from tui.messages import ConversationsChanged
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.media import MediaScreen
 from tui.widgets.composer import Composer
 from tui.widgets.transcript import Transcript
 
@@ -33,6 +36,7 @@ class ConversationScreen(Screen[None]):
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
+        Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
         Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve", show=False),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
         Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", show=False),
@@ -207,6 +211,33 @@ class ConversationScreen(Screen[None]):
             if not await self.app.push_screen_wait(ConfirmScreen(question)):
                 return
         await self.app.retry(conv, message, choice)
+
+    # --- files -------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "media":
+            return Capability.MEDIA_DOWNLOAD in self.app.ctx.backend.capabilities
+        return True
+
+    def action_media(self) -> None:
+        self._download()
+
+    @work(group="media", exclusive=True, exit_on_error=False)
+    async def _download(self) -> None:
+        message = next(
+            (m for m in reversed(self.app.ctx.store.messages(self.conversation_id))
+             if m.direction is Direction.INBOUND and m.media is not None and m.media.media_id),
+            None,
+        )
+        if message is None:
+            self.notify("The customer has sent no file in this conversation.")
+            return
+        self.notify(f"Downloading {one_line(message)}…")
+        try:
+            path = await self.app.ctx.backend.download_media(message.media.media_id)
+        except Exception as exc:  # noqa: BLE001 - said to the agent; nothing else depends on it
+            self.notify(f"Could not download the file: {exc}", severity="error")
+            return
+        self.app.push_screen(MediaScreen(path, one_line(message)))
 
     # --- other actions -------------------------------------------------------------------------------
     def action_back(self) -> None:
