@@ -6,7 +6,6 @@ shows it; `one_line` is also what the UI uses to show a message on one line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from desk.models import (
     Message,
     MessageStatus,
 )
+from desk.text import flatten
 
 PREVIEW_LENGTH = 200
 """The longest preview the index keeps; the inbox cuts it to its column anyway."""
@@ -118,7 +118,6 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
 
 # --- one line per message ------------------------------------------------------------------------
 
-_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 """Whitespace and control characters (newlines, tabs, ESC of an ANSI sequence, ...)."""
 
 _MEDIA_WORDS = {
@@ -129,11 +128,6 @@ _MEDIA_WORDS = {
     "document": "document",
     "sticker": "sticker",
 }
-
-
-def collapse(text: str) -> str:
-    """Runs of whitespace and control characters become one space; ends trimmed."""
-    return _SPACE.sub(" ", text).strip()
 
 
 def human_size(size: int) -> str:
@@ -163,7 +157,7 @@ def one_line(message: Message, max_length: int | None = None) -> str:
 
 def _one_line(m: Message) -> str:
     kind = m.type
-    text = collapse(m.text) if m.text else ""
+    text = flatten(m.text) if m.text else ""
     media = m.media
     if kind == "text":
         return text
@@ -173,23 +167,23 @@ def _one_line(m: Message) -> str:
             return "voice message"
         word = _MEDIA_WORDS.get(media_kind, media_kind)
         if media_kind == "document":
-            name = collapse(media.filename or "") if media is not None else ""
-            name = name or (collapse(media.caption or "") if media is not None else "") or text
+            name = flatten(media.filename or "") if media is not None else ""
+            name = name or (flatten(media.caption or "") if media is not None else "") or text
             size = f" ({human_size(media.size)})" if media is not None and media.size is not None else ""
             if name:
                 return f"{word}: {name}{size}"
             return f"{word}{size}"
-        caption = (collapse(media.caption) if media is not None and media.caption else "") or text
+        caption = (flatten(media.caption) if media is not None and media.caption else "") or text
         return f"{word}: {caption}" if caption else word
     if kind == "location":
         loc = m.location
         name = ""
         if loc is not None:
-            name = collapse(loc.name or "") or collapse(loc.address or "")
+            name = flatten(loc.name or "") or flatten(loc.address or "")
         name = name or text
         return f"location: {name}" if name else "location"
     if kind == "contacts":
-        names = [collapse(_contact_name(c)) for c in m.contacts]
+        names = [flatten(_contact_name(c)) for c in m.contacts]
         names = [n for n in names if n]
         if not names:
             return f"contact: {text}" if text else "contact"
@@ -199,11 +193,11 @@ def _one_line(m: Message) -> str:
     if kind == "reaction":
         return f"reaction {text}" if text else "reaction removed"
     if kind == "template":
-        name = collapse(m.template or "")
+        name = flatten(m.template or "")
         return f"template: {name}" if name else (f"template: {text}" if text else "template")
     if kind == "unsupported":
         return "unsupported message"
-    return text if text else f"{collapse(kind) or 'empty'} message"
+    return text if text else f"{flatten(kind) or 'empty'} message"
 
 
 def _contact_name(line: str) -> str:

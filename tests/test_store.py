@@ -452,7 +452,7 @@ def test_empty_summary():
         (msg("1", 0, OUT, type="template", text="", template="order_update (en_US)"), "template: order_update (en_US)"),
         (msg("1", 0, type="unsupported", text=""), "unsupported message"),
         (msg("1", 0, type="hologram", text=""), "hologram message"),
-        (msg("1", 0, type="text", text="\x1b[31mred\x1b[0m"), "[31mred [0m"),
+        (msg("1", 0, type="text", text="\x1b[31mred\x1b[0m"), "␛[31mred␛[0m"),  # shown, harmless
     ],
 )
 def test_one_line(message: Message, line: str):

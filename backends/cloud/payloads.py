@@ -28,7 +28,6 @@ from typing import Any
 
 from desk.models import Customer, Template
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _BSUID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
 _E164 = re.compile(r"^\+[0-9][0-9 ()\-]{5,22}$")
 
