@@ -339,3 +339,36 @@ async def test_a_customers_file_is_downloaded_checked_and_saved_where_the_agent_
         await pilot.press("enter")
         await pilot.pause()
         assert target.read_bytes() == screen.path.read_bytes()
+
+
+async def test_serve_applies_what_it_acknowledged_before_it_stops(tmp_path, data_dir, emulator, clock):
+    config = cloud_config(emulator)
+    customer = next(p.customer for p in emulator.simulation.people if p.customer.phone)
+    number = config.cloud.numbers[0].phone_number_id
+    process = _serve(tmp_path, data_dir, config)
+    wamids = []
+    try:
+        url = _listening_on(process)
+        async with httpx.AsyncClient(timeout=5.0) as client:
+
+            async def post(i: int) -> None:
+                message = Message(f"wamid.TERM{i:03d}", f"{number}~{customer.id}", Direction.INBOUND, "text",
+                                  NOW + timedelta(seconds=i), MessageStatus.RECEIVED, text=f"message {i}")
+                body = webhook_bytes(webhook_for([MessageReceived(number, customer, message)], waba_id=WABA,
+                                                 display_numbers=emulator.display_numbers))
+                answer = await client.post(url, content=body, headers={"X-Hub-Signature-256": signature(body, SECRETS.app_secret)})
+                assert answer.status_code == 200
+                wamids.append(message.id)
+
+            await asyncio.gather(*(post(i) for i in range(200)))
+        process.send_signal(signal.SIGTERM)  # right after the last 200
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    store = TinyStore(data_dir, clock=clock)
+    store.open()
+    try:
+        stored = {m.id for m in store.messages(f"{number}~{customer.id}")}
+        assert set(wamids) <= stored
+    finally:
+        store.close()

@@ -47,3 +47,34 @@ async def test_bodies_with_newlines_and_any_bytes_survive(tmp_path):
     again = Spool(tmp_path)
     assert [body for _, body in again.open()] == bodies
     again.close()
+
+
+async def test_a_failed_write_takes_back_its_half_and_later_bodies_survive(tmp_path, monkeypatch):
+    import os
+
+    import backends.cloud.spool as spool_module
+
+    spool = Spool(tmp_path)
+    spool.open()
+    await spool.append(b'{"first": 1}')
+    real_write = os.write
+    calls = {"n": 0}
+
+    def half_then_full_disk(fd, data):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(spool_module.os, "write", half_then_full_disk)
+    try:
+        await spool.append(b'{"lost": "refused, so Meta retries it"}')
+    except OSError:
+        pass
+    assert await spool.append(b'{"third": 3}') == 2  # acknowledged: it must survive
+    monkeypatch.undo()
+    spool.close()
+    again = Spool(tmp_path)
+    assert [body for _, body in again.open()] == [b'{"first": 1}', b'{"third": 3}']
+    again.close()

@@ -16,6 +16,8 @@ from tui.context import DeskContext
 
 log = logging.getLogger(__name__)
 
+DRAIN_SECONDS = 10.0
+
 
 def serve(context: DeskContext) -> int:
     if context.backend.name != "cloud":
@@ -40,6 +42,10 @@ async def _serve(context: DeskContext) -> int:
 
     pump = asyncio.create_task(apply_events())
     await stopping.wait()
+    # No new bodies, then apply what was acknowledged (each got its 200); after DRAIN_SECONDS
+    # the rest waits in the spool for the next start.
+    if not await backend.drain(DRAIN_SECONDS):
+        log.warning("stopped with webhooks not yet applied; the next start applies them")
     pump.cancel()
     await backend.stop()
     writer.shutdown(wait=True)

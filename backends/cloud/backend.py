@@ -110,6 +110,18 @@ class CloudBackend(Backend):
         log.info("webhook receiver listening on %s", self.receiver_url)
         self._sync_task = asyncio.create_task(self._sync_templates_forever())
 
+    async def drain(self, timeout: float) -> bool:
+        """Stop receiving, then wait (up to `timeout` s) until what was received is applied; the
+        rest stays in the spool for the next start. True if everything was applied."""
+        if self._receiver:
+            await self._receiver.stop()
+            self._receiver = None
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     async def stop(self) -> None:
         if self._sync_task:
             self._sync_task.cancel()
@@ -124,6 +136,7 @@ class CloudBackend(Backend):
             item = await self._queue.get()
             if not isinstance(item, tuple):
                 yield item
+                self._queue.task_done()
                 continue
             seq, body = item
             parsed = parse_body(body)
@@ -138,6 +151,7 @@ class CloudBackend(Backend):
                 log.warning("webhook %d: %d part(s) not understood (the raw body is in the spool)", seq, parsed.skipped)
             # Asked for the next event: the app has applied every event of this body.
             self._spool.done(seq)
+            self._queue.task_done()
 
     def _template_update(self, update: TemplateUpdate) -> list[TemplatesChanged]:
         """A template's new status, into every number's cached catalogue at once."""

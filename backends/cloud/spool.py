@@ -40,6 +40,7 @@ class Spool:
         self._done = 0
         self._done_written = 0
         self._pending: list[tuple[bytes, asyncio.Future[int]]] = []
+        self._broken = False
         self._flushing = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-spool")
 
@@ -54,7 +55,7 @@ class Spool:
         records, good_end = _read(self.path)
         with open(self.path, "ab") as f:  # drop a torn tail so the next record starts clean
             f.truncate(good_end)
-        self._file = open(self.path, "ab")
+        self._file = open(self.path, "ab", buffering=0)
         last = records[-1][0] if records else self._done
         self._next_seq = max(last, self._done) + 1
         return [(seq, body) for seq, body in records if seq > self._done]
@@ -88,16 +89,30 @@ class Spool:
             self._flushing = False
 
     def _write(self, bodies: list[bytes]) -> int:
+        if self._broken:
+            raise OSError("the webhook spool could not be repaired after a failed write; restart wadesk")
         first = self._next_seq
         chunks = []
         for offset, body in enumerate(bodies):
             chunks.append(b"%d %d\n" % (first + offset, len(body)))
             chunks.append(body)
             chunks.append(b"\n")
-        assert self._file is not None, "the spool is not open"
-        self._file.write(b"".join(chunks))
-        self._file.flush()
-        os.fdatasync(self._file.fileno())
+        fd = self._file.fileno() if self._file is not None else -1
+        good_end = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            data = memoryview(b"".join(chunks))
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fdatasync(fd)
+        except OSError:
+            # Half a batch on disk would cut every later (acknowledged) body off at the next open:
+            # take it back, or refuse everything from now on (500s, which Meta retries).
+            try:
+                os.ftruncate(fd, good_end)
+                os.fsync(fd)
+            except OSError:
+                self._broken = True
+            raise
         self._next_seq = first + len(bodies)
         return first
 
@@ -110,11 +125,14 @@ class Spool:
             self._executor.submit(self._write_done, self._done)
 
     def _write_done(self, done: int) -> None:
-        write_file_atomic(self._done_path, str(done).encode())
+        # Replaced, not synced: a lost update only means a few replays, which change nothing.
+        tmp = self._done_path.with_name(self._done_path.name + ".tmp")
+        tmp.write_text(str(done))
+        os.replace(tmp, self._done_path)
         if done == self._next_seq - 1 and self._file is not None and self._file.tell() >= COMPACT_BYTES:
             self._file.close()
             write_file_atomic(self.path, b"")
-            self._file = open(self.path, "ab")
+            self._file = open(self.path, "ab", buffering=0)
 
     def close(self) -> None:
         if self._file is not None:
