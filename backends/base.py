@@ -25,6 +25,7 @@ class Capability(enum.Flag):
     MARK_READ = enum.auto()
     MEDIA_DOWNLOAD = enum.auto()
     TEMPLATE_SYNC = enum.auto()
+    SEND_FILES = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,13 @@ class Backend(ABC):
     ) -> Sent:
         """Send an approved template with its parameters."""
         raise NotImplementedError(f"the {self.name} backend cannot send templates")
+
+    async def send_file(
+        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None
+    ) -> Sent:
+        """Send a local file (SEND_FILES): an image as an image, anything else as a document.
+        Free-form, so the 24-hour window applies as for text."""
+        raise NotImplementedError(f"the {self.name} backend cannot send files")
 
     async def templates(self, business_number_id: str) -> list[Template]:
         """The business number's template catalogue, every status included."""

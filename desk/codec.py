@@ -76,7 +76,7 @@ def customer_from_doc(doc: dict[str, Any]) -> Customer:
     )
 
 
-_MEDIA_FIELDS = ("mime_type", "caption", "filename", "size", "media_id", "sha256")
+_MEDIA_FIELDS = ("mime_type", "caption", "filename", "size", "media_id", "sha256", "path")
 
 
 def media_to_doc(media: Media) -> dict[str, Any]:

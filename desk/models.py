@@ -7,6 +7,7 @@ zone happens only when something is shown.
 from __future__ import annotations
 
 import enum
+import mimetypes
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -104,6 +105,15 @@ class Media:
     size: int | None = None
     media_id: str | None = None
     sha256: str | None = None
+    path: str | None = None
+    """For a file we send: where it is on this machine, so a failed send can be retried."""
+
+
+def file_kind(name: str) -> tuple[str, str]:
+    """How WhatsApp carries a file we send, as (kind, MIME type): JPEG and PNG as images (the only
+    image formats it takes), anything else as a document."""
+    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return ("image" if mime in ("image/jpeg", "image/png") else "document"), mime
 
 
 @dataclass(frozen=True, slots=True)

@@ -372,3 +372,21 @@ async def test_serve_applies_what_it_acknowledged_before_it_stops(tmp_path, data
         assert set(wamids) <= stored
     finally:
         store.close()
+
+
+async def test_a_local_file_is_uploaded_then_sent(cloud_desk, emulator, tmp_path):
+    invoice = tmp_path / "invoice 42.pdf"
+    invoice.write_bytes(b"%PDF-1.4 a small invoice\n%%EOF\n")
+    async with WadeskApp(cloud_desk).run_test(size=SIZE) as pilot:
+        await start_desk(pilot, cloud_desk, emulator)
+        conv = free_window(cloud_desk)
+        await open_conversation(pilot, conv.id)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        pilot.app.screen.query_one("#attach-path").value = str(invoice)
+        pilot.app.screen.query_one("#attach-caption").value = "Your invoice"
+        await pilot.press("enter")
+        await ready(pilot)
+        sent = cloud_desk.store.messages(conv.id)[-1]
+        assert sent.type == "document" and sent.media.filename == "invoice 42.pdf" and sent.text == "Your invoice"
+        assert sent.status is MessageStatus.SENT and sent.wamid

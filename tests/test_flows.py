@@ -518,3 +518,22 @@ async def test_the_picker_fetches_the_templates_again_on_demand(data_dir, clock)
             assert any("fetched just now" in n.message for n in pilot.app._notifications)
     finally:
         desk.store.close()
+
+
+async def test_a_file_is_refused_when_the_window_is_closed_and_sent_when_open(app, desk, tmp_path):
+    photo = tmp_path / "damage.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    closed = find_conversation(desk, closed_window(desk))
+    target = find_conversation(desk, lambda c: c.waiting_since and window(c.last_inbound_at, NOW).open)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, closed)
+        await pilot.press("ctrl+n")
+        assert isinstance(pilot.app.screen, ConversationScreen)  # refused: the window is closed
+        await pilot.press("escape")
+        await open_conversation(pilot, target)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press(*str(photo), "enter")
+        await ready(pilot)
+        last = desk.store.messages(target)[-1]
+        assert last.type == "image" and last.media.path == str(photo) and last.status is MessageStatus.SENT

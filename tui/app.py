@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.app import App, SystemCommand
@@ -139,6 +140,11 @@ class WadeskApp(App[None]):
     async def send_text(self, conversation: Conversation, text: str) -> Message:
         """Record the text durably, then send it in the background. Returns the queued message."""
         message = await self.outbox.queue_text(conversation, text)
+        self._deliver(conversation, message, None)
+        return message
+
+    async def send_file(self, conversation: Conversation, path: Path, caption: str) -> Message:
+        message = await self.outbox.queue_file(conversation, path, caption)
         self._deliver(conversation, message, None)
         return message
 

@@ -11,12 +11,13 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from backends.base import Backend, Sent
 from backends.errors import OutcomeUnknown, WhatsAppError
 from desk.clock import Clock
-from desk.models import Conversation, Direction, Message, MessageStatus, TemplateChoice
+from desk.models import Conversation, Direction, Media, Message, MessageStatus, TemplateChoice, file_kind
 from desk.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,12 @@ class Outbox:
         message = replace(message, template_values=tuple(choice.values.items()))
         return await self._record(message)
 
+    async def queue_file(self, conversation: Conversation, path: Path, caption: str) -> Message:
+        """Record a local file for sending (kept by its path, so a failed send can be retried)."""
+        kind, mime = file_kind(path.name)
+        media = Media(kind, mime, caption or None, path.name, path.stat().st_size, path=str(path))
+        return await self._record(replace(self._new(conversation, kind, caption), media=media))
+
     async def deliver(self, conversation: Conversation, message: Message, choice: TemplateChoice | None = None) -> Message:
         """Send a QUEUED message and record the outcome. Never raises for WhatsApp's answers."""
         await self._set(message, MessageStatus.SENDING)
@@ -55,6 +62,10 @@ class Outbox:
             if choice is not None:
                 sent: Sent = await self.backend.send_template(
                     conversation.business_number_id, conversation.customer, choice.template, choice.values
+                )
+            elif message.media is not None and message.media.path:
+                sent = await self.backend.send_file(
+                    conversation.business_number_id, conversation.customer, Path(message.media.path), message.text
                 )
             else:
                 sent = await self.backend.send_text(conversation.business_number_id, conversation.customer, message.text)

@@ -24,10 +24,10 @@ from backends.cloud.pacing import Pacer
 from backends.cloud.receiver import Receiver, receiver_app
 from backends.cloud.spool import Spool
 from backends.cloud.webhook import TemplateUpdate, parse_body
-from backends.errors import error_for
+from backends.errors import OutcomeUnknown, error_for
 from desk.clock import Clock
 from desk.config import Config, ConfigError
-from desk.models import BusinessNumber, Customer, Event, Template, TemplatesChanged, TemplateStatus
+from desk.models import BusinessNumber, Customer, Event, Template, TemplatesChanged, TemplateStatus, file_kind
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,10 @@ class Secrets:
 
 class CloudBackend(Backend):
     name = "cloud"
-    capabilities = Capability.TEMPLATES | Capability.MARK_READ | Capability.MEDIA_DOWNLOAD | Capability.TEMPLATE_SYNC
+    capabilities = (
+        Capability.TEMPLATES | Capability.MARK_READ | Capability.MEDIA_DOWNLOAD | Capability.TEMPLATE_SYNC
+        | Capability.SEND_FILES
+    )
 
     def __init__(
         self,
@@ -212,6 +215,22 @@ class CloudBackend(Backend):
             payload = payloads.template(customer, template, values)
         except ValueError as exc:  # a missing value: what WhatsApp would answer with 132000
             raise error_for(132000, str(exc)) from None
+        await self._pacer.wait(business_number_id, customer.id)
+        return await self.graph.send_message(business_number_id, payload)
+
+    async def send_file(
+        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None
+    ) -> Sent:
+        """Upload, then send by media id: an image (jpeg, png) as an image, the rest as a document."""
+        kind, mime = file_kind(path.name)
+        try:
+            media_id = await self.graph.upload_media(business_number_id, path, mime)
+        except OutcomeUnknown:
+            # An upload the customer never sees: nothing was sent, so this is a plain failure.
+            raise error_for(2, "The file upload got no answer; nothing was sent.") from None
+        payload = payloads.media(
+            customer, kind, media_id, caption=caption or None, filename=path.name if kind == "document" else None
+        )
         await self._pacer.wait(business_number_id, customer.id)
         return await self.graph.send_message(business_number_id, payload)
 

@@ -28,7 +28,7 @@ class MockBackend(Backend):
     """
 
     name = "mock"
-    capabilities = Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC
+    capabilities = Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC | Capability.SEND_FILES
 
     def __init__(self, config: MockConfig, clock: Clock, state_path: Path | None = None) -> None:
         self._clock = clock
@@ -82,6 +82,12 @@ class MockBackend(Backend):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 pass
+
+    async def send_file(
+        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None
+    ) -> Sent:
+        """A file is free-form like text: the same window rule, the same statuses afterwards."""
+        return await self.send_text(business_number_id, customer, caption or path.name)
 
     async def send_text(
         self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None

@@ -7,6 +7,7 @@ The 24-hour rule is enforced here before anything is sent (desk.window), and aga
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -25,6 +26,7 @@ from desk.window import window
 from tui.labels import local_time, sla_label, waited_label, window_label
 from tui.messages import ConversationsChanged
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.attach import AttachScreen
 from tui.screens.media import MediaScreen
 from tui.widgets.composer import Composer
 from tui.widgets.transcript import Transcript
@@ -36,6 +38,7 @@ class ConversationScreen(Screen[None]):
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
+        Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
         Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
         Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve", show=False),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
@@ -214,9 +217,18 @@ class ConversationScreen(Screen[None]):
 
     # --- files -------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "media":
-            return Capability.MEDIA_DOWNLOAD in self.app.ctx.backend.capabilities
-        return True
+        needs = {"media": Capability.MEDIA_DOWNLOAD, "attach": Capability.SEND_FILES}.get(action)
+        return needs is None or needs in self.app.ctx.backend.capabilities
+
+    def action_attach(self) -> None:
+        if not window(self.conversation.last_inbound_at, self.app.ctx.clock.now()).open:
+            self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
+            return
+        self.app.push_screen(AttachScreen(), self._send_file)
+
+    async def _send_file(self, chosen: tuple[Path, str] | None) -> None:
+        if chosen is not None:
+            await self.app.send_file(self.conversation, *chosen)
 
     def action_media(self) -> None:
         self._download()
