@@ -117,7 +117,9 @@ def test_same_seed_gives_identical_history_and_another_seed_does_not() -> None:
 
 def test_the_backend_declares_its_name_capabilities_and_numbers(backend: MockBackend) -> None:
     assert backend.name == "mock"
-    assert backend.capabilities == Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC
+    assert backend.capabilities == (
+        Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC | Capability.SEND_FILES
+    )
     assert [(n.id, n.department) for n in backend.business_numbers()] == [(SALES, "Sales"), (SUPPORT, "Support")]
 
 
