@@ -144,16 +144,20 @@ class ConversationScreen(Screen[None]):
         text = self.composer.text
         if not text.strip():
             return
-        conv = self.conversation
-        now = self.app.ctx.clock.now()
-        if not window(conv.last_inbound_at, now).open:
-            # Refused before anything leaves; the text stays as the draft.
-            self._tick()
-            self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
-            return
-        await self.app.send_text(conv, text)
+        if not self._free_form_allowed():
+            return  # refused before anything leaves; the text stays as the draft
+        await self.app.send_text(self.conversation, text)
         # The message is in the outbox, durably: only now may the composer let go of the text.
         self.composer.clear()
+
+    def _free_form_allowed(self) -> bool:
+        """The UI's guard of the 24-hour rule (desk.window): outside the window it says so, shows
+        the banner, and refuses. WhatsApp (or the mock) would answer 131047 anyway."""
+        if window(self.conversation.last_inbound_at, self.app.ctx.clock.now()).open:
+            return True
+        self._tick()
+        self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
+        return False
 
     @on(Composer.Changed)
     def _draft_changed(self) -> None:
@@ -206,8 +210,7 @@ class ConversationScreen(Screen[None]):
             if choice is None:
                 self.notify("That template is no longer approved; pick another with t.", severity="warning")
                 return
-        elif not window(conv.last_inbound_at, self.app.ctx.clock.now()).open:
-            self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
+        elif not self._free_form_allowed():
             return
         if message.status is MessageStatus.UNKNOWN:
             question = "This message may already have reached the customer. Send it again anyway?"
@@ -221,10 +224,8 @@ class ConversationScreen(Screen[None]):
         return needs is None or needs in self.app.ctx.backend.capabilities
 
     def action_attach(self) -> None:
-        if not window(self.conversation.last_inbound_at, self.app.ctx.clock.now()).open:
-            self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
-            return
-        self.app.push_screen(AttachScreen(), self._send_file)
+        if self._free_form_allowed():
+            self.app.push_screen(AttachScreen(), self._send_file)
 
     async def _send_file(self, chosen: tuple[Path, str] | None) -> None:
         if chosen is not None:
