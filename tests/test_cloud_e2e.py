@@ -78,7 +78,7 @@ async def until(pilot, condition, what: str, limit: int = 2000) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-async def start_desk(pilot, desk: DeskContext, emulator: Emulator) -> None:
+async def start_desk(pilot, desk: DeskContext, emulator: Emulator, *, templates: bool = True) -> None:
     """The receiver is up once the app's pump started the backend: point the emulator at it and
     hand over the demo history as webhooks."""
     backend: CloudBackend = desk.backend  # type: ignore[assignment]
@@ -89,7 +89,8 @@ async def start_desk(pilot, desk: DeskContext, emulator: Emulator) -> None:
     assert set(statuses) == {200}
     expected = sum(1 for e in history if isinstance(e, MessageReceived))
     await until(pilot, lambda: sum(c.message_count for c in desk.store.conversations()) >= expected, "the history")
-    await until(pilot, lambda: desk.store.templates(desk.numbers()[0].id), "the templates")
+    if templates:
+        await until(pilot, lambda: desk.store.templates(desk.numbers()[0].id), "the templates")
     await ready(pilot)
 
 
@@ -390,3 +391,61 @@ async def test_a_local_file_is_uploaded_then_sent(cloud_desk, emulator, tmp_path
         sent = cloud_desk.store.messages(conv.id)[-1]
         assert sent.type == "document" and sent.media.filename == "invoice 42.pdf" and sent.text == "Your invoice"
         assert sent.status is MessageStatus.SENT and sent.wamid
+
+
+async def test_a_template_status_webhook_updates_the_cached_catalogue_at_once(cloud_desk, emulator):
+    from backends.cloud.encode import template_status_webhook
+    from desk.models import TemplateStatus
+
+    async with WadeskApp(cloud_desk).run_test(size=SIZE) as pilot:
+        await start_desk(pilot, cloud_desk, emulator)
+        number = cloud_desk.numbers()[0].id
+        template = next(t for t in cloud_desk.store.templates(number) if t.sendable)
+        payload = template_status_webhook(WABA, template, "PAUSED", None, at=NOW)
+        async with httpx.AsyncClient(base_url=emulator.url) as client:
+            answer = await client.post("/_emulator/deliver_raw", json={"body": payload})
+        assert answer.json()["statuses"] == [200]
+
+        def paused() -> bool:
+            return all(
+                t.status is TemplateStatus.PAUSED
+                for n in cloud_desk.numbers()
+                for t in cloud_desk.store.templates(n.id)
+                if (t.name, t.language) == (template.name, template.language)
+            )
+
+        await until(pilot, paused, "the template paused in every number's catalogue")
+
+
+async def test_the_verification_handshake_answers_only_the_right_token(cloud_desk, emulator):
+    async with WadeskApp(cloud_desk).run_test(size=SIZE) as pilot:
+        await start_desk(pilot, cloud_desk, emulator)
+        url = cloud_desk.backend.receiver_url
+        async with httpx.AsyncClient() as client:
+            good = await client.get(url, params={"hub.mode": "subscribe", "hub.verify_token": SECRETS.verify_token,
+                                                 "hub.challenge": "1158201444"})
+            bad = await client.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "guess",
+                                                "hub.challenge": "1158201444"})
+        assert (good.status_code, good.text) == (200, "1158201444")
+        assert bad.status_code == 403 and "1158201444" not in bad.text
+
+
+async def test_an_expired_token_is_said_where_it_cannot_be_missed(emulator, clock, data_dir):
+    config = cloud_config(emulator)
+    wrong = Secrets(access_token="expired-token", app_secret=SECRETS.app_secret, verify_token=SECRETS.verify_token)
+    store = TinyStore(data_dir, clock=clock)
+    store.open()
+    desk = DeskContext(config, store, CloudBackend(config, clock, data_dir, wrong), clock, data_dir)
+    try:
+        async with WadeskApp(desk).run_test(size=SIZE) as pilot:
+            await start_desk(pilot, desk, emulator, templates=False)  # the sync is refused too
+            conv = free_window(desk)
+            await pilot.app.send_text(conv, "hello?")
+            await ready(pilot)
+            failed = store.messages(conv.id)[-1]
+            assert failed.status is MessageStatus.FAILED and failed.error_code == 190
+            notice = [n for n in pilot.app._notifications if n.title == "WhatsApp refused the desk's credentials"]
+            assert notice and "access token has expired" in notice[0].message and notice[0].timeout >= 3600
+            assert "expired-token" not in notice[0].message
+    finally:
+        store.close()
