@@ -537,3 +537,13 @@ async def test_a_file_is_refused_when_the_window_is_closed_and_sent_when_open(ap
         await ready(pilot)
         last = desk.store.messages(target)[-1]
         assert last.type == "image" and last.media.path == str(photo) and last.status is MessageStatus.SENT
+
+
+async def test_the_picker_says_when_the_templates_were_fetched(app, desk):
+    target = find_conversation(desk, closed_window(desk))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_conversation(pilot, target)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        # The mock's catalogue was fetched at NOW (12:00 UTC, the agent's zone by default).
+        assert pilot.app.screen.query_one("#picker").border_subtitle == "fetched 12:00"

@@ -79,7 +79,7 @@ class Receiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        host, port = site._server.sockets[0].getsockname()[:2]  # the real port when 0 was asked
+        host, port = self._runner.addresses[0][:2]  # the real port when 0 was asked
         self.url = f"http://{host}:{port}"
 
     async def stop(self) -> None:

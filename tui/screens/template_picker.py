@@ -20,6 +20,7 @@ from backends.base import Capability
 from desk.models import Template, TemplateChoice
 from desk.text import flatten, safe
 from desk.urgency import fold
+from tui.labels import local_time
 from tui.messages import TemplatesSynced
 
 
@@ -64,6 +65,7 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
 
     def on_mount(self) -> None:
         self.query_one("#picker").border_title = f"templates for {flatten(self.customer_name, 40)}"
+        self._show_synced()
         self._fill("")
         self.query_one("#picker-filter").focus()
 
@@ -196,9 +198,17 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
             self.query_one(OptionList).loading = False
             self.notify(f"Could not fetch the templates: {exc}", severity="error")
 
+    def _show_synced(self) -> None:
+        """When the cached catalogue was last fetched, so the agent knows how fresh it is."""
+        ctx = self.app.ctx
+        synced = ctx.store.templates_synced_at(self.business_number_id)
+        when = local_time(synced, ctx.zone, ctx.clock.now()) if synced else "never"
+        self.query_one("#picker").border_subtitle = f"fetched {when}"
+
     def on_templates_synced(self, event: TemplatesSynced) -> None:
         if event.business_number_id != self.business_number_id:
             return
+        self._show_synced()
         self.templates = _ordered(self.app.ctx.store.templates(self.business_number_id))
         options = self.query_one(OptionList)
         if options.loading:
