@@ -6,10 +6,21 @@ in between, the next start replays what was not marked done (the store applies i
 replay that repeats work is harmless).
 
 Layout, in the data directory:
-  webhooks.spool   records "<seq> <length>\\n<body>\\n", appended; a torn last record (killed
-                   mid-write, so never answered 200) is ignored
-  webhooks.done    "<seq>": every record up to it is applied (written atomically, lazily: a lost
-                   update only means some replays)
+  webhooks.spool   records appended one after another, each a 20-byte header then the body:
+                   MAGIC (4 bytes), seq (u64), body length (u32), CRC-32 of seq + length + body
+                   (u32), big-endian. The records are self-delimiting and checksummed, so a
+                   damaged record (a changed byte) is reported with its offset and skipped: the
+                   reader resynchronises at the next MAGIC whose record checks out, and every
+                   intact record after it is still read. Only a torn tail (a last record cut short
+                   by a kill mid-write, so never answered 200) is dropped. MAGIC holds a NUL and a
+                   0xFF byte, which no JSON body (UTF-8 text) contains, so a customer's text can
+                   never pose as a record. A spool in the first format ("<seq> <length>\\n<body>\\n")
+                   is converted at open.
+  webhooks.done    "<seq>": the high watermark. Every record up to it has had every one of its
+                   events made durable by the store (journal), which is the only thing that lets
+                   a body be forgotten. Bodies are applied one at a time in seq order, so one
+                   number says it all. Written atomically, lazily: a lost update only means some
+                   replays.
 
 Appends from concurrent requests are committed together: one write and one fsync for every body
 that arrived while the previous fsync ran (group commit), which is what lets one receiver accept
@@ -19,16 +30,125 @@ about a thousand webhooks a second on a slow disk.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import struct
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from desk.atomic_storage import write_file_atomic
+
+log = logging.getLogger(__name__)
 
 COMPACT_BYTES = 16 * 1024 * 1024
 """Once everything is applied and the spool is this big, it starts again empty."""
 DONE_EVERY = 64
 """Records between writes of webhooks.done (and at close)."""
+
+MAGIC = b"\x00\xffWR"
+_HEADER = struct.Struct(">4sQII")
+HEADER_SIZE = _HEADER.size
+
+
+def encode(seq: int, body: bytes) -> bytes:
+    """One spool record."""
+    crc = zlib.crc32(body, zlib.crc32(struct.pack(">QI", seq, len(body))))
+    return _HEADER.pack(MAGIC, seq, len(body), crc) + body
+
+
+@dataclass
+class Scan:
+    """What a spool file holds."""
+
+    records: list[tuple[int, bytes]] = field(default_factory=list)
+    damaged: list[tuple[int, int]] = field(default_factory=list)
+    """(offset, bytes skipped) of every damaged stretch."""
+    end: int = 0
+    """Where the intact file ends: a torn tail starts here (or the file's size)."""
+    old_format: bool = False
+
+
+def scan(data: bytes) -> Scan:
+    """Every intact record in `data`, resynchronising past damage."""
+    if data[:1].isdigit() and MAGIC not in data:
+        return _scan_old(data)
+    result, position, size = Scan(), 0, len(data)
+    while position < size:
+        torn = False
+        if data.startswith(MAGIC, position):
+            if position + HEADER_SIZE > size:
+                torn = True
+            else:
+                _, seq, length, crc = _HEADER.unpack_from(data, position)
+                end = position + HEADER_SIZE + length
+                if end > size:
+                    torn = True
+                else:
+                    body = data[position + HEADER_SIZE : end]
+                    if zlib.crc32(body, zlib.crc32(data[position + 4 : position + 16])) == crc:
+                        result.records.append((seq, body))
+                        position = end
+                        continue
+        elif size - position < len(MAGIC) and MAGIC.startswith(data[position:]):
+            torn = True
+        following = data.find(MAGIC, position + 1)
+        if following < 0:
+            if torn:  # cut short by a kill mid-write: never acknowledged
+                break
+            following = size
+        result.damaged.append((position, following - position))
+        position = following
+    result.end = position
+    return result
+
+
+def _scan_old(data: bytes) -> Scan:
+    """The first format, "<seq> <length>\\n<body>\\n", which had no checksum: read up to the first
+    record that does not parse (the old reader's rule)."""
+    result, position = Scan(old_format=True), 0
+    while position < len(data):
+        newline = data.find(b"\n", position)
+        if newline < 0:
+            break
+        try:
+            seq_text, length_text = data[position:newline].split(b" ")
+            seq, length = int(seq_text), int(length_text)
+        except ValueError:
+            break
+        end = newline + 1 + length
+        if end + 1 > len(data) or data[end : end + 1] != b"\n":
+            break
+        result.records.append((seq, data[newline + 1 : end]))
+        position = end + 1
+    if position < len(data):
+        result.damaged.append((position, len(data) - position))
+    result.end = len(data)
+    return result
+
+
+def read(path: Path) -> Scan:
+    """Scan the spool file at `path`; an absent one is empty."""
+    try:
+        return scan(path.read_bytes())
+    except FileNotFoundError:
+        return Scan()
+
+
+def read_done(path: Path) -> int:
+    try:
+        return int(path.read_text().strip() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def report(path: Path, found: Scan) -> None:
+    for offset, length in found.damaged:
+        log.warning(
+            "webhook spool %s: a damaged record at offset %d (%d bytes) was skipped; every intact record after it is read",
+            path, offset, length,
+        )
 
 
 class Spool:
@@ -47,16 +167,24 @@ class Spool:
     def open(self) -> list[tuple[int, bytes]]:
         """Open for appending; returns the records not yet applied, oldest first, to replay."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._done = int(self._done_path.read_text().strip() or 0)
-        except (FileNotFoundError, ValueError):
-            self._done = 0
+        self._done = read_done(self._done_path)
         self._done_written = self._done
-        records, good_end = _read(self.path)
-        with open(self.path, "ab") as f:  # drop a torn tail so the next record starts clean
-            f.truncate(good_end)
+        found = read(self.path)
+        report(self.path, found)
+        if found.old_format:
+            # Converted once, atomically: from now on every record is checksummed. What the old
+            # reader could not read is kept beside it, never deleted.
+            if found.damaged:
+                os.replace(self.path, self.path.with_name(self.path.name + ".old-format"))
+            write_file_atomic(self.path, b"".join(encode(seq, body) for seq, body in found.records))
+            log.info("webhook spool %s: converted %d records to the checksummed format", self.path, len(found.records))
+        elif self.path.exists() and found.end < self.path.stat().st_size:
+            log.warning("webhook spool %s: dropping a torn last record at offset %d (killed mid-write)", self.path, found.end)
+            with open(self.path, "ab") as f:  # so the next record starts clean
+                f.truncate(found.end)
         self._file = open(self.path, "ab", buffering=0)
-        last = records[-1][0] if records else self._done
+        records = found.records
+        last = max((seq for seq, _ in records), default=self._done)
         self._next_seq = max(last, self._done) + 1
         return [(seq, body) for seq, body in records if seq > self._done]
 
@@ -94,9 +222,7 @@ class Spool:
         first = self._next_seq
         chunks = []
         for offset, body in enumerate(bodies):
-            chunks.append(b"%d %d\n" % (first + offset, len(body)))
-            chunks.append(body)
-            chunks.append(b"\n")
+            chunks.append(encode(first + offset, body))
         fd = self._file.fileno() if self._file is not None else -1
         good_end = os.lseek(fd, 0, os.SEEK_END)
         try:
@@ -117,7 +243,9 @@ class Spool:
         return first
 
     def done(self, seq: int) -> None:
-        """Every record up to `seq` is applied (the caller applies them in order)."""
+        """Every event of every record up to `seq` is durable in the store (its journal): the
+        caller applies the bodies in seq order and calls this only then. A body whose events
+        could not be made durable (a full disk) is never marked done: it waits here."""
         self._done = max(self._done, seq)
         if self._done - self._done_written >= DONE_EVERY:
             self._done_written = self._done
@@ -140,27 +268,3 @@ class Spool:
             self._file.close()
             self._file = None
         self._executor.shutdown(wait=True)
-
-
-def _read(path: Path) -> tuple[list[tuple[int, bytes]], int]:
-    """The complete records in the spool file, and the offset where the last complete one ends."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], 0
-    records, position = [], 0
-    while position < len(data):
-        newline = data.find(b"\n", position)
-        if newline < 0:
-            break
-        try:
-            seq_text, length_text = data[position:newline].split(b" ")
-            seq, length = int(seq_text), int(length_text)
-        except ValueError:
-            break
-        end = newline + 1 + length
-        if end + 1 > len(data) or data[end : end + 1] != b"\n":
-            break
-        records.append((seq, data[newline + 1 : end]))
-        position = end + 1
-    return records, position
