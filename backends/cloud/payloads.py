@@ -58,7 +58,7 @@ def _envelope(to: str | Customer, kind: str, reply_to: str | None) -> dict[str, 
 
 
 def text(to: str | Customer, body: str, *, preview_url: bool = False, reply_to: str | None = None) -> dict[str, Any]:
-    """Free text (4096 characters at most: WhatsApp refuses longer with 100)."""
+    """Free text (desk.limits.TEXT_MAX characters at most: WhatsApp refuses longer with 100)."""
     payload = _envelope(to, "text", reply_to)
     payload["text"] = {"body": body, "preview_url": preview_url}
     return payload

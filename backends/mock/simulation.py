@@ -27,6 +27,7 @@ from backends.mock.people import TOPICS, Person, make_people
 from desk.clock import ScaledTimer
 from desk.config import MockConfig
 from desk.contacts import handle
+from desk.limits import TEXT_MAX
 from desk.models import (
     BusinessNumber,
     ConversationStatus,
@@ -223,8 +224,8 @@ class Simulation:
         self._check_number(business_number_id)
         if not text.strip():
             raise error_for(131008, "text.body is required")
-        if len(text) > 4096:
-            raise error_for(100, "text.body is longer than 4096 characters")
+        if len(text) > TEXT_MAX:
+            raise error_for(100, f"text.body is longer than {TEXT_MAX} characters")
         thread = self._threads.get(conversation_id(business_number_id, customer_id))
         if not window(thread.last_inbound if thread else None, now).open:
             raise error_for(131047, "More than 24 hours have passed since the recipient last replied.")

@@ -1,14 +1,43 @@
 """Where the agent types: Enter sends, ctrl+j (or shift/alt+enter where the terminal tells them
-apart) starts a new line. Both keys are in the footer while the composer has the focus."""
+apart) starts a new line. Both keys are in the footer while the composer has the focus.
+
+A reply longer than WhatsApp takes (desk.limits.TEXT_MAX) is refused here, before anything is
+sent, with the text kept; a counter in the composer's top border shows the length as the limit
+nears. A paste is inserted as text: control characters it holds (ESC, BEL, ...) are shown as
+visible marks (desk.text.safe), so a paste can neither send nor command the terminal."""
 
 from __future__ import annotations
 
-from textual import events
+from rich.text import Text
+from textual import events, on
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from desk.limits import TEXT_MAX
+from desk.text import safe
+
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
+COUNT_FROM = 3500
+"""The counter shows from this many characters on: far enough ahead to shorten a reply in time."""
+
+
+def counter(length: int) -> str:
+    """"3,812/4,096" near the limit, "4,120/4,096: 24 too many" past it, "" well below it."""
+    if length < COUNT_FROM:
+        return ""
+    count = f"{length:,}/{TEXT_MAX:,}"
+    return f"{count}: {length - TEXT_MAX:,} too many" if length > TEXT_MAX else count
+
+
+def too_long(length: int) -> str:
+    """The sentence that refuses a reply of `length` characters; "" when it is short enough."""
+    if length <= TEXT_MAX:
+        return ""
+    return (
+        f"Not sent: this reply has {length:,} characters and WhatsApp takes at most {TEXT_MAX:,}. "
+        f"Shorten it by {length - TEXT_MAX:,}; the text is kept."
+    )
 
 
 class Composer(TextArea):
@@ -18,10 +47,15 @@ class Composer(TextArea):
     ]
 
     class Submitted(Message):
-        """The agent pressed Enter to send what is in the composer."""
+        """The agent pressed Enter to send what is in the composer, and it is not too long."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False, compact=True)
+
+    @property
+    def counter(self) -> str:
+        """What the length counter shows now ("" while the reply is well below the limit)."""
+        return counter(len(self.text))
 
     async def _on_key(self, event: events.Key) -> None:
         # TextArea inserts a newline on Enter before bindings are consulted: take these keys first.
@@ -37,9 +71,27 @@ class Composer(TextArea):
             return
         await super()._on_key(event)
 
+    async def _on_paste(self, event: events.Paste) -> None:
+        # Terminals send a pasted line break as CR (or CRLF): keep those as new lines, and show any
+        # other control character as its visible mark instead of inserting it raw.
+        # (prevent_default: Textual would otherwise also run TextArea's handler, inserting it raw.)
+        event.prevent_default()
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        await super()._on_paste(events.Paste(safe(text)))
+
     def action_submit(self) -> None:
+        refusal = too_long(len(self.text))
+        if refusal:
+            self.notify(refusal, title="Reply too long", severity="warning")
+            return
         self.post_message(self.Submitted())
 
     def action_newline(self) -> None:
         start, end = self.selection
         self._replace_via_keyboard("\n", start, end)
+
+    @on(TextArea.Changed)
+    def _show_count(self) -> None:
+        count = self.counter
+        self.border_title = Text(count, style="bold" if len(self.text) > TEXT_MAX else "") if count else None
+        self.set_class(len(self.text) > TEXT_MAX, "-too-long")
