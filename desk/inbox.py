@@ -173,8 +173,8 @@ class InboxModel:
         return bool(rows)
 
     def breached(self, now: datetime) -> int:
-        """How many conversations have a breached SLA: they sort first, their deadline being past."""
-        return bisect.bisect_right(self._all.keys, (WAITING, False, now, "\U0010ffff"))
+        """How many of the rows shown have a breached SLA: they sort first, their deadline being past."""
+        return bisect.bisect_right((self._view or self._all).keys, (WAITING, False, now, "\U0010ffff"))
 
     # --- the view ----------------------------------------------------------------------------------
     @property

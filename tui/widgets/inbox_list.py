@@ -8,7 +8,7 @@ Rows are one line when the terminal is wide enough, two lines otherwise (80 colu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from rich.cells import set_cell_size
@@ -64,10 +64,13 @@ class InboxList(ScrollView, can_focus=True):
             super().__init__()
             self.conversation_id = conversation_id
 
-    def __init__(self, now: callable, *, id: str | None = None) -> None:
+    def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._now = now
         self.rows: Sequence[InboxRow] = ()
+        self._cursor_id: str | None = None
+        """The conversation under the cursor, by id: the model changes its row lists in place
+        before `set_rows` is told, so the row at the cursor's old position may be another one."""
         self._style_memo: dict[str, Style] = {}
         """Component styles, looked up once per theme: resolving one costs ~60 µs, per line."""
 
@@ -80,17 +83,24 @@ class InboxList(ScrollView, can_focus=True):
     def current(self) -> InboxRow | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
-    def set_rows(self, rows: Sequence[InboxRow], index_of: callable | None = None) -> None:
-        """Show `rows`, keeping the cursor on the same conversation when it is still there.
+    @property
+    def current_id(self) -> str | None:
+        """The id of the conversation under the cursor (what enter opens)."""
+        return self._cursor_id
 
-        `index_of(conversation_id)` finds a row fast (the model keeps an index); without it the
-        cursor keeps its position.
+    def set_rows(self, rows: Sequence[InboxRow], index_of: Callable[[str], int | None]) -> None:
+        """Show `rows`, keeping the cursor on the same conversation when it is still there, and
+        otherwise putting it on the first row: never on whatever now sits at the old position
+        (enter there would open another customer than the one the agent had chosen).
+
+        `index_of(conversation_id)` finds a row in `rows` fast (the model keeps an index).
         """
-        keep = self.current.conversation.id if self.current else None
         self.rows = rows
-        position = index_of(keep) if (keep and index_of) else None
+        position = index_of(self._cursor_id) if self._cursor_id is not None else None
         self._update_size()
-        self.cursor = position if position is not None else min(self.cursor, max(len(rows) - 1, 0))
+        self.cursor = position if position is not None else 0
+        self._cursor_id = rows[self.cursor].conversation.id if rows else None
+        self._scroll_to_cursor()
         self.refresh()
 
     def _update_size(self) -> None:
@@ -111,14 +121,15 @@ class InboxList(ScrollView, can_focus=True):
         self._move(index if index >= 0 else len(self.rows) - 1)
 
     def action_open(self) -> None:
-        if self.current:
-            self.post_message(self.Opened(self.current.conversation.id))
+        if self._cursor_id is not None:
+            self.post_message(self.Opened(self._cursor_id))
 
     def _move(self, index: int) -> None:
         if not self.rows:
             return
         index = max(0, min(index, len(self.rows) - 1))
         old, self.cursor = self.cursor, index
+        self._cursor_id = self.rows[index].conversation.id
         self._refresh_row(old)
         self._refresh_row(index)
         self._scroll_to_cursor()
