@@ -61,11 +61,25 @@ def status_label(message: Message) -> str:
     return label
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def local_time(at: datetime, zone: ZoneInfo, now: datetime) -> str:
-    """A timestamp in the agent's zone: "14:05" today, "Mon 14:05" this week, else "2026-11-02 14:05"."""
-    local, today = at.astimezone(zone), now.astimezone(zone)
-    if local.date() == today.date():
-        return local.strftime("%H:%M")
-    if abs((today.date() - local.date()).days) < 7:
-        return local.strftime("%a %H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
+    """An instant in the agent's zone, past or future: the one home of how a time is shown.
+
+    "14:05" on today's date; "Wed 14:05" in the same (ISO, Monday-first) week, so within six days;
+    "Wed 2 Dec 14:05" otherwise, with the year too ("Wed 2 Dec 2025 14:05") in another year. A
+    weekday alone would make last Wednesday and next Wednesday read alike. English names, not
+    strftime's, so that the locale cannot change a column's width.
+    """
+    local, today = at.astimezone(zone), now.astimezone(zone).date()
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    day = local.date()
+    if day == today:
+        return clock
+    weekday = _DAYS[day.weekday()]
+    if day.isocalendar()[:2] == today.isocalendar()[:2]:
+        return f"{weekday} {clock}"
+    year = f" {day.year}" if day.year != today.year else ""
+    return f"{weekday} {day.day} {_MONTHS[day.month - 1]}{year} {clock}"
