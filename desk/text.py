@@ -3,7 +3,9 @@
 The UI shows text only as plain text (never as Textual/Rich markup). On top of that, `safe()`
 replaces what would reach the terminal as a command: C0/C1 control characters (ESC starts ANSI
 CSI and OSC sequences) become visible control pictures, and bidirectional overrides/isolates
-(which can make a line read backwards, e.g. U+202E) become a visible <U+202E> tag.
+(which can make a line read backwards, e.g. U+202E) become a visible <U+202E> tag. `name()` also
+marks the invisible characters (zero-width space, joiners, word joiner, BOM, soft hyphen) that make
+two names look alike or hide text inside one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import re
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f{_BIDI}]")
 _SPACES = re.compile(r"\s+")
+# Invisible in a name, where they impersonate (a "Dora" with a zero-width space is another customer).
+# Not marked in message text: emoji sequences (👩‍💻) and Indic and Persian scripts need the joiners.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
 
 
 def _picture(match: re.Match[str]) -> str:
@@ -32,9 +37,18 @@ def safe(text: str) -> str:
     return _UNSAFE.sub(_picture, text)
 
 
-def flatten(text: str, limit: int | None = None) -> str:
-    """`safe(text)` on one line: runs of whitespace (newlines too) become one space."""
-    line = safe(_SPACES.sub(" ", text)).strip()
+def _cut(line: str, limit: int | None) -> str:
     if limit is not None and len(line) > limit:
         line = line[: max(limit - 1, 0)] + "…"
     return line
+
+
+def flatten(text: str, limit: int | None = None) -> str:
+    """`safe(text)` on one line: runs of whitespace (newlines too) become one space."""
+    return _cut(safe(_SPACES.sub(" ", text)).strip(), limit)
+
+
+def display_name(text: str, limit: int | None = None) -> str:
+    """A customer's name or a file's, as shown anywhere: `flatten()`, with invisible characters
+    made visible too (`<U+200B>`)."""
+    return _cut(_INVISIBLE.sub(_picture, flatten(text)), limit)

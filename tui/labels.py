@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from rich.cells import cell_len
 
 from desk.durations import short_duration
 from desk.models import Conversation, Message, MessageStatus
 from desk.sla import SlaKind, SlaState
+from desk.text import flatten
 from desk.window import WindowState
 
 _SLA_SYMBOL = {SlaKind.OK: "✓", SlaKind.DUE_SOON: "▲", SlaKind.BREACHED: "✖"}
+_PAUSED_SYMBOL = {SlaKind.OK: "‖", SlaKind.DUE_SOON: "▲"}
+"""A paused clock that is due soon keeps its warning sign; otherwise the pause sign (one cell wide)."""
 
 
-def sla_label(state: SlaState) -> str:
-    """"✖ breached 1h05m", "▲ due 12m", "✓ ok 42m", or "" when nothing waits on us."""
+def fit(forms: Sequence[str], width: int | None) -> str:
+    """The first of `forms` (longest and most explicit first) that fits in `width` cells; the
+    last (shortest) when none does. A label is shortened by choosing a form, never cut in half."""
+    if width is not None:
+        for form in forms:
+            if cell_len(form) <= width:
+                return form
+    return forms[-1] if width is not None else forms[0]
+
+
+def sla_forms(state: SlaState, zone: ZoneInfo, now: datetime) -> list[str]:
+    """The SLA's label, longest first: "✖ breached 1h05m", "▲ due 12m", "✓ ok 42m", or outside
+    business hours "‖ paused until Wed 09:00 (30m left)" ... "‖ paused"; [""] when nothing waits."""
     if state.kind is SlaKind.NONE:
-        return ""
-    return f"{_SLA_SYMBOL[state.kind]} {state.label()}"
+        return [""]
+    if state.paused_until is None:
+        return [f"{_SLA_SYMBOL[state.kind]} {state.label()}"]
+    sign, when = _PAUSED_SYMBOL[state.kind], local_time(state.paused_until, zone, now)
+    return [
+        f"{sign} paused until {when} ({short_duration(state.remaining)} left)",
+        f"{sign} paused until {when}",
+        f"{sign} paused till {when}",
+        f"{sign} paused {when}",
+        f"{sign} paused",
+    ]
+
+
+def sla_label(state: SlaState, zone: ZoneInfo, now: datetime, width: int | None = None) -> str:
+    """The longest of `sla_forms` that fits in `width` cells (the longest of all without one)."""
+    return fit(sla_forms(state, zone, now), width)
 
 
 def window_label(state: WindowState) -> str:
@@ -57,7 +88,7 @@ def status_label(message: Message) -> str:
     label = STATUS_MARK.get(message.status, "")
     if message.status is MessageStatus.FAILED and message.error_text:
         code = f" ({message.error_code})" if message.error_code else ""
-        label = f"{label}{code}: {message.error_text}"
+        label = f"{label}{code}: {flatten(message.error_text)}"
     return label
 
 

@@ -9,17 +9,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from desk.models import file_kind
 from desk.summary import human_size
+from tui.screens.base import DeskModal
 
 LIMITS = {"image": 5 * 1024 * 1024, "document": 100 * 1024 * 1024}
 """WhatsApp's size limits for what we send (../shared/reference/whatsapp-cloud-api.md §5)."""
 
 
-class AttachScreen(ModalScreen[tuple[Path, str] | None]):
+class AttachScreen(DeskModal[tuple[Path, str] | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def compose(self) -> ComposeResult:

@@ -6,11 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.plain import plain
+from tui.screens.base import DeskModal
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(DeskModal[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
@@ -22,7 +24,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
-            yield Static(Text(self.question))
+            yield Static(plain(self.question))
             yield Static(Text("y: yes    n or escape: no", style="bold"))
 
     def action_answer(self, yes: bool) -> None:

@@ -17,10 +17,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from desk.text import flatten
+from tui.plain import plain
+from tui.screens.base import DeskModal
 
 
 def system_opener() -> list[str] | None:
@@ -33,7 +34,7 @@ def system_opener() -> list[str] | None:
     return None
 
 
-class MediaScreen(ModalScreen[None]):
+class MediaScreen(DeskModal[None]):
     BINDINGS = [
         Binding("ctrl+o", "open", "Open", tooltip="Open the file with the system's program for it."),
         Binding("escape", "dismiss", "Close"),
@@ -47,8 +48,8 @@ class MediaScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         suggestion = Path.home() / "Downloads" / self.path.name
         with Vertical(id="media"):
-            yield Static(Text(flatten(self.label, 200), style="bold"))
-            yield Static(Text(f"downloaded and checked: {self.path}"))
+            yield Static(plain(flatten(self.label, 200), style="bold"))
+            yield Static(plain(f"downloaded and checked: {self.path}"))
             yield Input(str(suggestion), placeholder="save a copy to…", id="media-save")
             hint = "enter saves a copy there · ctrl+o opens it · escape closes"
             if system_opener() is None:
