@@ -2,8 +2,10 @@
 
 A record is acknowledged once `append` returns. Records carry an increasing `seq`. Reading stops
 being strict at the end: a last line cut short by a kill mid-append is ignored, never fatal (it was
-never acknowledged). `reset` replaces the journal by an empty one atomically (after the index that
-covers its records has been written).
+never acknowledged). `reset` replaces the journal atomically by one holding only a start mark,
+`{"op": "base", "seq": S}` (after the index that covers records up to S has been written): an index
+older than the journal it meets at open (S above the index's seq: an old copy put back) is then
+seen, and rebuilt.
 """
 
 from __future__ import annotations
@@ -33,11 +35,17 @@ class Journal:
         """Records in the file now."""
         self.size = 0
         """Bytes in the file now."""
+        self.base: int | None = None
+        """The start mark read: every record up to this seq is in the shards. None: no mark (the
+        journal was lost, or written before marks existed)."""
+        self.garbled = False
+        """Whether read() met an unreadable record before the last line (records were lost)."""
 
     # --- reading ------------------------------------------------------------------------------------
 
     def read(self) -> tuple[list[dict[str, Any]], bool]:
         """Every whole record in the file, in order, and whether anything had to be skipped."""
+        self.base, self.garbled = None, False
         try:
             content = self.path.read_bytes()
         except FileNotFoundError:
@@ -58,7 +66,11 @@ class Journal:
                 if number == last:
                     log.warning("journal %s: ignoring a torn last record (killed mid-append)", self.path)
                 else:
+                    self.garbled = True
                     log.error("journal %s: skipping unreadable record on line %d", self.path, number + 1)
+                continue
+            if record.get("op") == "base":
+                self.base = record["seq"]
                 continue
             if number == last:
                 # Whole JSON but no newline: the append was cut before its end. It may or may not
@@ -106,10 +118,12 @@ class Journal:
         return seq
 
     def reset(self) -> None:
-        """Replace the journal by an empty one, atomically (seq keeps counting)."""
+        """Replace the journal by one holding only its start mark, atomically (seq keeps counting).
+        If that fails (a full disk), the old journal stays open and whole."""
+        mark = orjson.dumps({"op": "base", "seq": self.seq}) + b"\n"
+        write_file_atomic(self.path, mark)
         self.close()
-        write_file_atomic(self.path, b"")
-        self.open(self.seq, 0, 0)
+        self.open(self.seq, 0, len(mark))
 
     def close(self) -> None:
         if self._fd is not None:

@@ -14,7 +14,10 @@ events for a wamid we do not know yet). The shard is held in memory while the wr
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 from typing import Any
 
 from tinydb import TinyDB
@@ -63,6 +66,35 @@ def shard_path(root: Path, conversation_id: str) -> Path:
     return root / bucket(conversation_id) / f"{safe_name(conversation_id)}.json"
 
 
+_ESCAPED = re.compile(r"(%[0-9A-F]{2})+")
+
+
+def id_from_path(path: Path) -> str | None:
+    """The conversation id a shard's file name stands for (what safe_name made), or None when
+    the name was shortened with a digest (then only the file's content says)."""
+    if not path.name.endswith(".json"):
+        return None
+    name = path.name[: -len(".json")]
+    try:
+        cid = _ESCAPED.sub(lambda m: unquote_to_bytes(m.group()).decode("utf-8"), name)
+    except UnicodeDecodeError:
+        return None
+    return cid if safe_name(cid) == name and bucket(cid) == path.parent.name else None
+
+
+def shard_files(root: Path) -> list[Path]:
+    """Every shard file under `root` (the `conversations` directory): one scandir a bucket, no
+    stat, so about 50 ms at 100k files, next to the seconds it takes to parse them."""
+    found = []
+    try:
+        buckets = [entry for entry in os.scandir(root) if entry.is_dir()]
+    except FileNotFoundError:
+        return []
+    for directory in buckets:
+        found.extend(Path(entry.path) for entry in os.scandir(directory.path) if entry.name.endswith(".json"))
+    return found
+
+
 def meta_to_doc(meta: ConversationMeta) -> dict[str, Any]:
     return {
         "id": meta.id,
@@ -71,6 +103,7 @@ def meta_to_doc(meta: ConversationMeta) -> dict[str, Any]:
         "status": meta.status.value,
         "resolved_at": ts_to_doc(meta.resolved_at),
         "read_upto": ts_to_doc(meta.read_upto),
+        "failure_seen": meta.failure_seen,
     }
 
 
@@ -82,6 +115,8 @@ def meta_from_doc(doc: dict[str, Any]) -> ConversationMeta:
         status=conversation_status(doc.get("status", "open")),
         resolved_at=ts_from_doc(doc.get("resolved_at")),
         read_upto=ts_from_doc(doc.get("read_upto")),
+        failure_seen=doc.get("failure_seen"),
+        
     )
 
 
@@ -109,6 +144,8 @@ class Shard:
         self.by_id: dict[str, int] = {}
         self.by_wamid: dict[str, int] = {}
         self._transcript: tuple[Message, ...] | None = None
+        self.on_disk = path.exists()
+        """Whether the file exists (the store counts shard files to check its index at open)."""
         self._load()
 
     def _load(self) -> None:
@@ -191,4 +228,6 @@ class Shard:
 
     def commit(self) -> bool:
         """Write the shard if it changed (atomic replace). The caller makes the directory."""
-        return self.storage.commit()
+        written = self.storage.commit()
+        self.on_disk = self.on_disk or written
+        return written

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from desk.models import (
     Conversation,
@@ -23,6 +25,41 @@ from desk.models import (
 
 class StoreLocked(Exception):
     """Another process owns the data directory."""
+
+
+@dataclass(frozen=True)
+class StoreFault:
+    """Something in the store that cannot be read or written now, as the agent and the admin are
+    told it: once per fault (its `key`), in `sentence`, which names the conversation and the file."""
+
+    kind: str
+    """"damaged" (a file that did not parse, moved aside and rebuilt), "unreadable", "unwritable"
+    (its events wait in the journal), "journal" (nothing can be made durable), "index"."""
+    conversation_id: str | None
+    """None when the fault is the whole store's (the journal, the index)."""
+    path: Path
+    sentence: str
+
+    @property
+    def key(self) -> tuple[str, str | None, str]:
+        return (self.kind, self.conversation_id, str(self.path))
+
+
+class ConversationUnavailable(Exception):
+    """One conversation's file cannot be read now; the rest of the store works."""
+
+    def __init__(self, fault: StoreFault) -> None:
+        super().__init__(fault.sentence)
+        self.fault = fault
+
+
+class StoreUnavailable(Exception):
+    """Nothing can be made durable now (the journal cannot be written): the event was not stored,
+    so whoever holds it (the webhook spool) keeps it and tries again."""
+
+    def __init__(self, fault: StoreFault) -> None:
+        super().__init__(fault.sentence)
+        self.fault = fault
 
 
 class Store(ABC):
@@ -62,11 +99,24 @@ class Store(ABC):
     def is_empty(self) -> bool:
         return not self.conversations()
 
+    def faults(self) -> list[StoreFault]:
+        """What cannot be read or written now (empty when all is well)."""
+        return []
+
+    def retry(self) -> set[str]:
+        """Try again what a fault held back (events waiting in the journal for their conversation's
+        file, a damaged file a reader found, the index); returns the conversations that changed."""
+        return set()
+
     # --- writing (durable when the call returns) ------------------------------------------------
     @abstractmethod
     def apply(self, event: Event) -> str | None:
         """Apply a backend event idempotently. Returns the id of the conversation that changed, or
-        None when nothing did (a duplicate, a status that would move backwards, templates)."""
+        None when nothing did (a duplicate, a status that would move backwards, templates).
+
+        When it returns, the event is durable, even if its conversation's file cannot be written
+        now (it then waits in the journal, `faults()` says so and `retry()` applies it). Raises
+        StoreUnavailable when nothing can be made durable: the event must be kept and tried again."""
 
     def apply_many(self, events: Iterable[Event]) -> set[str]:
         changed = set()

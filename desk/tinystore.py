@@ -49,6 +49,7 @@ from desk.codec import (
     ts_from_doc,
     ts_to_doc,
 )
+from desk import faults
 from desk.datadir import DataDirLock
 from desk.journal import Journal
 from desk.models import (
@@ -65,9 +66,9 @@ from desk.models import (
     TemplatesChanged,
     conversation_id as make_conversation_id,
 )
-from desk.shard import Shard, shard_path
-from desk.store import Store
-from desk.summary import ConversationMeta, summarize
+from desk.shard import Shard, id_from_path, shard_files, shard_path
+from desk.store import ConversationUnavailable, Store, StoreFault, StoreUnavailable
+from desk.summary import ConversationMeta, failure_key, summarize
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,12 @@ class StoreClosed(RuntimeError):
 
 
 _WAITING = ROW_FIELDS.index("waiting_since")
+
+HOLDABLE = frozenset({"message", "status", "conv_status"})
+"""Backend events: when their conversation's file cannot be read, they wait in the journal (they
+need nothing from the file to be recorded). The agent's own actions need the file: they raise."""
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError)
+"""What a shard that does not parse (truncated or garbled JSON, a wrong shape) raises on load."""
 
 
 class TinyStore(Store):
@@ -135,6 +142,16 @@ class TinyStore(Store):
         self._index_dirty = False
         """The in-memory index differs from index.json."""
         self._is_open = False
+        self._held: dict[str, list[dict[str, Any]]] = {}
+        """Journal records (durable) that their conversation's file does not have yet: it could
+        not be read or written. Re-applied when the shard is loaded, written by retry()."""
+        self._suspect: set[str] = set()
+        """Conversations a reader could not read: retry() loads them on the writer thread."""
+        self._faults: dict[tuple[str, str | None], StoreFault] = {}
+        self._faults_lock = threading.Lock()
+        self._shard_files = 0
+        """Shard files on disk, kept in the index: a different count at open means the index
+        missed some (an old copy, a lost journal)."""
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -156,12 +173,20 @@ class TinyStore(Store):
         self._known_dirs = {p.name for p in self._conversations_dir.iterdir() if p.is_dir()}
         self._load_drafts()
         self._load_templates()
-        index_seq = self._load_index()
-        records, untidy = self._journal.read()
-        last_seq = max([index_seq or 0] + [r["seq"] for r in records])
-        if index_seq is None:
-            self._rebuild_index()
+        index_seq, index_shards = self._load_index()
+        journal = self._journal
+        records, untidy = journal.read()
+        last_seq = max([index_seq or 0, journal.base or 0] + [r["seq"] for r in records])
+        files = shard_files(self._conversations_dir)
+        self._shard_files = len(files)
+        stale = self._stale_index(index_seq)
+        if index_seq is None or stale:
+            if stale:
+                log.warning("%s: rebuilding the index from the %d conversation files", stale, len(files))
+            self._rebuild_index(files)
             index_seq = 0
+        elif index_shards != len(files):
+            self._reconcile(files)
         self._journal.seq = last_seq
         replay = [r for r in records if r["seq"] > index_seq]
         for record in replay:
@@ -179,6 +204,9 @@ class TinyStore(Store):
             try:
                 if self._index_dirty or self._journal.count or not self._index_path.exists():
                     self._flush_index()
+            except OSError:
+                # Nothing is lost: the journal holds every change, replayed at the next open.
+                log.error("the index %s could not be written at close", self._index_path, exc_info=True)
             finally:
                 self._is_open = False
                 self._journal.close()
@@ -242,7 +270,14 @@ class TinyStore(Store):
             path = shard_path(self._conversations_dir, conversation_id)
             if not path.exists():
                 return []
-            transcript = Shard(path, conversation_id).transcript
+            try:
+                transcript = Shard(path, conversation_id).transcript
+            except (OSError, *DAMAGE) as exc:
+                # Never a traceback on screen: the fault is told, and the writer's retry() moves a
+                # damaged file aside and rebuilds the conversation.
+                self._set_fault(faults.unreadable(conversation_id, self._name(conversation_id), path, exc), exc)
+                self._suspect.add(conversation_id)
+                return []
         return list(transcript)
 
     def queued(self) -> list[Message]:
@@ -364,9 +399,13 @@ class TinyStore(Store):
                 (m.timestamp for m in shard.transcript if m.direction is Direction.INBOUND),
                 default=None,
             )
-            if newest is None:
+            # The agent opened it: they have seen the customer's messages and our latest failure.
+            failure = failure_key(shard.transcript)
+            if newest is None and failure is None:
                 return
-            self._mutate({"op": "read", "cid": conversation_id, "read_upto": ts_to_doc(newest)})
+            self._mutate(
+                {"op": "read", "cid": conversation_id, "read_upto": ts_to_doc(newest), "failure_seen": failure}
+            )
 
     def set_status(self, conversation_id: str, status: ConversationStatus) -> None:
         with self._write_lock:
@@ -438,26 +477,53 @@ class TinyStore(Store):
             if record["op"] == "templates":
                 if not self._templates_differ(record):
                     return None, None
-                self._journal.append(record)
+                self._append(record)
                 self._apply_templates(record)
                 self._maybe_flush()
                 return None, None
             cid = record["cid"]
-            shard = self._shard(cid)
+            try:
+                shard = self._shard(cid)
+            except ConversationUnavailable:
+                if record["op"] not in HOLDABLE:
+                    raise
+                # The file cannot be read now: the event waits in the journal for retry().
+                self._append(record)
+                self._hold(cid, record, None)
+                return None, None
             try:
                 changed, result = self._apply_record(shard, record)
                 if not changed:
                     return None, result
-                self._journal.append(record)
-                self._commit(shard)
+                self._append(record)
             except BaseException:
-                # The shard in memory may be ahead of its file: forget it, the file is the truth
-                # (and the journal, replayed at the next open, if the record made it there).
+                # The shard in memory is ahead of its file and of the journal: forget it, the file
+                # (plus what is held for it) is the truth.
                 self._evict(cid)
                 raise
+            try:
+                self._commit(shard)
+            except OSError as exc:
+                # Durable in the journal already: the shard stays loaded, ahead of its file, and
+                # the record waits for retry(). Every other conversation goes on.
+                self._hold(cid, record, exc)
+            else:
+                if cid in self._held:
+                    self._release(cid)
             self._refresh(shard)
             self._maybe_flush()
             return (cid if shard.exists else None), result
+
+    def _append(self, record: dict[str, Any]) -> None:
+        """Journal the record (the acknowledgement point), or raise StoreUnavailable."""
+        try:
+            self._journal.append(record)
+        except OSError as exc:
+            fault = faults.journal_full(self._journal.path, exc)
+            self._set_fault(fault, exc)
+            raise StoreUnavailable(fault) from exc
+        if self._faults:
+            self._clear_fault("journal", None)
 
     def _replay(self, record: dict[str, Any]) -> None:
         """Re-apply one journal record at open: a no-op where the shard already has it."""
@@ -468,8 +534,13 @@ class TinyStore(Store):
             shard = self._shard(record["cid"])
             changed, _ = self._apply_record(shard, record)
             if changed:
-                self._commit(shard)
+                try:
+                    self._commit(shard)
+                except OSError as exc:
+                    self._hold(shard.id, record, exc)
             self._refresh(shard)
+        except ConversationUnavailable:
+            self._held.setdefault(record["cid"], []).append(record)  # journaled: retry() applies it
         except (KeyError, ValueError, TypeError) as exc:
             log.error("journal record %s could not be replayed: %r", record.get("seq"), exc)
             self._evict(record.get("cid", ""))
@@ -506,12 +577,15 @@ class TinyStore(Store):
             return True, None
         if op == "read":
             meta = shard.meta
+            if meta is None:
+                return False, None
             read_upto = ts_from_doc(r["read_upto"])
-            if meta is None or read_upto is None:
+            if read_upto is None or (meta.read_upto is not None and meta.read_upto >= read_upto):
+                read_upto = meta.read_upto
+            failure_seen = r.get("failure_seen") or meta.failure_seen
+            if read_upto == meta.read_upto and failure_seen == meta.failure_seen:
                 return False, None
-            if meta.read_upto is not None and meta.read_upto >= read_upto:
-                return False, None
-            shard.set_meta(_replace_meta(meta, read_upto=read_upto))
+            shard.set_meta(_replace_meta(meta, read_upto=read_upto, failure_seen=failure_seen))
             return True, None
         raise ValueError(f"unknown journal op {op!r}")
 
@@ -602,11 +676,29 @@ class TinyStore(Store):
     # --- shards ----------------------------------------------------------------------------------------
 
     def _shard(self, cid: str) -> Shard:
+        """The conversation's shard, loaded (with what is held for it applied in memory). A file
+        that does not parse is moved aside and rebuilt; one that cannot be read raises
+        ConversationUnavailable."""
         shard = self._shards.get(cid)
         if shard is not None:
             self._shards.move_to_end(cid)
             return shard
-        shard = Shard(shard_path(self._conversations_dir, cid), cid)
+        path = shard_path(self._conversations_dir, cid)
+        try:
+            shard = Shard(path, cid)
+        except OSError as exc:
+            fault = faults.unreadable(cid, self._name(cid), path, exc)
+            self._set_fault(fault, exc)
+            raise ConversationUnavailable(fault) from exc
+        except DAMAGE as exc:
+            shard = self._quarantine(cid, path, exc)
+        for record in self._held.get(cid, ()):
+            try:
+                self._apply_record(shard, record)
+            except (KeyError, ValueError, TypeError) as exc:
+                log.error("journal record %s could not be applied to %s: %r", record.get("seq"), cid, exc)
+        if self._faults:
+            self._clear_fault("unreadable", cid)
         self._shards[cid] = shard
         if len(self._shards) > self.SHARD_CACHE:
             old, _ = self._shards.popitem(last=False)
@@ -623,7 +715,110 @@ class TinyStore(Store):
             directory.mkdir(parents=True, exist_ok=True)
             fsync_dir(directory.parent)
             self._known_dirs.add(directory.name)
+        new = not shard.on_disk
         shard.commit()
+        if new and shard.on_disk:
+            self._shard_files += 1
+
+    # --- faults ----------------------------------------------------------------------------------------
+
+    def faults(self) -> list[StoreFault]:
+        with self._faults_lock:
+            return list(self._faults.values())
+
+    def _set_fault(self, fault: StoreFault, exc: BaseException | None) -> None:
+        with self._faults_lock:
+            new = (fault.kind, fault.conversation_id) not in self._faults
+            self._faults[(fault.kind, fault.conversation_id)] = fault
+        if new:  # the traceback once, for whoever reads the log
+            log.error("%s", fault.sentence, exc_info=exc)
+
+    def _clear_fault(self, kind: str, cid: str | None) -> None:
+        with self._faults_lock:
+            fault = self._faults.pop((kind, cid), None)
+        if fault is not None:
+            log.warning("resolved: %s", fault.sentence)
+
+    def _name(self, cid: str) -> str | None:
+        conversation = self.conversation(cid)
+        return conversation.customer.name if conversation else None
+
+    def _hold(self, cid: str, record: dict[str, Any], exc: OSError | None) -> None:
+        held = self._held.setdefault(cid, [])
+        held.append(record)
+        if exc is not None:
+            path = shard_path(self._conversations_dir, cid)
+            self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, len(held)), exc)
+
+    def _release(self, cid: str) -> None:
+        """The shard's file now has everything held for it."""
+        count = len(self._held.pop(cid, ()))
+        self._clear_fault("unwritable", cid)
+        self._clear_fault("unreadable", cid)
+        log.info("conversation %s: %d held event(s) written", cid, count)
+
+    def retry(self) -> set[str]:
+        with self._write_lock:
+            self._check_open()
+            changed: set[str] = set()
+            for cid in sorted(self._suspect | set(self._held)):
+                cached = self._shards.get(cid)
+                if cid in self._suspect and cached is not None and cached.storage._data is not None:
+                    cached.storage.dirty = True  # a reader found the file bad; the writer's copy is whole
+                try:
+                    shard = self._shard(cid)
+                    self._commit(shard)
+                except ConversationUnavailable:
+                    continue
+                except OSError as exc:
+                    path = shard_path(self._conversations_dir, cid)
+                    held = len(self._held.get(cid, ()))
+                    self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, held), exc)
+                    continue
+                self._suspect.discard(cid)
+                self._clear_fault("unreadable", cid)
+                if cid in self._held:
+                    self._release(cid)
+                self._refresh(shard)
+                changed.add(cid)
+            if ("index", None) in self._faults:
+                try:
+                    self._flush_index()
+                except OSError as exc:
+                    self._set_fault(faults.index_unwritable(self._index_path, exc), exc)
+                else:
+                    self._clear_fault("index", None)
+            return changed
+
+    def _quarantine(self, cid: str, path: Path, exc: BaseException, seed: Any = None) -> Shard:
+        """A shard that does not parse: moved aside (never deleted) and rebuilt from its index
+        summary (who, which number, open or resolved) and every journal record it still has."""
+        aside = faults.move_aside(path)
+        self._shard_files -= 1
+        shard = Shard(path, cid)
+        seed = seed if seed is not None else self._index.get(cid)
+        if isinstance(seed, list):
+            seed = conversation_from_row(seed)
+        if seed is not None:
+            shard.set_meta(ConversationMeta(cid, seed.business_number_id, seed.customer, seed.status))
+        applied = []
+        for record in self._journal.read()[0]:
+            if record.get("cid") == cid:
+                try:
+                    if self._apply_record(shard, record)[0]:
+                        applied.append(record)
+                except (KeyError, ValueError, TypeError):
+                    continue
+        name = shard.meta.customer.name if shard.meta else None
+        self._set_fault(faults.damaged(cid, name, path, aside, len(applied)), exc)
+        try:
+            self._commit(shard)
+        except OSError as write_exc:
+            # Kept loaded and written by retry(); the journal keeps what it was rebuilt from.
+            self._held.setdefault(cid, []).extend(applied)
+            self._suspect.add(cid)
+            self._set_fault(faults.unwritable(cid, name, path, write_exc, len(applied)), write_exc)
+        return shard
 
     def _refresh(self, shard: Shard) -> None:
         """The conversation's summary from its shard, into the in-memory index."""
@@ -650,7 +845,11 @@ class TinyStore(Store):
             candidates = sorted(self._in_flight)
         now = self._clock.now()
         for cid in candidates:
-            for message in self._shard(cid).transcript:
+            try:
+                transcript = self._shard(cid).transcript
+            except ConversationUnavailable:
+                continue  # told as a fault; its messages are looked at when it can be read
+            for message in transcript:
                 if message.direction is Direction.OUTBOUND and message.status is MessageStatus.SENDING:
                     self.update_outgoing(
                         cid, message.id, MessageStatus.UNKNOWN, at=now, error_text=LEFT_SENDING
@@ -658,8 +857,9 @@ class TinyStore(Store):
 
     # --- the index -------------------------------------------------------------------------------------
 
-    def _load_index(self) -> int | None:
-        """Load index.json into memory; returns the journal seq it covers, None when there is none."""
+    def _load_index(self) -> tuple[int | None, int | None]:
+        """Load index.json into memory; returns the journal seq it covers (None when there is no
+        usable index) and the number of shard files it was written with (None: not recorded)."""
         enabled = gc.isenabled()
         gc.disable()  # 100k rows of small objects: the collector would double the time
         try:
@@ -667,49 +867,109 @@ class TinyStore(Store):
                 data = read_json(self._index_path)
             except Exception as exc:  # noqa: BLE001 - a cache: rebuild it from the shards
                 log.error("index %s is unreadable (%r); rebuilding it from the shards", self._index_path, exc)
-                return None
+                return None, None
             if data is None:
-                return None
+                if any(self._conversations_dir.iterdir()):
+                    log.warning("index %s is missing; rebuilding it from the shards", self._index_path)
+                return None, None
             meta = data.get("meta", {}).get("1", {})
             if meta.get("version") != INDEX_VERSION:
                 log.warning("index %s has version %r; rebuilding it", self._index_path, meta.get("version"))
-                return None
+                return None, None
             self._all_built = False
             self._index = {
                 row[0]: row for doc in data.get("conversations", {}).values() for row in doc["rows"]
             }
             self._in_flight = set(data.get("outbox", {}).get("1", {}).get("conversations", []))
-            return int(meta.get("seq", 0))
+            shards = meta.get("shards")
+            return int(meta.get("seq", 0)), (shards if isinstance(shards, int) else None)
         finally:
             if enabled:
                 gc.enable()
 
-    def _rebuild_index(self) -> None:
-        """Every summary from the shards themselves (no index.json, or an unreadable one)."""
+    def _stale_index(self, index_seq: int | None) -> str | None:
+        """Why the index loaded cannot be trusted for the summaries it holds (records it never saw
+        may be in the shards), or None. Read after the journal."""
+        journal = self._journal
+        if index_seq is None:
+            return None
+        if journal.garbled:
+            return f"the journal {journal.path} lost records in the middle"
+        if journal.base is None and index_seq > 0:
+            return f"the journal {journal.path} is missing or has no start mark"
+        if journal.base is not None and journal.base > index_seq:
+            return (
+                f"the index {self._index_path} is older than the journal "
+                f"(it covers record {index_seq}, the journal starts after {journal.base})"
+            )
+        return None
+
+    def _rebuild_index(self, files: list[Path]) -> None:
+        """Every summary from the shards themselves (no usable index.json)."""
+        seeds = self._index
         self._index, self._in_flight, self._all_built = {}, set(), True
         count = 0
-        for path in sorted(self._conversations_dir.glob("*/*.json")):
-            try:
-                data = read_json(path)
-            except Exception as exc:  # noqa: BLE001
-                log.error("shard %s is unreadable: %r", path, exc)
-                continue
-            conversation = (data or {}).get("conversation", {}).get("1")
-            if not conversation:
-                continue  # only statuses waiting for a conversation that never came
-            self._refresh(Shard(path, conversation["id"]))
-            count += 1
+        for path in sorted(files):
+            if self._add_from_file(path, seeds):
+                count += 1
         if count:
             log.warning("rebuilt the index from %d conversation files", count)
         self._index_dirty = True
 
+    def _add_from_file(self, path: Path, seeds: dict[str, Any]) -> bool:
+        """Put the conversation of one shard file into the index; True if it has one."""
+        try:
+            data = read_json(path)
+            conversation = (data or {}).get("conversation", {}).get("1")
+            if not conversation:
+                return False  # only statuses waiting for a conversation that never came
+            shard = Shard(path, conversation["id"])
+        except OSError as exc:
+            log.error("shard %s is unreadable: %r", path, exc)
+            return False
+        except DAMAGE as exc:
+            cid = id_from_path(path) or next(
+                (c for c in seeds if shard_path(self._conversations_dir, c) == path), None
+            )
+            if cid is None:
+                log.error("shard %s does not parse and its name does not say whose it is: %r", path, exc)
+                return False
+            shard = self._quarantine(cid, path, exc, seeds.get(cid))
+        self._refresh(shard)
+        return shard.meta is not None
+
+    def _reconcile(self, files: list[Path]) -> None:
+        """The index was written with another number of shard files than there are: list every
+        conversation that has a file, drop those that have none."""
+        on_disk = set(files)
+        known = {shard_path(self._conversations_dir, cid): cid for cid in self._index}
+        added = [path for path in sorted(on_disk - known.keys()) if self._add_from_file(path, self._index)]
+        gone = [cid for path, cid in known.items() if path not in on_disk]
+        with self._index_lock:
+            for cid in gone:
+                self._index.pop(cid, None)
+                self._in_flight.discard(cid)
+        self._index_dirty = True
+        if added or gone:
+            log.warning(
+                "the index %s did not match the %d conversation files: added %d conversation(s) from their files, "
+                "removed %d that have no file",
+                self._index_path, len(files), len(added), len(gone),
+            )
+
     def _maybe_flush(self) -> None:
         journal = self._journal
         if journal.count >= self.INDEX_FLUSH_RECORDS or journal.size >= self.INDEX_FLUSH_BYTES:
-            self._flush_index()
+            if self._held or ("index", None) in self._faults:
+                return  # the journal keeps growing until retry() has written what waits
+            try:
+                self._flush_index()
+            except OSError as exc:
+                self._set_fault(faults.index_unwritable(self._index_path, exc), exc)
 
     def _flush_index(self) -> None:
-        """Write the index atomically, then empty the journal it now covers."""
+        """Write the index atomically, then empty the journal it now covers. Records held for a
+        shard are not covered: the index says so, and the journal is kept."""
         with self._index_lock:
             values = list(self._index.values())
             in_flight = sorted(self._in_flight)
@@ -718,15 +978,18 @@ class TinyStore(Store):
             str(number): {"rows": rows[start : start + INDEX_CHUNK]}
             for number, start in enumerate(range(0, len(rows), INDEX_CHUNK), 1)
         }
+        held = [r["seq"] for records in self._held.values() for r in records]
+        covered = min(held) - 1 if held else self._journal.seq
         data = {
-            "meta": {"1": {"version": INDEX_VERSION, "seq": self._journal.seq}},
+            "meta": {"1": {"version": INDEX_VERSION, "seq": covered, "shards": self._shard_files}},
             "conversations": chunks,
             "outbox": {"1": {"conversations": in_flight}},
         }
         del rows
         AtomicOrjsonStorage(self._index_path).write(data)
         self._index_dirty = False
-        self._journal.reset()
+        if not self._held:
+            self._journal.reset()
 
     def flush(self) -> None:
         """Write the index now and empty the journal (close() does this too)."""

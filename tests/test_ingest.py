@@ -1,0 +1,196 @@
+"""The event pump under store faults (desk.ingest): a full journal holds the webhook, unacknowledged,
+and retries with backoff; a shard that cannot be written is retried until the backlog applies; each
+fault is told once; the desk notifies it, markup off. Real files, injected ENOSPC, no sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+import desk.atomic_storage as atomic_storage
+import desk.journal as journal_module
+from backends.cloud.backend import CloudBackend, Secrets
+from backends.cloud.encode import webhook_bytes, webhook_for
+from backends.cloud.spool import Spool, read_done
+from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
+from desk.ingest import Ingest
+from desk.shard import shard_path
+from desk.tinystore import TinyStore
+from tests.conftest import make_context, quiet_config
+from tests.test_store_faults import A, ALICE, B, BOB, inbound, opened
+from tui.app import WadeskApp
+from tui.context import DeskContext
+
+
+async def direct(fn, *args):
+    return fn(*args)
+
+
+class Sleeps:
+    """A sleep that only records, and runs `then[i]` at the i-th call (0-based)."""
+
+    def __init__(self, **then) -> None:
+        self.delays: list[float] = []
+        self.then = {int(k[1:]): v for k, v in then.items()}
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        action = self.then.get(len(self.delays) - 1)
+        if action:
+            action()
+
+
+def full_disk(monkeypatch, times: int | None = None):
+    calls = {"n": 0}
+    real = journal_module._fdatasync
+
+    def fdatasync(fd):
+        calls["n"] += 1
+        if times is None or calls["n"] <= times:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd)
+
+    monkeypatch.setattr(journal_module, "_fdatasync", fdatasync)
+
+
+async def test_a_full_journal_holds_the_event_and_retries_with_backoff(tmp_path: Path, monkeypatch):
+    store = opened(tmp_path / "data")
+    told: list[str] = []
+    sleeps = Sleeps()
+    ingest = Ingest(store, direct, told.append, sleep=sleeps)
+    full_disk(monkeypatch, times=3)
+    assert await ingest.apply(inbound(ALICE, "a1")) == A
+    assert sleeps.delays == [0.5, 1.0, 2.0]
+    assert len(told) == 1 and "journal" in told[0] and "the disk is full" in told[0]
+    assert [m.id for m in store.messages(A)] == ["a1"]
+    store.close()
+
+
+async def test_a_shard_backlog_applies_once_space_is_back_without_a_restart(tmp_path: Path, monkeypatch):
+    store = opened(tmp_path / "data")
+    store.apply(inbound(ALICE, "a1"))
+    path = shard_path(store.data_dir / "conversations", A)
+    real = atomic_storage.write_file_atomic
+
+    def write(target, content):
+        if Path(target) == path:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(target, content)
+
+    monkeypatch.setattr(atomic_storage, "write_file_atomic", write)
+    told: list[str] = []
+    changed: list[set[str]] = []
+
+    def stop():
+        raise asyncio.CancelledError
+
+    sleeps = Sleeps(s1=monkeypatch.undo, s3=stop)
+    ingest = Ingest(store, direct, told.append, sleep=sleeps)
+    for i in range(3):
+        await ingest.apply(inbound(ALICE, f"a{i + 2}", i + 1))
+    await ingest.apply(inbound(BOB, "b1"))
+    assert len(told) == 1 and str(path) in told[0]
+    with pytest.raises(asyncio.CancelledError):
+        await ingest.retry_forever(changed.append)
+    assert changed == [{A}]
+    assert sleeps.delays[:2] == [1.0, 2.0]
+    assert store.faults() == [] and len(told) == 1
+    store.close()
+    store = opened(tmp_path / "data")
+    assert [m.id for m in store.messages(A)] == ["a1", "a2", "a3", "a4"]
+    assert [m.id for m in store.messages(B)] == ["b1"]
+    store.close()
+
+
+async def test_a_body_is_not_done_while_its_events_cannot_be_stored(tmp_path: Path, clock, monkeypatch):
+    """The ack rule: the spool marks a body done only once every event of it is durable."""
+    data_dir = tmp_path / "data"
+    mock = quiet_config().mock
+    config = dataclasses.replace(
+        quiet_config(),
+        backend="cloud",
+        cloud=CloudConfig(
+            graph_url="http://127.0.0.1:9", waba_id="w",
+            numbers=tuple(CloudNumberConfig(n.id, n.department, n.display) for n in mock.numbers),
+        ),
+        webhook=WebhookConfig(host="127.0.0.1", port=0, path="/webhook"),
+    )
+    bn = mock.numbers[0].id
+    display = {n.id: n.display for n in mock.numbers}
+    spool = Spool(data_dir)
+    spool.open()
+    for customer, mid in ((ALICE, "a1"), (BOB, "b1")):
+        event = inbound(customer, mid, bn=bn)
+        await spool.append(webhook_bytes(webhook_for([event], waba_id="w", display_numbers=display)))
+    spool.close()
+    secrets = Secrets("t", "s", "v")
+    store = TinyStore(data_dir, clock=clock)
+    store.open()
+
+    async def run(sleep) -> None:
+        backend = CloudBackend(config, clock, data_dir, secrets)
+        await backend.start()
+        ingest = Ingest(store, direct, told.append, sleep=sleep)
+
+        async def consume() -> None:
+            async for event in backend.events():
+                await ingest.apply(event)
+
+        consumer = asyncio.create_task(consume())
+        try:
+            drained = asyncio.create_task(backend.drain(10))
+            await asyncio.wait([consumer, drained], return_when=asyncio.FIRST_COMPLETED)
+            if consumer.done():
+                drained.cancel()
+                await consumer  # raises what stopped it
+            assert await drained
+        finally:
+            consumer.cancel()
+            await backend.stop()
+
+    told: list[str] = []
+
+    def stop():  # the desk is stopped while the disk is still full
+        raise asyncio.CancelledError
+
+    full_disk(monkeypatch)
+    with pytest.raises(asyncio.CancelledError):
+        await run(Sleeps(s2=stop))
+    assert read_done(data_dir / "webhooks.done") == 0  # nothing was durable: nothing is done
+    assert len(told) == 1 and store.conversations() == []
+
+    monkeypatch.undo()  # space is back: the next start applies both
+    await run(Sleeps())
+    assert len(store.conversations()) == 2
+    assert read_done(data_dir / "webhooks.done") == 2
+    store.close()
+
+
+async def test_the_desk_tells_a_store_fault_once_in_a_sentence(data_dir: Path, clock, monkeypatch):
+    context = make_context(data_dir, clock)
+    context.store.close()
+    victim = sorted(context.store.conversations(), key=lambda c: c.id)[0]
+    path = shard_path(data_dir / "conversations", victim.id)
+    path.write_bytes(path.read_bytes()[:25])  # truncated
+    store = TinyStore(data_dir, clock=clock)
+    store.open()
+    desk = DeskContext(context.config, store, context.backend, clock, data_dir)
+    app = WadeskApp(desk, pump_events=False)
+    notes: list[tuple[str, dict]] = []
+    async with app.run_test() as pilot:
+        monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append((message, kw)))
+        customer = victim.customer
+        for i in range(2):
+            await pilot.app.ingest(inbound(customer, f"new-{i}", i, bn=victim.business_number_id))
+        other = sorted(store.conversations(), key=lambda c: c.id)[1]
+        await pilot.app.ingest(inbound(other.customer, "x-1", bn=other.business_number_id))
+    store.close()
+    assert len(notes) == 1
+    message, kw = notes[0]
+    assert kw == {"title": "Store problem", "severity": "error", "timeout": 60, "markup": False}
+    assert victim.id in message and str(path) in message
