@@ -245,6 +245,7 @@ ROW_FIELDS = (
     "business_number_id",  # None: the part of the id before the first "~"
     "customer_id",  # None: the part of the id after the first "~"
 )
+    "undelivered",  # None (older rows): False
 _ROW_LEN = len(ROW_FIELDS)
 _STATUS_CODE = {ConversationStatus.OPEN: 0, ConversationStatus.RESOLVED: 1}
 _STATUS_OF_CODE = {0: ConversationStatus.OPEN, 1: ConversationStatus.RESOLVED}
@@ -277,6 +278,7 @@ def conversation_to_row(c: Conversation) -> list[Any]:
         bn,
         customer_id,
     ]
+        c.undelivered,
 
 
 def conversation_from_row(row: list[Any]) -> Conversation:
@@ -301,6 +303,7 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         bn,
         customer_id,
     ) = row
+        undelivered,
     if bn is None or customer_id is None:
         bn, _, customer_id = cid.partition("~")
     ft = _fromtimestamp
@@ -320,3 +323,4 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         None if last_reply_at is None else ft(last_reply_at, utc),
         message_count or 0,
     )
+        bool(undelivered),

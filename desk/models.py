@@ -199,6 +199,9 @@ class TemplateStatus(str, enum.Enum):
     PENDING = "PENDING"
     REJECTED = "REJECTED"
     PAUSED = "PAUSED"
+    undelivered: bool = False
+    """Our latest message failed (refused, or a `failed` status later) and the agent has not opened
+    the conversation since: the inbox row says so instead of showing it as sent."""
     DISABLED = "DISABLED"
 
     @classmethod

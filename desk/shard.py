@@ -116,7 +116,6 @@ def meta_from_doc(doc: dict[str, Any]) -> ConversationMeta:
         resolved_at=ts_from_doc(doc.get("resolved_at")),
         read_upto=ts_from_doc(doc.get("read_upto")),
         failure_seen=doc.get("failure_seen"),
-        
     )
 
 

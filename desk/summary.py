@@ -46,6 +46,31 @@ class ConversationMeta:
     resolved_at: datetime | None = None
     read_upto: datetime | None = None
     """The agent has seen every customer message up to this timestamp; None: nothing seen."""
+    failure_seen: str | None = None
+    """The failure of ours the agent has seen (`failure_key`): its mark leaves the inbox row."""
+
+
+def latest_ours(messages: Sequence[Message]) -> Message | None:
+    """Our latest message the customer was meant to get (notes left out), or None."""
+    latest: Message | None = None
+    for m in messages:
+        if m.direction is Direction.OUTBOUND and m.type not in NOT_A_REPLY:
+            if latest is None or m.timestamp >= latest.timestamp:
+                latest = m
+    return latest
+
+
+def failure_key(messages: Sequence[Message]) -> str | None:
+    """Which failure the agent sees when our latest message has failed, else None.
+
+    The message id and the time of the failure: a retry that fails again is a new failure to
+    show, whatever the clocks say (a `failed` webhook carries WhatsApp's time, not ours).
+    """
+    latest = latest_ours(messages)
+    if latest is None or latest.status is not MessageStatus.FAILED:
+        return None
+    at = latest.status_at.timestamp() if latest.status_at is not None else ""
+    return f"{latest.id}@{at}"
 
 
 def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversation:
@@ -99,6 +124,7 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
     ):
         status = ConversationStatus.OPEN  # the customer asked something after it was resolved
 
+    failed = failure_key(messages)
     return Conversation(
         id=meta.id,
         business_number_id=meta.business_number_id,
@@ -113,6 +139,7 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
         first_reply_at=first_reply_at,
         last_reply_at=last_reply_at,
         message_count=len(messages),
+        undelivered=failed is not None and failed != meta.failure_seen,
     )
 
 

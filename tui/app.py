@@ -178,7 +178,7 @@ class WadeskApp(App[None]):
         self.run_worker(deliver(), name="send", group="send", exit_on_error=False)
 
     async def mark_read(self, conversation: Conversation, wamid: str | None) -> None:
-        if conversation.unread:
+        if conversation.unread or conversation.undelivered:
             await self.write(self.ctx.store.mark_read, conversation.id)
             self.changed([conversation.id])
         if wamid:

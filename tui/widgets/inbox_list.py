@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from desk.inbox import InboxRow
-from desk.models import ConversationStatus
+from desk.models import ConversationStatus, Direction
 from desk.sla import SlaKind
 from desk.text import flatten
 from tui.labels import sla_label, waited_label, window_label
@@ -32,6 +32,9 @@ PLAIN = Style()
 
 WIDE = 150
 """From this many columns on, a conversation takes one line instead of two."""
+
+UNDELIVERED = "✖ not delivered"
+"""On the row of a conversation whose latest message of ours failed, until the agent opens it."""
 
 
 class InboxList(ScrollView, can_focus=True):
@@ -192,11 +195,20 @@ class InboxList(ScrollView, can_focus=True):
         dept = row.department
         waited = waited_label(conv, now)
         preview = flatten(conv.preview)
-        if conv.preview_direction and conv.preview_direction.value == "out":
+        ours = conv.preview_direction is Direction.OUTBOUND
+        if ours and not conv.undelivered:
             preview = "you: " + preview
 
         def cell(text: str, size: int, style: str | None = None) -> Segment:
             return Segment(set_cell_size(text, size), self._style(style) if style else PLAIN)
+
+        def last(room: int, style: str | None = None) -> list[Segment]:
+            # A failure the agent has not seen, in words, instead of "you: <text>" (which reads
+            # as if it had arrived), or before the customer's newer message.
+            if not conv.undelivered:
+                return [cell(" " + preview, room, style)]
+            mark = cell(" " + UNDELIVERED, min(room, cell_len(UNDELIVERED) + 1), "breached")
+            return [mark, cell((": " if ours else " · ") + preview, max(room - mark.cell_length, 0), style)]
 
         if height == 1:
             fixed = [
@@ -211,7 +223,7 @@ class InboxList(ScrollView, can_focus=True):
                 cell(" " + status, 9, "muted"),
             ]
             used = sum(s.cell_length for s in fixed)
-            return fixed + [cell(" " + preview, max(width - used, 0))]
+            return fixed + last(max(width - used, 0))
         if part == 0:
             left = [Segment(marker, PLAIN), cell(who, min(max(width - 42, 10), 30), "name")]
             right = [cell(" " + number, 19, "muted"), cell(" " + dept, 10), cell(" " + unread, 8, "unread")]
@@ -224,4 +236,4 @@ class InboxList(ScrollView, can_focus=True):
             cell(" " + status, 9, "muted"),
         ]
         used = sum(s.cell_length for s in parts)
-        return parts + [cell(" " + preview, max(width - used, 0), "muted")]
+        return parts + last(max(width - used, 0), "muted")
