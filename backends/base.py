@@ -36,12 +36,22 @@ class Sent:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SyncFailure:
+    """The last template sync failed: when, and why in a sentence (shown in the picker)."""
+
+    at: datetime
+    sentence: str
+
+
 class Backend(ABC):
     """A source of events and a way to send. Errors are `backends.errors.WhatsAppError`s; a request
     whose outcome is unknown raises `backends.errors.OutcomeUnknown`."""
 
     name: str = "?"
     capabilities: Capability = Capability.NONE
+    sync_failure: SyncFailure | None = None
+    """Set when the latest template sync (TEMPLATE_SYNC) failed, cleared when one succeeds."""
 
     @abstractmethod
     def business_numbers(self) -> list[BusinessNumber]:

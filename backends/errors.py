@@ -110,6 +110,28 @@ def describe(code: int) -> str:
     return entry.sentence if entry else f"WhatsApp refused the message (error {code})."
 
 
+def failure_text(code: int, details: str = "") -> str:
+    """What the agent reads for a failed message: our sentence, then WhatsApp's own detail
+    (`error_data.details`) when it says more, so nothing WhatsApp told us is hidden."""
+    sentence = describe(code)
+    details = " ".join(details.split())
+    if not details or details.rstrip(".").lower() in sentence.lower():
+        return sentence
+    return f"{sentence} WhatsApp: {details}"
+
+
+def error_sentence(error: BaseException | None) -> str:
+    """Any exception as one sentence for a person, without its traceback: WhatsApp's sentence for
+    a WhatsApp error, the file for a disk error."""
+    if isinstance(error, WhatsAppError):
+        return error.sentence
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}."
+    text = str(error).strip() if error is not None else ""
+    return f"{text.rstrip('.')}." if text else f"An unexpected {type(error).__name__}."
+
+
 def error_for(code: int, details: str = "") -> WhatsAppError:
     """The typed error for a WhatsApp code."""
     entry = ERRORS.get(code)

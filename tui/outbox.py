@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.base import Backend, Sent
-from backends.errors import OutcomeUnknown, WhatsAppError
+from backends.errors import OutcomeUnknown, WhatsAppError, failure_text
 from desk.clock import Clock
 from desk.models import Conversation, Direction, Media, Message, MessageStatus, TemplateChoice, file_kind
 from desk.store import Store
@@ -36,9 +36,10 @@ class Outbox:
     """Told the conversation id after every recorded step, so screens can show it."""
     agent: str = "agent"
 
-    async def queue_text(self, conversation: Conversation, text: str) -> Message:
-        """Record free text for sending; durable when this returns (the composer may then clear)."""
-        message = self._new(conversation, "text", text)
+    async def queue_text(self, conversation: Conversation, text: str, replaces: str | None = None) -> Message:
+        """Record free text for sending; durable when this returns (the composer may then clear).
+        `replaces`: the failed or unknown message the agent edited into this one."""
+        message = replace(self._new(conversation, "text", text), replaces=replaces)
         return await self._record(message)
 
     async def queue_template(self, conversation: Conversation, choice: TemplateChoice) -> Message:
@@ -70,7 +71,7 @@ class Outbox:
             else:
                 sent = await self.backend.send_text(conversation.business_number_id, conversation.customer, message.text)
         except WhatsAppError as exc:
-            return await self._set(message, MessageStatus.FAILED, error_code=exc.code, error_text=exc.sentence)
+            return await self._set(message, MessageStatus.FAILED, error_code=exc.code, error_text=failure_text(exc.code, exc.details))
         except OutcomeUnknown as exc:
             log.warning("send %s: outcome unknown: %s", message.id, exc)
             return await self._set(message, MessageStatus.UNKNOWN, error_text="No answer from WhatsApp: it may or may not have been sent.")
@@ -80,9 +81,23 @@ class Outbox:
             return await self._set(message, MessageStatus.UNKNOWN, error_text="The send was interrupted: it may or may not have been sent.")
         return await self._set(message, MessageStatus.SENT, wamid=sent.wamid)
 
-    async def requeue(self, message: Message) -> Message:
-        """The agent asked to retry a FAILED or UNKNOWN message: back to QUEUED, same id."""
-        return await self._set(message, MessageStatus.QUEUED)
+    async def resend(self, message: Message) -> Message:
+        """The agent asked to retry a FAILED or UNKNOWN message: a new copy, QUEUED at the end of
+        the transcript with the time of this send; the old one stays as it was (it may yet have
+        reached the customer, if UNKNOWN) and names no retry of its own."""
+        copy = replace(
+            message,
+            id=f"local.{uuid.uuid4().hex}",
+            timestamp=self.clock.now(),
+            status=MessageStatus.QUEUED,
+            wamid=None,
+            error_code=None,
+            error_text=None,
+            status_at=None,
+            agent=self.agent,
+            replaces=message.id,
+        )
+        return await self._record(copy)
 
     def _new(self, conversation: Conversation, type_: str, text: str, template: str | None = None) -> Message:
         return Message(

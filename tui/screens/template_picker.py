@@ -12,16 +12,18 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from backends.base import Capability
+from backends.errors import error_sentence
 from desk.models import Template, TemplateChoice
-from desk.text import flatten, safe
+from desk.text import display_name, safe
 from desk.urgency import fold
 from tui.labels import local_time
 from tui.messages import TemplatesSynced
+from tui.plain import plain
+from tui.screens.base import DeskModal
 
 
 def _label(key: str) -> str:
@@ -35,7 +37,7 @@ def _ordered(templates: list[Template]) -> list[Template]:
     return sorted(templates, key=lambda t: (not t.sendable, t.name, t.language))
 
 
-class TemplatePicker(ModalScreen[TemplateChoice | None]):
+class TemplatePicker(DeskModal[TemplateChoice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="Back to the list from the parameters; else close without sending."),
         Binding("ctrl+s", "send", "Send", tooltip="Send the chosen template with its parameters."),
@@ -59,15 +61,18 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
                 # Parameters above the preview: at 80x24 the fields must be on screen.
                 yield Vertical(id="picker-params")
                 yield Static(id="picker-preview")
+            yield Static(id="picker-status", classes="hidden")
             yield Static(
                 Text("↑↓ move · enter choose / next field · ctrl+s send · ctrl+r sync · escape back"), id="picker-hint"
             )
 
     def on_mount(self) -> None:
-        self.query_one("#picker").border_title = f"templates for {flatten(self.customer_name, 40)}"
+        self.query_one("#picker").border_title = plain(f"templates for {display_name(self.customer_name, 40)}")
         self._show_synced()
         self._fill("")
         self.query_one("#picker-filter").focus()
+        # A sync that fails in the background (the backend retries it) shows up while the picker is open.
+        self.set_interval(5.0, self._show_synced)
 
     # --- the list ----------------------------------------------------------------------------------
     def _fill(self, query: str) -> None:
@@ -83,7 +88,8 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
                 label.append(f"  {t.status_name} (cannot be sent)", style="dim italic")
             options.add_option(Option(label))
         if not self._shown:
-            options.add_option(Option(Text("no template matches", style="dim italic"), disabled=True))
+            empty = "no template matches" if self.templates else "no templates fetched yet"
+            options.add_option(Option(Text(empty, style="dim italic"), disabled=True))
         else:
             options.highlighted = 0
         self._preview()
@@ -196,14 +202,28 @@ class TemplatePicker(ModalScreen[TemplateChoice | None]):
             await self.app.ctx.backend.sync_templates()
         except Exception as exc:  # noqa: BLE001 - told to the agent, the list stays as it was
             self.query_one(OptionList).loading = False
-            self.notify(f"Could not fetch the templates: {exc}", severity="error")
+            self._show_synced()
+            self.notify(f"Could not fetch the templates: {error_sentence(exc)}", severity="error")
 
     def _show_synced(self) -> None:
-        """When the cached catalogue was last fetched, so the agent knows how fresh it is."""
+        """When the cached catalogue was last fetched, and whether the last try failed, so the
+        agent knows how fresh the list is and why it may be empty."""
         ctx = self.app.ctx
+        now = ctx.clock.now()
         synced = ctx.store.templates_synced_at(self.business_number_id)
-        when = local_time(synced, ctx.zone, ctx.clock.now()) if synced else "never"
-        self.query_one("#picker").border_subtitle = f"fetched {when}"
+        failure = ctx.backend.sync_failure
+        if failure is not None and synced is not None and synced >= failure.at:
+            failure = None  # an older failure, since mended
+        when = local_time(synced, ctx.zone, now) if synced else "never"
+        status = self.query_one("#picker-status", Static)
+        if failure is None:
+            self.query_one("#picker").border_subtitle = plain(f"fetched {when}")
+            status.add_class("hidden")
+            return
+        failed = local_time(failure.at, ctx.zone, now)
+        self.query_one("#picker").border_subtitle = plain(f"fetched {when} · last fetch failed {failed}")
+        status.update(plain(f"✖ last fetch failed {failed}: {failure.sentence} ctrl+r tries again."))
+        status.remove_class("hidden")
 
     def on_templates_synced(self, event: TemplatesSynced) -> None:
         if event.business_number_id != self.business_number_id:
