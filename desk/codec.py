@@ -244,8 +244,8 @@ ROW_FIELDS = (
     "message_count",
     "business_number_id",  # None: the part of the id before the first "~"
     "customer_id",  # None: the part of the id after the first "~"
-)
     "undelivered",  # None (older rows): False
+)
 _ROW_LEN = len(ROW_FIELDS)
 _STATUS_CODE = {ConversationStatus.OPEN: 0, ConversationStatus.RESOLVED: 1}
 _STATUS_OF_CODE = {0: ConversationStatus.OPEN, 1: ConversationStatus.RESOLVED}
@@ -277,8 +277,8 @@ def conversation_to_row(c: Conversation) -> list[Any]:
         c.message_count,
         bn,
         customer_id,
-    ]
         c.undelivered,
+    ]
 
 
 def conversation_from_row(row: list[Any]) -> Conversation:
@@ -302,8 +302,8 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         message_count,
         bn,
         customer_id,
-    ) = row
         undelivered,
+    ) = row
     if bn is None or customer_id is None:
         bn, _, customer_id = cid.partition("~")
     ft = _fromtimestamp
@@ -322,5 +322,5 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         None if first_reply_at is None else ft(first_reply_at, utc),
         None if last_reply_at is None else ft(last_reply_at, utc),
         message_count or 0,
-    )
         bool(undelivered),
+    )

@@ -187,6 +187,9 @@ class Conversation:
     last_reply_at: datetime | None = None
     """Our latest successful (accepted) reply; a customer message older than it is answered."""
     message_count: int = 0
+    undelivered: bool = False
+    """Our latest message failed (refused, or a `failed` status later) and the agent has not opened
+    the conversation since: the inbox row says so instead of showing it as sent."""
 
 
 # --- templates -------------------------------------------------------------------------------------
@@ -199,9 +202,6 @@ class TemplateStatus(str, enum.Enum):
     PENDING = "PENDING"
     REJECTED = "REJECTED"
     PAUSED = "PAUSED"
-    undelivered: bool = False
-    """Our latest message failed (refused, or a `failed` status later) and the agent has not opened
-    the conversation since: the inbox row says so instead of showing it as sent."""
     DISABLED = "DISABLED"
 
     @classmethod
