@@ -101,6 +101,11 @@ class AtomicOrjsonStorage(Storage):
             return
         write_file_atomic(self.path, orjson.dumps(data))
 
+    @property
+    def has_data(self) -> bool:
+        """Buffered: whether there is content (read from the file, or written since)."""
+        return self._data is not None
+
     def commit(self) -> bool:
         """Write what the buffered operations changed, durably. True when there was something."""
         if not self.dirty or self._data is None:

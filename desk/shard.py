@@ -83,15 +83,28 @@ def id_from_path(path: Path) -> str | None:
 
 
 def shard_files(root: Path) -> list[Path]:
-    """Every shard file under `root` (the `conversations` directory): one scandir a bucket, no
-    stat, so about 50 ms at 100k files, next to the seconds it takes to parse them."""
-    found = []
+    """Every shard file under `root` (the `conversations` directory)."""
+    return [root / bucket / name for bucket, names in _listing(root) for name in names]
+
+
+def count_shard_files(root: Path) -> int:
+    """How many shard files there are: names only, no stat, no paths built (7 ms at 10k files,
+    about 70 ms at 100k, next to the seconds it takes to parse them)."""
+    return sum(len(names) for _, names in _listing(root))
+
+
+def _listing(root: Path) -> list[tuple[str, list[str]]]:
     try:
-        buckets = [entry for entry in os.scandir(root) if entry.is_dir()]
+        buckets = os.listdir(root)
     except FileNotFoundError:
         return []
-    for directory in buckets:
-        found.extend(Path(entry.path) for entry in os.scandir(directory.path) if entry.name.endswith(".json"))
+    found = []
+    for bucket in buckets:
+        try:
+            names = os.listdir(os.path.join(root, bucket))
+        except NotADirectoryError:
+            continue
+        found.append((bucket, [name for name in names if name.endswith(".json")]))
     return found
 
 
@@ -143,9 +156,9 @@ class Shard:
         self.by_id: dict[str, int] = {}
         self.by_wamid: dict[str, int] = {}
         self._transcript: tuple[Message, ...] | None = None
-        self.on_disk = path.exists()
-        """Whether the file exists (the store counts shard files to check its index at open)."""
         self._load()
+        self.on_disk = self.storage.has_data
+        """Whether the file exists (the store counts shard files to check its index at open)."""
 
     def _load(self) -> None:
         doc = self._conversation.get(doc_id=1)

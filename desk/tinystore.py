@@ -66,7 +66,7 @@ from desk.models import (
     TemplatesChanged,
     conversation_id as make_conversation_id,
 )
-from desk.shard import Shard, id_from_path, shard_files, shard_path
+from desk.shard import Shard, count_shard_files, id_from_path, shard_files, shard_path
 from desk.store import ConversationUnavailable, Store, StoreFault, StoreUnavailable
 from desk.summary import ConversationMeta, failure_key, summarize
 
@@ -114,14 +114,15 @@ class TinyStore(Store):
     SHARD_CACHE = 256
     """Shards kept loaded (the writer's working set; readers see their transcripts)."""
 
-    def __init__(self, data_dir: Path, *, clock: Clock | None = None) -> None:
+    def __init__(self, data_dir: Path, *, clock: Clock | None = None, lock: DataDirLock | None = None) -> None:
+        """`lock`: the data directory's lock when the caller holds it already (`wadesk check`)."""
         self.data_dir = Path(data_dir)
         self._clock: Clock = clock or SystemClock()
         self._conversations_dir = self.data_dir / "conversations"
         self._index_path = self.data_dir / "index.json"
         self._drafts_path = self.data_dir / "drafts.json"
         self._templates_path = self.data_dir / "templates.json"
-        self._lock = DataDirLock(self.data_dir)
+        self._lock = lock or DataDirLock(self.data_dir)
         self._journal = Journal(self.data_dir / "journal.jsonl")
         self._write_lock = threading.RLock()
         self._index_lock = threading.Lock()
@@ -177,16 +178,15 @@ class TinyStore(Store):
         journal = self._journal
         records, untidy = journal.read()
         last_seq = max([index_seq or 0, journal.base or 0] + [r["seq"] for r in records])
-        files = shard_files(self._conversations_dir)
-        self._shard_files = len(files)
+        self._shard_files = count_shard_files(self._conversations_dir)
         stale = self._stale_index(index_seq)
         if index_seq is None or stale:
             if stale:
-                log.warning("%s: rebuilding the index from the %d conversation files", stale, len(files))
-            self._rebuild_index(files)
+                log.warning("%s: rebuilding the index from the %d conversation files", stale, self._shard_files)
+            self._rebuild_index(shard_files(self._conversations_dir))
             index_seq = 0
-        elif index_shards != len(files):
-            self._reconcile(files)
+        elif index_shards != self._shard_files:
+            self._reconcile(shard_files(self._conversations_dir))
         self._journal.seq = last_seq
         replay = [r for r in records if r["seq"] > index_seq]
         for record in replay:
@@ -763,7 +763,7 @@ class TinyStore(Store):
             changed: set[str] = set()
             for cid in sorted(self._suspect | set(self._held)):
                 cached = self._shards.get(cid)
-                if cid in self._suspect and cached is not None and cached.storage._data is not None:
+                if cid in self._suspect and cached is not None and cached.storage.has_data:
                     cached.storage.dirty = True  # a reader found the file bad; the writer's copy is whole
                 try:
                     shard = self._shard(cid)
@@ -995,6 +995,17 @@ class TinyStore(Store):
         """Write the index now and empty the journal (close() does this too)."""
         with self._write_lock:
             self._check_open()
+            self._flush_index()
+
+    def rebuild_index(self) -> None:
+        """Every summary again from the shard files, then written (`wadesk check --repair`)."""
+        with self._write_lock:
+            self._check_open()
+            files = shard_files(self._conversations_dir)
+            self._shards.clear()
+            self._transcripts.clear()
+            self._shard_files = len(files)
+            self._rebuild_index(files)
             self._flush_index()
 
     # --- drafts and templates on disk --------------------------------------------------------------
