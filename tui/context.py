@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +12,7 @@ from zoneinfo import ZoneInfo
 import platformdirs
 
 from backends.base import Backend
-from desk.clock import Clock, SystemClock
+from desk.clock import Clock, SystemClock, simulated_clock
 from desk.config import BACKENDS, Config, ConfigError, zone
 from desk.models import BusinessNumber
 from desk.sla import SlaPolicy
@@ -65,7 +67,7 @@ def build_backend(name: str, config: Config, clock: Clock, data_dir: Path) -> Ba
     if name == "mock":
         from backends.mock import MockBackend
 
-        return MockBackend(config.mock, clock, state_path=data_dir / "mock-state.json")
+        return MockBackend(config.mock, clock, state_path=mock_state_path(data_dir))
     if name == "cloud":
         from backends.cloud.backend import CloudBackend, Secrets
 
@@ -73,10 +75,31 @@ def build_backend(name: str, config: Config, clock: Clock, data_dir: Path) -> Ba
     raise ConfigError(f"The config key backend must be one of {', '.join(BACKENDS)}, not {name!r}.")
 
 
-def build(config: Config, data_dir: Path, clock: Clock | None = None) -> DeskContext:
-    """Make the store and the backend for `config`; the store is not opened yet."""
+def mock_state_path(data_dir: Path) -> Path:
+    return data_dir / "mock-state.json"
+
+
+def desk_clock(config: Config, data_dir: Path, wall: Clock, base: Callable[[], float] = time.monotonic) -> Clock:
+    """The one clock of the desk. The cloud: the wall clock (WhatsApp's timestamps are real, so
+    `--speed` does not apply). The mock: its simulated time, `mock.speed` times faster than real
+    time, continuing what the last run saved (desk.clock.simulated_clock)."""
+    if config.backend != "mock":
+        return wall
+    from backends.mock.backend import saved_now
+
+    return simulated_clock(saved_now(mock_state_path(data_dir)), config.mock.speed, wall, base)
+
+
+def build(
+    config: Config, data_dir: Path, clock: Clock | None = None, *, base: Callable[[], float] = time.monotonic
+) -> DeskContext:
+    """Make the store and the backend for `config`; the store is not opened yet.
+
+    `clock` is the real time (tests pass a frozen one) and `base` the real elapsed seconds under a
+    simulated clock. The store, the backend, the outbox and the screens all get the same clock.
+    """
     from desk.tinystore import TinyStore
 
-    clock = clock or SystemClock()
+    clock = desk_clock(config, data_dir, clock or SystemClock(), base)
     backend = build_backend(config.backend, config, clock, data_dir)
     return DeskContext(config, TinyStore(data_dir, clock=clock), backend, clock, data_dir)

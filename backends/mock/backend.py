@@ -2,6 +2,8 @@
 
 `events()` is a thin loop over the simulation's stepping API: hand over the history, then sleep
 until the next due time (or until a send schedules an earlier status) and hand over what is due.
+The state file also keeps the clock's time, so that a desk on the simulated clock (`--speed`)
+continues it after a restart.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from backends.base import Backend, Capability, Sent
 from backends.mock.simulation import STATE_VERSION, Simulation
-from desk.clock import Clock
+from desk.clock import Clock, real_seconds
 from desk.config import MockConfig
 from desk.models import BusinessNumber, Customer, Event, Template
+
+
+CHECKPOINT_SECONDS = 10.0
+"""Real seconds at most between two saves of the state file while the clock runs fast."""
 
 
 class MockBackend(Backend):
@@ -34,7 +41,7 @@ class MockBackend(Backend):
         self._clock = clock
         self._state_path = state_path
         state = load_state(state_path)
-        self.simulation = Simulation(config, clock.now(), state)
+        self.simulation = Simulation(config, clock.now(), state, clock_rate=clock.rate)
         # Until the history has been handed over, nothing is saved: a desk that dies before taking
         # it gets it again on the next start.
         self._history_handed_over = not self.simulation.first_start
@@ -45,7 +52,7 @@ class MockBackend(Backend):
         return list(self.simulation.numbers)
 
     async def stop(self) -> None:
-        self.save()
+        self.save(stopping=True)
 
     async def sync_templates(self) -> None:
         """The catalogue again, as TemplatesChanged events from `events()` (as the cloud does)."""
@@ -75,13 +82,18 @@ class MockBackend(Backend):
                     yield event
                 continue
             next_due = sim.next_due()
-            # Due times are already scaled by the speed, so the wait is plain clock time.
-            timeout = None if next_due is None else max((next_due - now).total_seconds(), 0.0)
+            # Due times are in the clock's time; a fast clock (--speed) makes the real wait shorter.
+            timeout = None if next_due is None else real_seconds(self._clock, max((next_due - now).total_seconds(), 0.0))
+            fast = self._clock.rate != 1
+            if fast:
+                timeout = CHECKPOINT_SECONDS if timeout is None else min(timeout, CHECKPOINT_SECONDS)
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 pass
+            if fast:
+                self.save()  # the saved time stays ahead of what the desk shows (see `save`)
 
     async def send_file(
         self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None
@@ -111,13 +123,22 @@ class MockBackend(Backend):
     async def mark_read(self, business_number_id: str, wamid: str) -> None:
         """Accepted and forgotten: the mock's customers do not look at blue ticks."""
 
-    def save(self) -> None:
-        """Write the state file atomically (nothing before the history is handed over, or without a path)."""
+    def save(self, *, stopping: bool = False) -> None:
+        """Write the state file atomically (nothing before the history is handed over, or without a path).
+
+        With the clock's time: the exact time when stopping; while running on a fast clock, the time
+        it will have reached by the next save (at most CHECKPOINT_SECONDS later), so that a desk
+        killed in between restarts a little ahead, never behind the timestamps it stored.
+        """
         if self._state_path is None or not self._history_handed_over:
             return
+        now = self._clock.now()
+        if not stopping and self._clock.rate != 1:
+            now += timedelta(seconds=CHECKPOINT_SECONDS * self._clock.rate)
+        state = {**self.simulation.state(), "now": now.isoformat()}
         self._state_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self._state_path.with_name(self._state_path.name + ".tmp")
-        temporary.write_text(json.dumps(self.simulation.state(), ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
         os.replace(temporary, self._state_path)
 
     def _scheduled(self) -> None:
@@ -136,3 +157,12 @@ def load_state(path: Path | None) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return state if isinstance(state, dict) and state.get("version") == STATE_VERSION else None
+
+
+def saved_now(path: Path | None) -> datetime | None:
+    """The clock's time the state file was saved at (None: no file, or one from before it was kept)."""
+    state = load_state(path)
+    try:
+        return datetime.fromisoformat(state["now"]) if state and state.get("now") else None
+    except (TypeError, ValueError):
+        return None

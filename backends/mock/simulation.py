@@ -2,9 +2,10 @@
 
 Nothing here sleeps or reads the time: every method that needs "now" takes it. Future happenings
 (the next customer message, the statuses of our sends) sit in a heap keyed on their due time;
-`due_events(now)` pops what is due and `next_due()` says when to ask again. Delays are the mock
-world's seconds divided by `speed` (desk.clock.ScaledTimer), so `--speed 60` makes a minute of
-customer traffic pass in a second.
+`due_events(now)` pops what is due and `next_due()` says when to ask again. The world moves
+`speed` times faster than real time: the desk's mock steps it with a clock already that fast
+(desk.clock.ScaledClock, so timestamps are the simulated ones), the emulator with the wall clock
+(so delays are shortened instead, and WhatsApp's timestamps stay real).
 
 The window rule is WhatsApp's, applied from the mock's own record of each customer's latest
 message: the desk cannot talk it into sending free text outside the 24-hour window.
@@ -24,7 +25,6 @@ from backends.base import Sent
 from backends.errors import describe, error_for
 from backends.mock.catalogue import catalogue, find
 from backends.mock.people import TOPICS, Person, make_people
-from desk.clock import ScaledTimer
 from desk.config import MockConfig
 from desk.contacts import handle
 from desk.limits import TEXT_MAX
@@ -135,12 +135,16 @@ class Simulation:
 
     `state` is what `state()` returned on an earlier run (None for a first start, which builds the
     history). On a restart the world keeps the seed and customer count it was created with, whatever
-    the config says now, because the store already holds those customers.
+    the config says now, because the store already holds those customers. `clock_rate` is how much
+    faster than real time the clock that steps this world runs (the desk's ScaledClock: its speed).
     """
 
-    def __init__(self, config: MockConfig, now: datetime, state: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, config: MockConfig, now: datetime, state: dict[str, Any] | None = None, *, clock_rate: float = 1.0
+    ) -> None:
         self.config = config
-        self.timer = ScaledTimer(config.speed)
+        self.shortening = config.speed / clock_rate
+        """The world's delays are divided by this: its speed, less what the clock's own rate covers."""
         self.numbers = [BusinessNumber(n.id, n.display, n.department) for n in config.numbers]
         self.first_start = state is None
         state = state or {}
@@ -329,8 +333,8 @@ class Simulation:
         heapq.heappush(self._queue, (due, self._seq, item))
 
     def _later(self, at: datetime, simulated_seconds: float) -> datetime:
-        """`at` plus a delay of the mock's world, shortened by the speed."""
-        return at + timedelta(seconds=self.timer.seconds(simulated_seconds))
+        """`at` plus a delay of the mock's world, in the stepping clock's time."""
+        return at + timedelta(seconds=simulated_seconds / self.shortening)
 
     def _schedule_trickle(self, after: datetime) -> None:
         rate = self.config.inbound_per_minute

@@ -15,6 +15,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from desk.clock import tick_seconds
 
 from desk.contacts import handle
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice
@@ -81,7 +82,7 @@ class ConversationScreen(Screen[None]):
         self._refresh_all()
         self._tick()
         (self.composer if not self.composer.disabled else self.query_one(Transcript)).focus()
-        self.set_interval(1.0, self._tick)
+        self.set_interval(tick_seconds(self.app.ctx.clock), self._tick)  # countdowns move with the clock (--speed)
         self._mark_read()
 
     def _refresh_all(self) -> None:

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
+from desk.clock import real_seconds, tick_seconds
 
 from desk.inbox import InboxModel, InboxRow
 from desk.urgency import Filter, fold
@@ -20,8 +21,9 @@ from tui.widgets.inbox_list import InboxList
 
 TIMED_FILTERS = (Filter.BREACHED, Filter.CLOSING, Filter.CLOSED)
 """Filters whose answer changes with the time alone, not only when a conversation changes."""
-REFILTER_EVERY = 30
-"""Ticks (seconds) between re-evaluations of a timed filter: ~0.1 s at 100k conversations."""
+REFILTER_EVERY = 30.0
+"""Seconds of the clock's time between re-evaluations of a timed filter, but at most one a real
+second whatever the speed: one costs ~0.1 s at 100k conversations."""
 FILTER_WORDS = {
     Filter.ALL: "all",
     Filter.WAITING: "waiting on us",
@@ -61,7 +63,11 @@ class InboxScreen(Screen[None]):
         self.query_one("#inbox-bar", Static).update(Text(" wadesk  loading conversations…"))
         self.query_one(InboxList).focus()
         self._load()
-        self.set_interval(1.0, self._tick)
+        # Countdowns move with the clock: faster ticks when it runs fast (--speed).
+        clock = self.app.ctx.clock
+        interval = tick_seconds(clock)
+        self._refilter_ticks = max(1, round(max(real_seconds(clock, REFILTER_EVERY), 1.0) / interval))
+        self.set_interval(interval, self._tick)
 
     @work(thread=True, group="inbox-load", exit_on_error=False)
     def _load(self) -> None:
@@ -124,12 +130,12 @@ class InboxScreen(Screen[None]):
 
     def _tick(self) -> None:
         # Timers count down: repaint the visible rows (only those are drawn). A window that closed
-        # moves its row; a time-dependent filter is re-evaluated every REFILTER_EVERY ticks.
+        # moves its row; a time-dependent filter is re-evaluated every REFILTER_EVERY.
         if self.model is None:
             return
         now = self.app.ctx.clock.now()
         self._ticks += 1
-        if self.model.filter in TIMED_FILTERS and self._ticks % REFILTER_EVERY == 0:
+        if self.model.filter in TIMED_FILTERS and self._ticks % self._refilter_ticks == 0:
             self.model.refilter(now)
             self._show()
         elif self.model.rekey_due(now):
