@@ -90,3 +90,20 @@ def test_a_filtered_view_follows_changes_row_by_row():
     m.search("customer b", m.matching("customer b"), NOW)
     m.update([conv("b", last_in=NOW)], NOW)
     assert ids(m) == ["b"]
+
+
+def test_breached_counts_the_rows_shown():
+    m = model()
+    m.load(
+        [
+            conv("breached", waiting=NOW - 2 * H, last_in=NOW - 2 * H),
+            conv("closed", last_in=NOW - 30 * H),
+            conv("other", waiting=NOW - 3 * H, last_in=NOW - 3 * H, number="n2"),
+        ],
+        NOW,
+    )
+    assert m.breached(NOW) == 2
+    m.set_view(NOW, filter=Filter.CLOSED)
+    assert ids(m) == ["closed"] and m.breached(NOW) == 0
+    m.set_view(NOW, filter=Filter.ALL, business_number_id="n2")
+    assert m.breached(NOW) == 1
