@@ -45,6 +45,7 @@ class Ingest:
         self._tell = tell
         self._sleep = sleep
         self._faults = FaultLog(lambda fault: tell(fault.sentence))
+        self._told_errors: set[str] = set()
 
     def report(self) -> None:
         """Tell the faults that are new since the last report."""
@@ -63,10 +64,13 @@ class Ingest:
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad event never stops the others
                 log.exception("an event could not be stored: %r", event)
-                self._tell(
+                sentence = (
                     f"An event from WhatsApp could not be stored ({flatten(str(exc), 120) or type(exc).__name__}); "
                     "its webhook body stays in webhooks.spool and the log has the details."
                 )
+                if sentence not in self._told_errors:  # a storm of the same failure is told once
+                    self._told_errors.add(sentence)
+                    self._tell(sentence)
                 return None
             if waited:
                 log.warning("the store accepts events again")

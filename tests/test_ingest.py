@@ -194,3 +194,14 @@ async def test_the_desk_tells_a_store_fault_once_in_a_sentence(data_dir: Path, c
     message, kw = notes[0]
     assert kw == {"title": "Store problem", "severity": "error", "timeout": 60, "markup": False}
     assert victim.id in message and str(path) in message
+
+
+async def test_an_event_the_store_refuses_is_told_once_and_the_next_ones_flow(tmp_path: Path):
+    store = opened(tmp_path / "data")
+    told: list[str] = []
+    ingest = Ingest(store, direct, told.append, sleep=Sleeps())
+    for _ in range(3):
+        assert await ingest.apply("not an event") is None  # type: ignore[arg-type]
+    assert await ingest.apply(inbound(BOB, "b1")) == B
+    assert len(told) == 1 and "could not be stored" in told[0]
+    store.close()
