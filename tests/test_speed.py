@@ -11,7 +11,6 @@ from datetime import timedelta
 from backends.mock import MockBackend
 from backends.mock.backend import saved_now
 from desk.clock import FrozenClock, ScaledClock, SystemClock, simulated_clock, tick_seconds
-from desk.config import Config
 from desk.models import MessageReceived, MessageStatus, StatusChanged
 from desk.sla import SlaKind
 from desk.window import window
@@ -24,8 +23,8 @@ WIDE = (160, 60)
 """One line per conversation and all 48 of them on screen: a row is `render_line(index)`."""
 
 
-class Wall:
-    """Real elapsed seconds that move only when a test says so."""
+class Elapsed:
+    """A ScaledClock's base: real elapsed seconds that move only when a test says so."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -34,18 +33,14 @@ class Wall:
         return self.seconds
 
 
-def speed(n: float, **mock: object) -> Config:
-    return quiet_config(speed=n, **mock)
-
-
 # --- the clock -------------------------------------------------------------------------------------
 
 
 def test_a_scaled_clock_runs_rate_times_faster_than_its_base():
-    wall = Wall()
-    clock = ScaledClock(NOW, 60.0, wall)
+    elapsed = Elapsed()
+    clock = ScaledClock(NOW, 60.0, elapsed)
     assert clock.now() == NOW
-    wall.seconds = 600
+    elapsed.seconds = 600
     assert clock.now() == NOW + timedelta(hours=10)
 
 
@@ -53,11 +48,11 @@ def test_the_simulated_clock_continues_and_never_goes_back():
     wall = FrozenClock(NOW)
     assert simulated_clock(None, 1.0, wall) is wall  # real speed, nothing saved: the wall clock
     ahead = NOW + timedelta(hours=10)
-    assert simulated_clock(ahead, 60.0, wall, Wall()).now() == ahead
+    assert simulated_clock(ahead, 60.0, wall, Elapsed()).now() == ahead
     # Back at real speed after a fast run: still from the simulated time, not the wall's.
-    assert simulated_clock(ahead, 1.0, wall, Wall()).now() == ahead
+    assert simulated_clock(ahead, 1.0, wall, Elapsed()).now() == ahead
     # The wall clock has since passed the saved time: from the wall clock's.
-    assert simulated_clock(NOW - timedelta(days=1), 60.0, wall, Wall()).now() == NOW
+    assert simulated_clock(NOW - timedelta(days=1), 60.0, wall, Elapsed()).now() == NOW
 
 
 def test_screens_tick_often_enough_for_a_countdown_to_move():
@@ -70,7 +65,7 @@ def test_screens_tick_often_enough_for_a_countdown_to_move():
 
 
 def test_build_gives_one_simulated_clock_to_the_store_the_backend_and_the_app(data_dir):
-    desk = build(speed(60.0), data_dir, FrozenClock(NOW), base=Wall())
+    desk = build(quiet_config(speed=60.0), data_dir, FrozenClock(NOW), base=Elapsed())
     assert isinstance(desk.clock, ScaledClock) and desk.clock.rate == 60.0
     app = WadeskApp(desk, pump_events=False)
     assert desk.store._clock is desk.clock and desk.backend._clock is desk.clock and app.outbox.clock is desk.clock
@@ -83,16 +78,16 @@ def test_build_at_real_speed_uses_the_wall_clock(data_dir):
 
 def test_the_cloud_backend_always_runs_on_the_wall_clock(data_dir):
     wall = FrozenClock(NOW)
-    config = dataclasses.replace(speed(60.0), backend="cloud")
+    config = dataclasses.replace(quiet_config(speed=60.0), backend="cloud")
     # Even with a mock state file saved ahead by an earlier fast run in the same directory.
     mock_state_path(data_dir).parent.mkdir(parents=True)
     mock_state_path(data_dir).write_text('{"version": 1, "now": "2026-11-24T12:00:00+00:00"}')
-    assert desk_clock(config, data_dir, wall, Wall()) is wall
+    assert desk_clock(config, data_dir, wall, Elapsed()) is wall
 
 
 async def test_a_restart_continues_the_simulated_time(data_dir):
-    wall, elapsed = FrozenClock(NOW), Wall()
-    first = build(speed(60.0), data_dir, wall, base=elapsed)
+    wall, elapsed = FrozenClock(NOW), Elapsed()
+    first = build(quiet_config(speed=60.0), data_dir, wall, base=elapsed)
     stream = first.backend.events()
     for _ in first.backend.simulation.history():
         await asyncio.wait_for(anext(stream), 1)
@@ -101,14 +96,14 @@ async def test_a_restart_continues_the_simulated_time(data_dir):
     await first.backend.stop()
     assert saved_now(mock_state_path(data_dir)) == shown == NOW + timedelta(hours=10)
 
-    second = build(speed(60.0), data_dir, wall, base=Wall())
+    second = build(quiet_config(speed=60.0), data_dir, wall, base=Elapsed())
     assert second.clock.now() == shown
     # Killed rather than stopped: the state saved while running is ahead of the time shown.
     stream = second.backend.events()
     for _ in second.backend.business_numbers():
         await asyncio.wait_for(anext(stream), 1)
     second.backend.save()
-    third = build(speed(60.0), data_dir, wall, base=Wall())
+    third = build(quiet_config(speed=60.0), data_dir, wall, base=Elapsed())
     assert third.clock.now() > second.clock.now()
 
 
@@ -153,8 +148,8 @@ def _row(inbox: InboxScreen, conversation_id: str) -> str:
 
 
 async def test_ten_minutes_at_speed_60_breach_conversations_and_close_windows(data_dir):
-    elapsed = Wall()
-    desk = build(speed(60.0), data_dir, FrozenClock(NOW), base=elapsed)
+    elapsed = Elapsed()
+    desk = build(quiet_config(speed=60.0), data_dir, FrozenClock(NOW), base=elapsed)
     desk.store.open()
     try:
         desk.store.apply_many(desk.backend.simulation.history())
@@ -188,7 +183,7 @@ async def test_ten_minutes_at_speed_60_breach_conversations_and_close_windows(da
 async def test_the_screens_timers_follow_the_clock(data_dir):
     from tui.screens.conversation import ConversationScreen
 
-    desk = build(speed(600.0), data_dir, FrozenClock(NOW), base=Wall())
+    desk = build(quiet_config(speed=600.0), data_dir, FrozenClock(NOW), base=Elapsed())
     desk.store.open()
     try:
         desk.store.apply_many(desk.backend.simulation.history())
