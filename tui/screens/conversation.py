@@ -15,8 +15,8 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from desk.clock import tick_seconds
 
+from desk.clock import tick_seconds
 from desk.contacts import handle
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice
 from backends.base import Capability

@@ -12,8 +12,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
-from desk.clock import real_seconds, tick_seconds
 
+from desk.clock import real_seconds, tick_seconds
 from desk.inbox import InboxModel, InboxRow
 from desk.urgency import Filter, fold
 from tui.messages import ConversationsChanged
