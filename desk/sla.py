@@ -9,6 +9,8 @@ zone, holidays (local dates) excepted; a message outside hours starts the clock 
 now >= its due time (and reads how long overdue, in wall-clock time), due soon while the business time
 left is at most the warning threshold, ok otherwise. A resolved conversation, or one not waiting on us,
 has no SLA state. With no business days at all the clock never runs out: always ok, never due.
+Outside business hours a clock that has not run out is paused, and says until when (`paused_until`,
+the next opening): "ok 30m" on a Saturday would read as if half an hour were all that is left.
 
 Business hours are local clock times, so a 09:00-17:00 day is 8 real hours on either side of a DST
 change, and a 00:00-24:00 day is 23 or 25 real hours on the day the clocks change.
@@ -151,6 +153,25 @@ def business_time_between(start: datetime, end: datetime, hours: BusinessHours) 
     return total
 
 
+def next_opening(at: datetime, hours: BusinessHours) -> datetime | None:
+    """When a clock stopped at `at` (outside business hours) starts again: the next opening.
+
+    None while the clock runs at `at`, and when it never runs (no business days at all)."""
+    at = _utc(at)
+    if hours.is_always or not hours.weekdays:
+        return None
+    day = at.astimezone(hours.tz).date()
+    try:
+        # Terminates as add_business_time does: some weekday comes round every week.
+        while True:
+            span = hours.span(day)
+            if span is not None and span[1] > at:
+                return span[0] if span[0] > at else None
+            day += _ONE_DAY
+    except OverflowError:
+        return None
+
+
 def add_business_time(start: datetime, budget: timedelta, hours: BusinessHours) -> datetime:
     """The instant at which `budget` of business time has elapsed since `start`.
 
@@ -207,13 +228,19 @@ class SlaState:
     """Business time left while not breached (timedelta.max when never due); zero when breached."""
     overdue: timedelta
     """Wall-clock time since due_at when breached; zero otherwise."""
+    paused_until: datetime | None = None
+    """Outside business hours, when the clock (ok or due soon) starts again; None while it runs."""
 
     def label(self) -> str:
-        """Words that read without colour: "", "ok 42m", "due 12m", "breached 1h05m"."""
+        """Words that read without colour: "", "ok 42m", "due 12m", "paused", "breached 1h05m".
+
+        (The UI says until when a clock is paused, in the agent's zone: tui.labels.)"""
         if self.kind is SlaKind.NONE:
             return ""
         if self.kind is SlaKind.BREACHED:
             return f"breached {short_duration(self.overdue)}"
+        if self.paused_until is not None:
+            return "paused"
         if self.due_at is None:
             return "ok"
         word = "due" if self.kind is SlaKind.DUE_SOON else "ok"
@@ -240,4 +267,4 @@ def sla_state(conv: Conversation, policy: SlaPolicy, now: datetime) -> SlaState:
         return SlaState(SlaKind.BREACHED, clock, due_at, ZERO, now - due_at)
     remaining = business_time_between(now, due_at, policy.hours)
     kind = SlaKind.DUE_SOON if remaining <= policy.warn_before else SlaKind.OK
-    return SlaState(kind, clock, due_at, remaining, ZERO)
+    return SlaState(kind, clock, due_at, remaining, ZERO, next_opening(now, policy.hours))

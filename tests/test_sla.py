@@ -19,6 +19,7 @@ from desk.sla import (
     SlaPolicy,
     add_business_time,
     business_time_between,
+    next_opening,
     sla_state,
 )
 
@@ -143,7 +144,7 @@ STATE_CASES = [
     pytest.param(conv(waiting_since=NOW - 3 * H, status=ConversationStatus.RESOLVED), POLICY, NOW, SlaKind.NONE, "", None, "", id="resolved"),
     pytest.param(conv(waiting_since=None, first_reply_at=NOW - H), POLICY, NOW, SlaKind.NONE, "", None, "", id="answered"),
     pytest.param(conv(waiting_since=at(LONDON, 2026, 6, 12, 16, 30)), OFFICE_POLICY, at(LONDON, 2026, 6, 13, 12), SlaKind.OK,
-                 "first response", at(LONDON, 2026, 6, 15, 9, 30), "ok 30m", id="office-weekend-counts-business-time"),
+                 "first response", at(LONDON, 2026, 6, 15, 9, 30), "paused", id="office-weekend-is-paused"),
     pytest.param(conv(waiting_since=at(LONDON, 2026, 6, 12, 16, 30)), OFFICE_POLICY, at(LONDON, 2026, 6, 15, 10), SlaKind.BREACHED,
                  "first response", at(LONDON, 2026, 6, 15, 9, 30), "breached 30m", id="office-overdue-is-wall-clock"),
 ]
@@ -158,6 +159,54 @@ def test_sla_state(c, policy, now, kind, clock, due_at, label):
     elif kind is not SlaKind.NONE:
         assert state.remaining == business_time_between(now, due_at, policy.hours)
         assert state.overdue == timedelta(0)
+
+
+# (policy, now, paused_until): the clock stops outside business hours and says until when.
+PAUSE_CASES = [
+    pytest.param(OFFICE_POLICY, at(LONDON, 2026, 6, 13, 12), at(LONDON, 2026, 6, 15, 9), id="saturday-until-monday-09:00"),
+    pytest.param(OFFICE_POLICY, at(LONDON, 2026, 6, 15, 8, 59), at(LONDON, 2026, 6, 15, 9), id="before-opening"),
+    pytest.param(OFFICE_POLICY, at(LONDON, 2026, 6, 15, 9), None, id="at-opening-runs"),
+    pytest.param(OFFICE_POLICY, at(LONDON, 2026, 6, 15, 16, 59), None, id="before-closing-runs"),
+    pytest.param(OFFICE_POLICY, at(LONDON, 2026, 6, 15, 17), at(LONDON, 2026, 6, 16, 9), id="at-closing-paused"),
+    pytest.param(SlaPolicy(60 * M, 60 * M, 15 * M, OFFICE_HOLIDAY), at(LONDON, 2026, 6, 12, 18),
+                 at(LONDON, 2026, 6, 16, 9), id="friday-evening-over-a-monday-holiday"),
+    pytest.param(SlaPolicy(60 * M, 60 * M, 15 * M, EVENINGS), at(LONDON, 2026, 6, 15, 12), at(LONDON, 2026, 6, 15, 18),
+                 id="evenings-at-noon"),
+    pytest.param(SlaPolicy(60 * M, 60 * M, 15 * M, ATHENS_DAYTIME), at(ATHENS, 2026, 3, 28, 20), at(ATHENS, 2026, 3, 29, 9),
+                 id="athens-overnight-into-the-change"),
+    pytest.param(POLICY, NOW, None, id="around-the-clock-never-pauses"),
+]
+
+
+@pytest.mark.parametrize("policy, now, paused_until", PAUSE_CASES)
+def test_a_clock_outside_business_hours_is_paused(policy, now, paused_until):
+    # Waiting for 10 minutes of business time, not yet due: ok (or due soon), paused or running.
+    waiting = conv(waiting_since=now - 10 * M)
+    state = sla_state(waiting, policy, now)
+    assert state.kind in (SlaKind.OK, SlaKind.DUE_SOON)
+    assert state.paused_until == paused_until
+    assert next_opening(now, policy.hours) == paused_until
+    assert ("paused" in state.label()) == (paused_until is not None)
+    if paused_until is not None:
+        # The time left is still there (it counts once the clock runs again).
+        assert state.remaining == business_time_between(paused_until, state.due_at, policy.hours)
+
+
+def test_a_paused_clock_that_is_due_soon_stays_due_soon():
+    # 55 business minutes used on Friday afternoon: 5 left, due soon, and paused over the weekend.
+    state = sla_state(conv(waiting_since=at(LONDON, 2026, 6, 12, 16, 5)), OFFICE_POLICY, at(LONDON, 2026, 6, 13, 12))
+    assert (state.kind, state.remaining, state.paused_until) == (SlaKind.DUE_SOON, 5 * M, at(LONDON, 2026, 6, 15, 9))
+
+
+def test_breached_is_never_paused():
+    # Overdue counts wall-clock time: a breach outside hours still reads as a breach.
+    state = sla_state(conv(waiting_since=at(LONDON, 2026, 6, 12, 15)), OFFICE_POLICY, at(LONDON, 2026, 6, 13, 12))
+    assert state.kind is SlaKind.BREACHED and state.paused_until is None
+
+
+def test_no_business_days_never_opens():
+    closed = BusinessHours(frozenset(), time(9), time(17), LONDON)
+    assert next_opening(at(UTC, 2026, 6, 1), closed) is None
 
 
 @pytest.mark.parametrize(
@@ -223,3 +272,16 @@ def test_due_is_monotonic_in_the_budget(hours, start, a, b):
 def test_always_is_plain_arithmetic(start, budget):
     assert add_business_time(start, budget, BusinessHours.always()) == start + budget
     assert business_time_between(start, start + budget, BusinessHours.always()) == budget
+
+
+@given(hours=hours_st, now=starts)
+def test_next_opening_is_where_the_clock_starts(hours, now):
+    opening = next_opening(now, hours)
+    if opening is None:
+        # Running (or never running at all): the next instant of budget is spent at once.
+        tick = timedelta(microseconds=1)
+        assert add_business_time(now, tick, hours) == now + tick or not hours.weekdays
+    else:
+        assert opening > now
+        assert business_time_between(now, opening, hours) == timedelta(0)
+        assert add_business_time(now, timedelta(0), hours) == opening

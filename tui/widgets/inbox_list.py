@@ -184,7 +184,7 @@ class InboxList(ScrollView, can_focus=True):
         marker = "▸ " if row is self.current else "  "
         unread = f"{conv.unread} new" if conv.unread else ""
         sla = row.sla(now)
-        sla_text = sla_label(sla)
+        sla_text = sla_label(sla, self.app.ctx.zone, now, width=18)  # the SLA column, both layouts
         sla_style = {SlaKind.BREACHED: "breached", SlaKind.DUE_SOON: "due"}.get(sla.kind, "muted")
         win = row.window(now)
         win_text = window_label(win)

@@ -3,6 +3,7 @@ shown exactly as sent, with control and bidi-override characters neutralised (de
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -64,6 +65,13 @@ class Transcript(VerticalScroll, can_focus=True):
                 text.append(f"  reacted {emoji} to: {target}\n")
             elif m.type == "text":
                 for line in safe(m.text).split("\n"):
+                    text.append(f"  {line}\n")
+            elif m.media is not None and m.media.caption:
+                # The file on its line, then its caption in full, as the customer wrote it: a
+                # document's one-line form names the file and would drop the caption.
+                bare = replace(m, text="", media=replace(m.media, caption=None))
+                text.append(f"  [{flatten(one_line(bare))}]\n")
+                for line in safe(m.media.caption).split("\n"):
                     text.append(f"  {line}\n")
             else:
                 text.append(f"  [{flatten(one_line(m))}]\n")

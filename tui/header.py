@@ -1,0 +1,170 @@
+"""The conversation header and the inbox bar, fitted to the width they have.
+
+Each is a line of parts, and each part has forms from the longest (most explicit) to the shortest.
+When the line is too wide its labels are shortened first (the separators, then words such as
+"window" or "filter:"), part by part in a fixed order, so that at 80 columns no value is ever cut
+in half ("closes Tue 11:" or a breached count lost off the edge). A customer's name, the one value
+with no short form, is ellipsised ("…") as the last resort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.cells import cell_len
+from rich.text import Text
+
+from desk.sla import SlaState
+from desk.window import WindowState
+from tui.labels import local_time, sla_forms, window_label
+
+LONG_SEP, SHORT_SEP = "  ·  ", " · "
+MIN_NAME = 16
+"""A name is not ellipsised below this many cells while the phone number can make room."""
+
+
+@dataclass
+class Part:
+    """One value of a line, with its forms, longest first ("" drops the part)."""
+
+    forms: Sequence[str]
+    style: str = ""
+    level: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.forms[min(self.level, len(self.forms) - 1)]
+
+    def shorten(self) -> bool:
+        if self.level + 1 >= len(self.forms):
+            return False
+        self.level += 1
+        return True
+
+
+def _join(parts: Sequence[Part], sep: str, lead: Text | None = None) -> Text:
+    line = lead.copy() if lead is not None else Text()
+    first = True
+    for part in parts:
+        if not part.text:
+            continue
+        if not first:
+            line.append(sep)
+        line.append(part.text, part.style)
+        first = False
+    return line
+
+
+def fit_line(
+    parts: Sequence[Part], order: Sequence[int], width: int, lead: Text | None = None, sep: str = LONG_SEP
+) -> Text:
+    """`parts` joined by `sep`, shortened step by step until the line fits in `width` cells: first
+    the separators, then at each step the part `order` names (its next form; indices past the end
+    are skipped). The shortest line when nothing fits."""
+    line = _join(parts, sep, lead)
+    if line.cell_len <= width:
+        return line
+    for index in order:
+        line = _join(parts, SHORT_SEP, lead)
+        if line.cell_len <= width:
+            return line
+        if index < len(parts):
+            parts[index].shorten()
+    return _join(parts, SHORT_SEP, lead)
+
+
+def conversation_header(
+    *,
+    name: str,
+    handle: str,
+    department: str,
+    number: str,
+    resolved: bool,
+    win: WindowState,
+    sla: SlaState,
+    waited: str,
+    zone: ZoneInfo,
+    now: datetime,
+    width: int,
+) -> Text:
+    """The two lines above a transcript: who and where; then the window and the SLA clock.
+
+    `name` is the customer's name already made safe to show (desk.text)."""
+    return Text("\n").join([_who(name, handle, department, number, resolved, width), _timers(win, sla, waited, zone, now, width)])
+
+
+def _who(name: str, handle: str, department: str, number: str, resolved: bool, width: int) -> Text:
+    # The name and the phone number are two spaces apart (one "who"); the rest separated by dots.
+    tail = [Part([f"{department} ({number})", department])]
+    if resolved:
+        tail.append(Part(["✔ resolved", "✔"]))
+    phone = f"  {handle}" if handle else ""
+    line = fit_line([Part([name + phone], "bold"), *tail], [1, 2], width)
+    if line.cell_len <= width:
+        return line
+    # Too long even so: ellipsise the name, and drop the phone number if the name would be left
+    # unreadable. (The tail is at its shortest by now.)
+    rest = line.cell_len - cell_len(name + phone)
+    if width - rest - cell_len(phone) < MIN_NAME:
+        phone = ""
+    short = Text(name)
+    short.truncate(max(width - rest - cell_len(phone), 1), overflow="ellipsis")
+    return fit_line([Part([short.plain + phone], "bold"), *tail], [], width)
+
+
+def _timers(win: WindowState, sla: SlaState, waited: str, zone: ZoneInfo, now: datetime, width: int) -> Text:
+    state = window_label(win)
+    if win.closes_at is not None:
+        when = local_time(win.closes_at, zone, now)
+        verb = "closes" if win.open else "closed"
+        window_forms = [f"window {state} ({verb} {when})", f"{state} ({verb} {when})", f"{state} ({when})", state]
+    else:
+        window_forms = [f"window {state}", state]
+    if sla.clock:
+        forms = sla_forms(sla, zone, now)
+        sla_part = Part([f"{sla.clock} {forms[0]}", *forms])
+    else:
+        sla_part = Part(["nothing waiting on us", "nothing waiting"])
+    parts = [Part(window_forms), sla_part, Part([waited, ""] if waited else [""])]
+    # Labels first: "window", the clock's name; then the window's time, the SLA's long words,
+    # how long the customer waited, and the rest.
+    return fit_line(parts, [0, 1, 0, 1, 1, 2, 0, 1, 1], width)
+
+
+def inbox_bar(
+    *,
+    backend: str,
+    shown: str,
+    breached: int,
+    filter_words: str,
+    department: str | None,
+    query: str,
+    width: int,
+) -> Text:
+    """The inbox's top line: what is shown, how many breached, the filter, the department, the search.
+
+    `shown` is the count's long form ("24 conversations"); `department` None means all of them."""
+    count, _, noun = shown.partition(" ")
+    parts = [
+        Part([backend, ""]),
+        Part([shown, f"{count} conv." if noun else shown]),
+        Part([f"✖ {breached} breached"] if breached else [""], "bold"),
+        Part([f"filter: {filter_words}", filter_words]),
+        Part([department] if department else ["all departments", "all depts"]),
+        Part(_search_forms(query) if query else [""]),
+    ]
+    lead = Text(" wadesk ", style="reverse bold")
+    lead.append(" ")
+    return fit_line(parts, [3, 4, 5, 1, 0, 5, 5, 5], width, lead, sep=SHORT_SEP)
+
+
+def _search_forms(query: str) -> list[str]:
+    quoted = repr(query)
+    forms = [f"search: {quoted}", quoted]
+    for keep in (20, 10, 4):
+        if len(query) > keep:
+            forms.append(repr(query[:keep]) + "…")
+    return forms
