@@ -24,7 +24,8 @@ from desk.sla import sla_state
 from desk.summary import one_line
 from desk.text import flatten
 from desk.window import window
-from tui.labels import local_time, sla_label, waited_label, window_label
+from tui.header import conversation_header
+from tui.labels import local_time, waited_label
 from tui.messages import ConversationsChanged
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.attach import AttachScreen
@@ -97,22 +98,28 @@ class ConversationScreen(Screen[None]):
         now = ctx.clock.now()
         win = window(conv.last_inbound_at, now, ctx.closing_soon)
         number = ctx.number(conv.business_number_id)
-        header = Text()
-        header.append(flatten(conv.customer.name, 60), style="bold")
-        header.append(f"  {handle(conv.customer)}  ·  {number.department} ({number.display})")
-        if conv.status is ConversationStatus.RESOLVED:
-            header.append("  ·  ✔ resolved")
-        header.append("\n")
-        header.append(f"window {window_label(win)}")
-        if win.closes_at is not None:
-            header.append(f" ({'closes' if win.open else 'closed'} {local_time(win.closes_at, ctx.zone, now)})")
-        state = sla_state(conv, ctx.policy(conv.business_number_id), now)
-        if state.clock:
-            header.append(f"  ·  {state.clock} {sla_label(state)}  {waited_label(conv, now)}")
-        else:
-            header.append("  ·  nothing waiting on us")
-        self.query_one("#conversation-header", Static).update(header)
+        name = flatten(conv.customer.name, 60)
+        header = self.query_one("#conversation-header", Static)
+        header.update(
+            conversation_header(
+                name=name,
+                handle=handle(conv.customer),
+                department=number.department,
+                number=number.display,
+                resolved=conv.status is ConversationStatus.RESOLVED,
+                win=win,
+                sla=sla_state(conv, ctx.policy(conv.business_number_id), now),
+                waited=waited_label(conv, now),
+                zone=ctx.zone,
+                now=now,
+                # Before the first layout the header has no size yet: the screen's, less its padding.
+                width=header.content_region.width or self.app.size.width - 2,
+            )
+        )
         self._show_window(win.open, win.closes_at, now)
+
+    def on_resize(self) -> None:
+        self._tick()  # the header's labels are chosen for the width
 
     def _show_window(self, is_open: bool, closes_at, now) -> None:
         banner = self.query_one("#window-banner", Static)

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from desk.clock import real_seconds, tick_seconds
 from desk.inbox import InboxModel, InboxRow
 from desk.urgency import Filter, fold
+from tui.header import inbox_bar
 from tui.messages import ConversationsChanged
 from tui.widgets.inbox_list import InboxList
 
@@ -117,16 +118,22 @@ class InboxScreen(Screen[None]):
         rows = self.model.rows
         breached = self.model.breached(now)
         number = self.model.business_number_id
-        dept = self.app.ctx.number(number).department if number else "all departments"
-        bar = Text()
-        bar.append(" wadesk ", style="reverse bold")
-        bar.append(f" {self.app.ctx.backend.name} · {len(rows)} conversation{'' if len(rows) == 1 else 's'}")
-        if breached:
-            bar.append(f" · ✖ {breached} breached", style="bold")
-        bar.append(f" · filter: {FILTER_WORDS[self.model.filter]} · {dept}")
-        if self.model.query:
-            bar.append(f" · search: {self.model.query!r}")
-        self.query_one("#inbox-bar", Static).update(bar)
+        bar = self.query_one("#inbox-bar", Static)
+        bar.update(
+            inbox_bar(
+                backend=self.app.ctx.backend.name,
+                shown=f"{len(rows)} conversation{'' if len(rows) == 1 else 's'}",
+                breached=breached,
+                filter_words=FILTER_WORDS[self.model.filter],
+                department=self.app.ctx.number(number).department if number else None,
+                query=self.model.query,
+                width=bar.content_region.width or self.app.size.width,
+            )
+        )
+
+    def on_resize(self) -> None:
+        if getattr(self, "model", None) is not None:  # (a resize can come before on_mount)
+            self._update_bar()  # the bar's labels are chosen for the width
 
     def _tick(self) -> None:
         # Timers count down: repaint the visible rows (only those are drawn). A window that closed
