@@ -40,7 +40,9 @@ class WadeskApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "wadesk"
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", tooltip="Quit wadesk from any screen.", priority=True, id="quit"),
+        # Not in the footers (help lists it): the inbox shows its own "q Quit", and the
+        # conversation's footer needs the room at 80 columns.
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit wadesk from any screen.", priority=True, id="quit", show=False),
     ]
 
     def __init__(self, context: DeskContext, *, pump_events: bool = True) -> None:

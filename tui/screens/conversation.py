@@ -40,9 +40,9 @@ class ConversationScreen(Screen[None]):
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
+        Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
         Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
         Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
-        Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve", show=False),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
         Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", show=False),
         Binding("j,down", "scroll(1)", "Scroll down", show=False),
@@ -62,7 +62,9 @@ class ConversationScreen(Screen[None]):
         yield Transcript(id="transcript")
         yield Static(id="window-banner", classes="hidden")
         yield Composer(id="composer")
-        yield Footer(compact=True)
+        # No ctrl+p in this footer: at 80 columns it would push the desk's own keys off the edge
+        # (help, f1, says that ctrl+p opens the command palette).
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def conversation(self) -> Conversation:

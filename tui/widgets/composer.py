@@ -1,5 +1,6 @@
 """Where the agent types: Enter sends, ctrl+j (or shift/alt+enter where the terminal tells them
-apart) starts a new line. Both keys are in the footer while the composer has the focus.
+apart) starts a new line. Send is in the footer while the composer has the focus; the new-line key
+is in the empty composer's placeholder (and help), as the footer has no room for it at 80 columns.
 
 A reply longer than WhatsApp takes (desk.limits.TEXT_MAX) is refused here, before anything is
 sent, with the text kept; a counter in the composer's top border shows the length as the limit
@@ -18,6 +19,7 @@ from desk.limits import TEXT_MAX
 from desk.text import safe
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
+PLACEHOLDER = "Type a reply: enter sends, ctrl+j starts a new line"
 COUNT_FROM = 3500
 """The counter shows from this many characters on: far enough ahead to shorten a reply in time."""
 
@@ -43,14 +45,16 @@ def too_long(length: int) -> str:
 class Composer(TextArea):
     BINDINGS = [
         Binding("enter", "submit", "Send", tooltip="Send the message.", id="composer.send"),
-        Binding("ctrl+j", "newline", "New line", tooltip="Start a new line (also shift+enter or alt+enter).", id="composer.newline"),
+        Binding("ctrl+j", "newline", "New line", tooltip="Start a new line (also shift+enter or alt+enter).", id="composer.newline", show=False),
     ]
 
     class Submitted(Message):
         """The agent pressed Enter to send what is in the composer, and it is not too long."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False, compact=True)
+        super().__init__(
+            id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False, compact=True, placeholder=PLACEHOLDER
+        )
 
     @property
     def counter(self) -> str:
