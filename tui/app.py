@@ -21,6 +21,7 @@ from desk.models import Conversation, Event, Message, MessageStatus, TemplateCho
 from tui.context import DeskContext
 from tui.messages import ConversationsChanged, TemplatesSynced
 from tui.outbox import Outbox
+from tui.paste import install as install_paste_fix
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +48,8 @@ class WadeskApp(App[None]):
 
     def __init__(self, context: DeskContext, *, pump_events: bool = True) -> None:
         super().__init__()
+        # Before the driver starts: Textual would reorder a paste that holds ESC (tui/paste.py).
+        install_paste_fix()
         self.ctx = context
         self._pump_events = pump_events
         # Every store write goes through this one thread: TinyDB is not thread-safe, and the UI loop
