@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from rich.cells import cell_len
 
 from rich.cells import cell_len
 
