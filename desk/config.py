@@ -143,17 +143,35 @@ BACKENDS = ("mock", "cloud")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def load(path: Path | None) -> Config:
-    """Read and check a config file; None gives the defaults."""
-    if path is None:
-        return _check(Config())
+def load(
+    path: Path | None, *, backend: str | None = None, seed: int | None = None, speed: float | None = None
+) -> Config:
+    """Read a config file (None gives the defaults), apply the command line's overrides, then check
+    the result: `--backend cloud` gets the same checks as `backend = "cloud"` in the file."""
+    config = Config() if path is None else _build(Config, _read(path), "")
+    if backend is not None:
+        config = dataclasses.replace(config, backend=backend)
+    mock = config.mock
+    if seed is not None:
+        mock = dataclasses.replace(mock, seed=seed)
+    if speed is not None:
+        mock = dataclasses.replace(mock, speed=speed)
+    return _check(dataclasses.replace(config, mock=mock))
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"The config file {path} does not exist.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"The config file {path} is a directory; give the path of a .toml file.") from None
+    except OSError as exc:
+        raise ConfigError(f"The config file {path} cannot be read: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"The config file {path} is not UTF-8 text.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The config file {path} is not valid TOML: {exc}.") from None
-    return _check(_build(Config, raw, ""))
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
@@ -172,7 +190,12 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     try:
         return cls(**values)
     except TypeError:
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in values]
+        # Only the keys without a default: an optional one (a number's own sla) is never "needed".
+        missing = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
         raise ConfigError(f"The config key {where} needs {', '.join(missing)}.") from None
 
 
@@ -202,8 +225,12 @@ def _check(config: Config) -> Config:
     if config.backend not in BACKENDS:
         raise ConfigError(f"The config key backend must be one of {', '.join(BACKENDS)}, not {config.backend!r}.")
     zone(config.timezone, "timezone")
-    if config.mock.speed <= 0:
-        raise ConfigError("The config key mock.speed must be greater than 0.")
+    _positive(config.mock.speed, "mock.speed")
+    _positive(config.cloud.template_sync_minutes, "cloud.template_sync_minutes")
+    _positive(config.cloud.timeout_seconds, "cloud.timeout_seconds")
+    _not_negative(config.inbox.closing_soon_minutes, "inbox.closing_soon_minutes")
+    _not_negative(config.mock.inbound_per_minute, "mock.inbound_per_minute")
+    _positive(config.mock.customers, "mock.customers")
     if not config.mock.numbers:
         raise ConfigError("The config key mock.numbers must list at least one number.")
     if not 0 <= config.mock.failure_rate <= 1:
@@ -225,12 +252,23 @@ def _check(config: Config) -> Config:
     return config
 
 
+def _positive(value: float, key: str) -> None:
+    """A duration or a count: zero would mean a busy loop (a sync every 0 minutes), a request
+    that always times out or an SLA breached on arrival."""
+    if value <= 0:
+        raise ConfigError(f"The config key {key} must be greater than 0, not {value!r}.")
+
+
+def _not_negative(value: float, key: str) -> None:
+    """A threshold or a rate, where 0 means off."""
+    if value < 0:
+        raise ConfigError(f"The config key {key} must not be negative (0 turns it off), not {value!r}.")
+
+
 def _check_sla(sla: SlaConfig, where: str) -> None:
-    for name in ("first_response_minutes", "next_response_minutes"):
-        if getattr(sla, name) <= 0:
-            raise ConfigError(f"The config key {where}.{name} must be greater than 0.")
-    if sla.warn_before_minutes < 0:
-        raise ConfigError(f"The config key {where}.warn_before_minutes must not be negative.")
+    _positive(sla.first_response_minutes, f"{where}.first_response_minutes")
+    _positive(sla.next_response_minutes, f"{where}.next_response_minutes")
+    _not_negative(sla.warn_before_minutes, f"{where}.warn_before_minutes")
     hours = sla.business_hours
     zone(hours.timezone, f"{where}.business_hours.timezone")
     for day in hours.days:

@@ -105,3 +105,52 @@ def test_a_missing_secret_stops_the_start_naming_the_variable(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert code == 2 and missing in err and err.strip().count("\n") == 0
     assert not any(value in err for value in secrets.values())  # never a secret, only its name
+
+
+@pytest.mark.parametrize(
+    "text, needed, optional",
+    [
+        ('[[mock.numbers]]\nid = "1"', "mock.numbers[0] needs display, department.", "sla"),
+        ('[[cloud.numbers]]\ndepartment = "Support"', "cloud.numbers[0] needs phone_number_id.", "display"),
+    ],
+)
+def test_an_optional_key_is_never_reported_as_needed(tmp_path, text, needed, optional):
+    with pytest.raises(ConfigError) as error:
+        load(write(tmp_path, text))
+    assert str(error.value).endswith(needed) and optional not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "table, key, zero_allowed",
+    [
+        ("sla", "first_response_minutes", False),
+        ("sla", "next_response_minutes", False),
+        ("sla", "warn_before_minutes", True),
+        ("inbox", "closing_soon_minutes", True),
+        ("cloud", "template_sync_minutes", False),
+        ("cloud", "timeout_seconds", False),
+        ("mock", "speed", False),
+        ("mock", "inbound_per_minute", True),
+    ],
+)
+def test_negative_or_zero_durations_are_refused_naming_the_key(tmp_path, table, key, zero_allowed):
+    """Zero is refused too where it would mean a busy loop (a sync every 0 minutes), a request
+    that always times out or an SLA breached on arrival; a threshold or a rate may be 0 (off)."""
+    for value in (-1, 0):
+        path = write(tmp_path, f"[{table}]\n{key} = {value}")
+        if value == 0 and zero_allowed:
+            load(path)
+            continue
+        with pytest.raises(ConfigError, match=rf"{table}\.{key} must"):
+            load(path)
+    with pytest.raises(ConfigError, match=r"mock\.numbers\[0\]\.sla\.first_response_minutes must"):
+        load(write(tmp_path, '[[mock.numbers]]\nid = "1"\ndisplay = "x"\ndepartment = "y"\n'
+                             "[mock.numbers.sla]\nfirst_response_minutes = -5"))
+
+
+def test_overrides_are_checked_like_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"cloud\.waba_id"):
+        load(None, backend="cloud")
+    with pytest.raises(ConfigError, match=r"mock\.speed"):
+        load(write(tmp_path, "[mock]\nspeed = 2.0"), speed=-1)
+    assert load(None, seed=3, speed=60).mock.seed == 3

@@ -1,20 +1,42 @@
-"""`wadesk`: the command line. A bare `wadesk` opens the desk."""
+"""`wadesk`: the command line. A bare `wadesk` opens the desk.
+
+Every failure at start is one sentence on stderr naming the path or the port and what to do, with a
+non-zero exit (2, as for a bad config); the traceback goes to the log file only.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import errno
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import platformdirs
 
 from desk.config import BACKENDS, Config, ConfigError, load
 from desk.store import StoreLocked
+from tui.logs import log_path, log_to_file, stop_logging
 
 log = logging.getLogger("wadesk")
+
+START_FAILED = 2
+"""The exit code of every failure at start (a bad config, an unusable data dir, a busy port)."""
+
+
+def _global_options(p: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """The options every command takes, before or after its name (`wadesk serve --config X`).
+
+    After the command they default to SUPPRESS, so that a subcommand that was not given one leaves
+    the value given before it alone."""
+    extra = {"default": argparse.SUPPRESS} if after_command else {}
+    p.add_argument("--config", type=Path, help="config file (default: $WADESK_CONFIG, else config.toml in the user config dir if present)", **extra)
+    p.add_argument("--data-dir", type=Path, help="where the store lives (default: $WADESK_DATA_DIR, else the config's data_dir, else the user data dir)", **extra)
+    p.add_argument("--backend", choices=BACKENDS, help="which WhatsApp to talk to (config key: backend)", **extra)
+    p.add_argument("--seed", type=int, help="the mock's random seed (config key: mock.seed)", **extra)
+    p.add_argument("--speed", type=float, help="run the mock's world N times faster, for demos (config key: mock.speed)", **extra)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -22,17 +44,25 @@ def parser() -> argparse.ArgumentParser:
         prog="wadesk",
         description="A terminal help desk for WhatsApp. With no config it runs on the built-in mock with demo data.",
     )
-    p.add_argument("--config", type=Path, help="config file (default: $WADESK_CONFIG, else config.toml in the user config dir if present)")
-    p.add_argument("--data-dir", type=Path, help="where the store lives (default: $WADESK_DATA_DIR, else the config's data_dir, else the user data dir)")
-    p.add_argument("--backend", choices=BACKENDS, help="which WhatsApp to talk to (config key: backend)")
-    p.add_argument("--seed", type=int, help="the mock's random seed (config key: mock.seed)")
-    p.add_argument("--speed", type=float, help="run the mock's world N times faster, for demos (config key: mock.speed)")
+    _global_options(p, after_command=False)
+    after = argparse.ArgumentParser(add_help=False)
+    _global_options(after, after_command=True)
     commands = p.add_subparsers(dest="command", metavar="[command]")
     commands.add_parser(
         "serve",
+        parents=[after],
         help="receive webhooks headless (the cloud backend, no TUI): for a server where no desk is open",
         description="Run the webhook receiver without the TUI; it owns the data directory like a desk does.",
     )
+    check = commands.add_parser(
+        "check",
+        parents=[after],
+        help="verify a data directory (shards, index, spool) and say what it found; --repair rebuilds",
+        description="Verify the data directory a desk would use: every conversation file parses, the index and the "
+        "files agree, the spool's records are intact and nothing acknowledged is left unapplied (docs/storage.md). "
+        "Exits 0 when it is clean. Run it while no desk or serve has the directory open.",
+    )
+    check.add_argument("--repair", action="store_true", help="rebuild what can be rebuilt (damaged files are kept aside)")
     commands.add_parser(
         "emulator",
         help="run a local WhatsApp Cloud API emulator (see `wadesk emulator --help`)",
@@ -51,55 +81,108 @@ def config_path(arg: Path | None) -> Path | None:
 
 
 def resolve(args: argparse.Namespace) -> tuple[Config, Path]:
-    """The config with command-line overrides applied, and the data directory."""
-    config = load(config_path(args.config))
-    if args.backend:
-        config = dataclasses.replace(config, backend=args.backend)
-    mock = config.mock
-    if args.seed is not None:
-        mock = dataclasses.replace(mock, seed=args.seed)
-    if args.speed is not None:
-        if args.speed <= 0:
-            raise ConfigError("--speed must be greater than 0.")
-        mock = dataclasses.replace(mock, speed=args.speed)
-    config = dataclasses.replace(config, mock=mock)
+    """The config with command-line overrides applied and checked, and the data directory."""
+    config = load(config_path(args.config), backend=args.backend, seed=args.seed, speed=args.speed)
     from tui.context import default_data_dir
 
     data_dir = args.data_dir or os.environ.get("WADESK_DATA_DIR") or config.data_dir or default_data_dir()
     return config, Path(data_dir).expanduser()
 
 
-def _log_to_file() -> None:
-    # Never log to stdout while the app owns the terminal.
-    log_dir = Path(platformdirs.user_log_dir("wadesk", appauthor=False))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        filename=log_dir / "wadesk.log", level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _emulator_argv(p: argparse.ArgumentParser, args: argparse.Namespace, rest: list[str]) -> list[str]:
+    """`wadesk --config X emulator` is `wadesk emulator --config X`; the emulator has no store."""
+    for option in ("data_dir", "backend", "seed"):
+        if getattr(args, option) is not None:
+            p.error(f"wadesk emulator does not take --{option.replace('_', '-')}")
+    given = set(rest)
+    before = []
+    if args.config is not None and "--config" not in given:
+        before += ["--config", str(args.config)]
+    if args.speed is not None and "--speed" not in given:
+        before += ["--speed", str(args.speed)]
+    return before + rest
+
+
+def usable_data_dir(data_dir: Path) -> None:
+    """Create the data directory and prove it takes a durable write, so that a read-only, full or
+    misplaced one stops the start with a sentence instead of failing inside the app later.
+    Raises OSError (with `filename` set) otherwise."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file", str(data_dir))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # A page, fsync'd: a full disk often still creates an empty file.
+    with tempfile.TemporaryFile(dir=data_dir, prefix=".wadesk-probe-") as probe:
+        probe.write(b"\0" * 4096)
+        probe.flush()
+        os.fsync(probe.fileno())
+
+
+def data_dir_sentence(data_dir: Path, exc: OSError) -> str:
+    """What went wrong with the data directory and what to do, in one sentence."""
+    other = "choose another with --data-dir (or WADESK_DATA_DIR)"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"There is no space left on the disk of the data directory {data_dir}: free some space, or {other}."
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"The data directory {data_dir} is not writable ({exc.strerror}): make it writable, or {other}."
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        blocker = next((p for p in (data_dir, *data_dir.parents) if p.exists()), data_dir)
+        if blocker == data_dir:
+            return f"The data directory {data_dir} is a file, not a directory: move the file away, or {other}."
+        return f"The data directory {data_dir} cannot be created because {blocker} is a file: {other}."
+    return f"The data directory {data_dir} cannot be used ({exc.strerror or exc}): {other}."
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, rest = parser().parse_known_args(argv)
+    p = parser()
+    args, rest = p.parse_known_args(argv)
     if args.command == "emulator":
         from backends.cloud.emulator import main as emulator_main
 
-        return emulator_main(rest)
+        return emulator_main(_emulator_argv(p, args, rest))
     if rest:
-        parser().error(f"unrecognized arguments: {' '.join(rest)}")
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         config, data_dir = resolve(args)
+    except ConfigError as exc:
+        print(f"wadesk: {exc}", file=sys.stderr)
+        return START_FAILED
+    try:
+        handler = log_to_file()
+    except OSError as exc:
+        handler = None
+        print(f"wadesk: cannot write the log file {log_path()} ({exc.strerror}); running without one.", file=sys.stderr)
+    try:
+        if args.command == "check":
+            from desk.check import main as check_main
+
+            return check_main(data_dir, repair=args.repair)
+        return _run(args, config, data_dir)
+    finally:
+        if handler is not None:
+            stop_logging(handler)
+
+
+def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
+    """Open the store and run the desk or `serve`; every failure at start becomes a sentence."""
+    from backends.cloud.receiver import CannotListen, check_listen
+
+    try:
+        usable_data_dir(data_dir)
         from tui.context import build
 
         context = build(config, data_dir)
-    except ConfigError as exc:
-        print(f"wadesk: {exc}", file=sys.stderr)
-        return 2
-    _log_to_file()
-    try:
+        if config.backend == "cloud":
+            # The receiver binds inside the app's event loop, once the TUI owns the terminal: a busy
+            # port must stop the start here, while a sentence on stderr can still be read.
+            check_listen(config.webhook.host, config.webhook.port)
         context.store.open()
-    except StoreLocked as exc:
+    except (ConfigError, CannotListen, StoreLocked) as exc:
         print(f"wadesk: {exc}", file=sys.stderr)
-        return 1
+        return START_FAILED
+    except OSError as exc:
+        log.exception("cannot start on the data directory %s", data_dir)
+        print(f"wadesk: {data_dir_sentence(data_dir, exc)}", file=sys.stderr)
+        return START_FAILED
     try:
         if args.command == "serve":
             from tui.serve import serve
@@ -108,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         from tui.app import WadeskApp
 
         WadeskApp(context).run()
+    except CannotListen as exc:  # taken between the check above and the bind
+        print(f"wadesk: {exc}", file=sys.stderr)
+        return START_FAILED
     finally:
         context.store.close()
     return 0

@@ -7,13 +7,26 @@ a missing or wrong signature gets 401 and nothing is stored. Bodies up to 3 MB (
 A signed body is made durable in the spool, answered 200, and only then handed on to be parsed
 and applied: an answer other than 200 makes Meta retry for days, and a slow one makes it retry
 too (it asks for a median under 250 ms).
+
+Under abuse: a signature header that is not ASCII is simply wrong (401). A connection that has not
+sent a whole request head within IDLE_SECONDS, or idles that long between requests, is closed (the
+keep-alive timer, which aiohttp also starts when a connection opens); a body that has not arrived
+within READ_SECONDS gets 408 and the connection is closed (slowloris). At the file-descriptor limit
+asyncio stops accepting for a second and tries again, so the receiver answers again as soon as
+connections free up; but it logs each refused accept, a hundred a second (42,000 lines in 17 s were
+measured), so the receiver's loggers, asyncio's and aiohttp's let one record of a kind through per
+LOG_INTERVAL and count the rest (`RateLimit`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import hashlib
 import hmac
 import logging
+import socket
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -23,14 +36,28 @@ from backends.cloud.spool import Spool
 log = logging.getLogger(__name__)
 
 MAX_BODY = 3 * 1024 * 1024
+IDLE_SECONDS = 15.0
+"""How long a connection may take to send a request head, or idle between requests."""
+READ_SECONDS = 30.0
+"""How long a body may take to arrive (3 MB at 100 kB/s)."""
+LOG_INTERVAL = 60.0
+"""At most one log record of a kind per this many seconds from the loggers under attack."""
+_LIMITED_LOGGERS = (__name__, "asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access")
+
+
+class CannotListen(Exception):
+    """The receiver cannot listen on its host and port: one sentence saying what to do."""
 
 
 def signature_ok(body: bytes, header: str | None, app_secret: bytes) -> bool:
     """Whether `header` ("sha256=<hex>") is the HMAC-SHA256 of `body` under the app secret."""
     if not header or not header.startswith("sha256="):
         return False
+    given = header[len("sha256=") :].strip().lower()
+    if not given.isascii():  # compare_digest refuses non-ASCII str: a 500, not a 401, before
+        return False
     expected = hmac.new(app_secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(header[len("sha256=") :].strip().lower(), expected)
+    return hmac.compare_digest(given, expected)
 
 
 def receiver_app(
@@ -40,6 +67,7 @@ def receiver_app(
     verify_token: str,
     spool: Spool,
     received: Callable[[int, bytes], None],
+    read_timeout: float = READ_SECONDS,
 ) -> web.Application:
     """The receiver. `received(seq, body)` is called for each body once it is durable."""
     secret = app_secret.encode()
@@ -53,7 +81,12 @@ def receiver_app(
         return web.Response(status=403, text="verification failed")
 
     async def receive(request: web.Request) -> web.Response:
-        body = await request.read()
+        try:
+            async with asyncio.timeout(read_timeout):
+                body = await request.read()
+        except TimeoutError:
+            log.warning("webhook refused: the body did not arrive within %.0f s", read_timeout)
+            return web.Response(status=408, text="request timeout")
         if not signature_ok(body, request.headers.get("X-Hub-Signature-256"), secret):
             log.warning("webhook refused: missing or wrong signature (%d bytes)", len(body))
             return web.Response(status=401, text="bad signature")
@@ -70,17 +103,87 @@ def receiver_app(
 class Receiver:
     """The receiver running on host:port until `stop()`."""
 
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
-        self._runner = web.AppRunner(app, access_log=None)
+    def __init__(self, app: web.Application, host: str, port: int, *, idle_timeout: float = IDLE_SECONDS) -> None:
+        # lingering_time=0: an answer given before the body was read whole (408, 413) closes the
+        # connection at once, instead of reading whatever trickles in for 10 more seconds.
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=idle_timeout, lingering_time=0)
         self._host, self._port = host, port
         self.url = ""
 
     async def start(self) -> None:
+        """Listen; CannotListen (a sentence naming the port) when the port is taken."""
+        limit_logs()
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise CannotListen(listen_sentence(self._host, self._port, exc)) from exc
         host, port = self._runner.addresses[0][:2]  # the real port when 0 was asked
         self.url = f"http://{host}:{port}"
 
     async def stop(self) -> None:
         await self._runner.cleanup()
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise CannotListen now if the receiver could not listen on host:port (port 0: any port)."""
+    if port == 0:
+        return
+    try:
+        # SO_REUSEADDR as asyncio's server sets it: a port in TIME_WAIT is free, a listening one is not.
+        with socket.create_server((host, port), reuse_port=False):
+            pass
+    except OSError as exc:
+        raise CannotListen(listen_sentence(host, port, exc)) from exc
+
+
+def listen_sentence(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"The webhook port {port} on {host} is already in use (another wadesk serve or desk, or another "
+            "program): stop it, or set another webhook.port in the config."
+        )
+    if exc.errno == errno.EACCES:
+        return f"Listening on the webhook port {port} is not allowed here (ports below 1024 need privileges): set another webhook.port."
+    return f"Cannot listen for webhooks on {host}:{port} ({exc.strerror or exc}): check webhook.host and webhook.port in the config."
+
+
+class RateLimit(logging.Filter):
+    """Lets one record of each kind (logger and message template, first line) through per
+    `interval` seconds; the next one that passes says how many were held back."""
+
+    def __init__(self, interval: float = LOG_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg).partition("\n")[0])
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            self._held[key] = self._held.get(key, 0) + 1
+            return False
+        if len(self._last) > 1000:  # bounded whatever the attacker varies
+            self._last.clear()
+            self._held.clear()
+        self._last[key] = now
+        held = self._held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg}\n({held} more like this in the last {now - last:.0f} s were not logged)"
+        return True
+
+
+_RATE_LIMIT = RateLimit()
+
+
+def limit_logs() -> None:
+    """Put the one RateLimit on the loggers an attacker can make talk (idempotent)."""
+    for name in _LIMITED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _RATE_LIMIT not in logger.filters:
+            logger.addFilter(_RATE_LIMIT)
