@@ -110,7 +110,7 @@ def location_from_doc(doc: dict[str, Any]) -> Location:
 _DIRECTIONS = {d.value: d for d in Direction}
 _STATUSES = {s.value: s for s in MessageStatus}
 _CONVERSATION_STATUSES = {s.value: s for s in ConversationStatus}
-_OPTIONAL_STR = ("reply_to", "reaction_to", "template", "error_text", "wamid", "agent")
+_OPTIONAL_STR = ("reply_to", "reaction_to", "template", "error_text", "wamid", "agent", "replaces")
 
 
 def message_to_doc(message: Message) -> dict[str, Any]:
@@ -168,6 +168,7 @@ def message_from_doc(doc: dict[str, Any], conversation_id: str) -> Message:
         wamid=get("wamid"),
         status_at=_fromtimestamp(status_at, _UTC) if status_at is not None else None,
         agent=get("agent"),
+        replaces=get("replaces"),
     )
 
 

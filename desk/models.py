@@ -10,6 +10,7 @@ import enum
 import mimetypes
 import re
 from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -156,9 +157,20 @@ class Message:
     """For our messages: the id WhatsApp gave on acceptance (None until sent)."""
     status_at: datetime | None = None
     agent: str | None = None
+    replaces: str | None = None
+    """For our messages: the id of the failed or unknown one this one sends again (a retry, or the
+    agent's edit of it); that one then offers no retry of its own."""
 
     def with_status(self, status: MessageStatus, at: datetime | None = None, **changes: Any) -> Message:
         return replace(self, status=status, status_at=at or self.status_at, **changes)
+
+
+def awaiting_retry(messages: Iterable[Message]) -> list[Message]:
+    """Our FAILED or UNKNOWN messages that no later copy replaced, oldest first: the ones that
+    offer a retry (or an edit). A replaced one stays in the transcript, marked, and offers none."""
+    ours = [m for m in messages if m.direction is Direction.OUTBOUND]
+    replaced = {m.replaces for m in ours if m.replaces}
+    return [m for m in ours if m.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN) and m.id not in replaced]
 
 
 def conversation_id(business_number_id: str, customer_id: str) -> str:

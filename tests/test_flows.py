@@ -269,8 +269,13 @@ async def test_unknown_outcome_is_shown_and_resent_only_when_asked(app, desk, mo
         await pilot.press("y")
         await ready(pilot)
         await pilot.pause()
+        # The copy takes its place at the end, with the time of the new send; the old one stays
+        # unknown (it may have arrived) and offers no retry of its own.
         retried = desk.store.messages(target)[-1]
-        assert retried.id == last.id and retried.status is MessageStatus.SENT
+        assert retried.replaces == last.id and retried.status is MessageStatus.SENT
+        assert retried.timestamp == desk.clock.now()
+        assert desk.store.messages(target)[-2].status is MessageStatus.UNKNOWN
+        assert "(sent again below)" in transcript_text(screen)
 
 
 async def test_failed_send_stays_with_its_reason(data_dir, clock):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from backends.cloud import webhook
 from backends.cloud.webhook import Parsed, Problem, TemplateUpdate, parse_body, parse_webhook
-from backends.errors import describe
+from backends.errors import describe, failure_text
 from desk.clock import utc
 from desk.models import (
     Customer,
@@ -124,7 +124,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "type": "unsupported",
         "text": "Message type is currently not supported.",
         "error_code": 131051,
-        "error_text": describe(131051),
+        "error_text": failure_text(131051, "Message type is currently not supported."),  # our sentence, then Meta's detail
     },
     "Button Message": {
         "type": "button",
@@ -377,7 +377,7 @@ STATUS_FAILED = {
         (STATUS_SENT_V23, StatusChanged(BN, "16505551234", WAMID, MessageStatus.SENT, utc("1750030073"))),
         (STATUS_READ_V24, StatusChanged(BN, "16505551234", WAMID, MessageStatus.READ, utc("1750030100"))),
         (STATUS_FAILED, StatusChanged(BN, "16505551234", WAMID, MessageStatus.FAILED, utc("1750030073"),
-                                      131049, describe(131049))),
+                                      131049, failure_text(131049, STATUS_FAILED["errors"][0]["error_data"]["details"]))),
     ],
     ids=["sent-v23", "read-v24", "failed-131049"],
 )
@@ -385,7 +385,11 @@ def test_status_webhooks(status: dict[str, Any], expected: StatusChanged):
     parsed = parse_webhook(envelope(messages_change(statuses=[status])))
     assert parsed == Parsed(events=[expected])
     if expected.error_code is not None:
-        assert parsed.events[0].error_text == describe(131049)  # type: ignore[union-attr]
+        # Our sentence, then WhatsApp's own detail beside it.
+        assert parsed.events[0].error_text == (  # type: ignore[union-attr]
+            f"{describe(131049)} WhatsApp: In order to maintain a healthy ecosystem engagement,"
+            " the message failed to be delivered."
+        )
 
 
 def test_status_shapes():

@@ -6,19 +6,23 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message as TextualMessage
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from backends.errors import ERRORS, AuthError
-from desk.models import Conversation, Event, Message, MessageStatus, TemplateChoice, TemplatesChanged
+from backends.errors import ERRORS, AuthError, error_sentence
+from desk.ingest import Ingest
+from desk.models import Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice, TemplatesChanged
+from desk.text import display_name, safe
 from tui.context import DeskContext
+from tui.failures import WORKER_JOBS
 from tui.messages import ConversationsChanged, TemplatesSynced
 from tui.outbox import Outbox
 from tui.paste import install as install_paste_fix
@@ -112,27 +116,79 @@ class WadeskApp(App[None]):
         return None
 
     async def _pump(self) -> None:
-        """Backend events -> the store (durably, idempotently) -> the screens."""
+        """Backend events -> the store (durably, idempotently) -> the screens. What a store fault
+        holds back is retried beside it (desk.ingest)."""
         backend = self.ctx.backend
         await backend.start()
-        async for event in backend.events():
-            await self.ingest(event)
+        retry = asyncio.create_task(self._store_ingest.retry_forever(self.changed))
+        try:
+            async for event in backend.events():
+                await self.ingest(event)
+        finally:
+            retry.cancel()
 
     async def ingest(self, event: Event) -> None:
-        """Apply one backend event and tell the screens. (Tests feed events through here too.)"""
-        changed = await self.write(self.ctx.store.apply, event)
+        """Apply one backend event and tell the screens. (Tests feed events through here too.)
+        Returns once the event is durable: while the store can keep nothing it waits and retries."""
+        changed = await self._store_ingest.apply(event)
         if changed:
             self.changed([changed])
+            self._announce(event, changed)
         if isinstance(event, TemplatesChanged):
             for screen in self.screen_stack:
                 screen.post_message(TemplatesSynced(event.business_number_id))
 
+    def _announce(self, event: Event, changed: str) -> None:
+        """A message WhatsApp accepted and later could not deliver (a `failed` status webhook):
+        the agent hears it at once, once (a duplicate webhook changes nothing and says nothing)."""
+        if not isinstance(event, StatusChanged) or event.status is not MessageStatus.FAILED:
+            return
+        conversation = self.ctx.store.conversation(changed)
+        who = display_name(conversation.customer.name, 40) if conversation else "a customer"
+        self.notify(event.error_text or "WhatsApp gave no reason.", title=f"Not delivered to {who}", severity="error", timeout=30)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification, from any screen or widget (theirs call this one), is plain text:
+        customer names, captions and WhatsApp's quoted errors reach titles and messages. `markup`
+        is accepted for Textual's signature and ignored."""
+        super().notify(safe(message), title=display_name(title, 80), severity=severity, timeout=timeout, markup=False)
+
+    @cached_property
+    def _store_ingest(self) -> Ingest:
+        """The pump's store-fault rules; each new fault reaches the agent once, in a sentence."""
+        return Ingest(
+            self.ctx.store,
+            self.write,
+            lambda sentence: self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False),
+        )
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Worker failures are handled in one place: logged, and told to the agent in a sentence."""
-        if event.state is WorkerState.ERROR:
-            error = event.worker.error
-            log.error("worker %s failed", event.worker.name, exc_info=error)
-            self.notify(f"{event.worker.name}: {error}", title="Something went wrong", severity="error", timeout=10)
+        self.worker_failed(event)
+
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """Worker failures are handled in one place, for the app and every screen (tui.screens.base
+        forwards theirs: Textual does not bubble this message): logged with the traceback, and told
+        to the agent in a sentence."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report_failure(WORKER_JOBS.get(event.worker.group, "A background task"), event.worker.error)
+
+    def report_failure(self, job: str, error: BaseException) -> None:
+        """`job` failed: the log gets the traceback, the agent a sentence."""
+        log.error("%s failed", job, exc_info=error)
+        self.notify(
+            f"{job} failed: {error_sentence(error)} The details are in the log.",
+            title="Something went wrong",
+            severity="error",
+            timeout=10,
+        )
 
     async def action_quit(self) -> None:
         await self.ctx.backend.stop()
@@ -142,9 +198,9 @@ class WadeskApp(App[None]):
         self._writer.shutdown(wait=True)
 
     # --- sending (used by the conversation screen) ------------------------------------------------
-    async def send_text(self, conversation: Conversation, text: str) -> Message:
+    async def send_text(self, conversation: Conversation, text: str, replaces: str | None = None) -> Message:
         """Record the text durably, then send it in the background. Returns the queued message."""
-        message = await self.outbox.queue_text(conversation, text)
+        message = await self.outbox.queue_text(conversation, text, replaces)
         self._deliver(conversation, message, None)
         return message
 
@@ -161,7 +217,7 @@ class WadeskApp(App[None]):
     async def retry(self, conversation: Conversation, message: Message, choice: TemplateChoice | None) -> None:
         """The agent asked to send a FAILED or UNKNOWN message again."""
         assert message.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN)
-        message = await self.outbox.requeue(message)
+        message = await self.outbox.resend(message)
         self._deliver(conversation, message, choice)
 
     def _deliver(self, conversation: Conversation, message: Message, choice: TemplateChoice | None) -> None:
@@ -176,7 +232,7 @@ class WadeskApp(App[None]):
                     timeout=24 * 3600,
                 )
             elif result.status is MessageStatus.FAILED:
-                self.notify(result.error_text or "Not sent.", title=f"Not sent to {conversation.customer.name}", severity="error")
+                self.notify(result.error_text or "Not sent.", title=f"Not sent to {display_name(conversation.customer.name, 40)}", severity="error")
             elif result.status is MessageStatus.UNKNOWN:
                 self.notify(result.error_text or "", title="Outcome unknown", severity="warning")
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import httpx
 
-from backends.base import Backend, Capability, Sent
+from backends.base import Backend, Capability, Sent, SyncFailure
 from backends.cloud import payloads
 from backends.cloud.graph import Graph
 from backends.cloud.pacing import Pacer
 from backends.cloud.receiver import Receiver, receiver_app
 from backends.cloud.spool import Spool
 from backends.cloud.webhook import TemplateUpdate, parse_body
-from backends.errors import OutcomeUnknown, error_for
+from backends.errors import OutcomeUnknown, error_for, error_sentence
 from desk.clock import Clock
 from desk.config import Config, ConfigError
 from desk.models import BusinessNumber, Customer, Event, Template, TemplatesChanged, TemplateStatus, file_kind
@@ -152,7 +152,10 @@ class CloudBackend(Backend):
                 log.warning("WhatsApp reported a problem: (%s) %s %s", problem.code, problem.sentence, problem.details)
             if parsed.skipped:
                 log.warning("webhook %d: %d part(s) not understood (the raw body is in the spool)", seq, parsed.skipped)
-            # Asked for the next event: the app has applied every event of this body.
+            # The ack rule: the consumer asks for the next event only once the last one is durable
+            # in the store (journaled; desk.ingest waits and retries while the store can keep
+            # nothing). So here every event of this body is durable, and only now is it done. A
+            # consumer that stops mid-body (cancelled, failed) never gets here: the body replays.
             self._spool.done(seq)
             self._queue.task_done()
 
@@ -176,9 +179,15 @@ class CloudBackend(Backend):
 
     # --- templates -----------------------------------------------------------------------------------
     async def sync_templates(self) -> None:
-        """Fetch the WABA's catalogue (every page) and hand it to the app as events."""
+        """Fetch the WABA's catalogue (every page) and hand it to the app as events. A failure is
+        kept in `sync_failure` (the picker shows it) and raised."""
         numbers = [n.id for n in self.business_numbers()]
-        templates = await self.graph.list_templates(self._config.cloud.waba_id, numbers)
+        try:
+            templates = await self.graph.list_templates(self._config.cloud.waba_id, numbers)
+        except Exception as exc:
+            self.sync_failure = SyncFailure(self._clock.now(), error_sentence(exc))
+            raise
+        self.sync_failure = None
         now = self._clock.now()
         for number_id in numbers:
             mine = tuple(t for t in templates if t.business_number_id == number_id)
@@ -187,12 +196,15 @@ class CloudBackend(Backend):
 
     async def _sync_templates_forever(self) -> None:
         every = self._config.cloud.template_sync_minutes * 60
+        failures = 0
         while True:
             try:
                 await self.sync_templates()
-            except Exception as exc:  # noqa: BLE001 - a failed sync is retried at the next turn
-                log.warning("template sync failed: %s", exc)
-            await asyncio.sleep(every)
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - kept in sync_failure, retried soon
+                failures += 1
+                log.warning("template sync failed (%d in a row): %s", failures, exc)
+            await asyncio.sleep(sync_delay(failures, every))
 
     async def templates(self, business_number_id: str) -> list[Template]:
         return list(self._catalogue.get(business_number_id, ()))
@@ -240,3 +252,16 @@ class CloudBackend(Backend):
     async def download_media(self, media_id: str) -> Path:
         """An inbound file, checked against its sha256, into the data directory."""
         return await self.graph.download_media(media_id, self._data_dir / "media")
+
+
+SYNC_RETRY_FIRST = 30.0
+"""Seconds before the first retry of a failed template sync (an emulator not yet started, a blip)."""
+
+
+def sync_delay(failures: int, every: float) -> float:
+    """Seconds until the next template sync: `every` after a success; after failures 30 s, 60 s,
+    120 s ... doubling up to `every`, so a fault that clears is noticed soon without hammering Graph."""
+    if failures == 0:
+        return every
+    return min(every, SYNC_RETRY_FIRST * 2 ** (failures - 1))
+

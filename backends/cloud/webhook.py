@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from backends.errors import describe
+from backends.errors import describe, failure_text
 from desk.clock import utc
 from desk.models import (
     Customer,
@@ -334,8 +334,12 @@ def _parse_problem(out: _Out, raw: object, number: str | None) -> None:
 
 
 def _error_details(error: dict[str, Any]) -> str:
-    data = _dict(error.get("error_data")) or {}
-    return _str(data.get("details")) or _str(error.get("message")) or _str(error.get("title")) or ""
+    return _detail(error) or _str(error.get("message")) or _str(error.get("title")) or ""
+
+
+def _detail(error: dict[str, Any]) -> str:
+    """WhatsApp's own detail of an error (`error_data.details`), shown beside our sentence."""
+    return _str((_dict(error.get("error_data")) or {}).get("details")) or ""
 
 
 def _first_error(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -379,7 +383,7 @@ def _parse_status(out: _Out, raw: object, number: str) -> None:
     error = _first_error(status) if new is MessageStatus.FAILED else None
     if error is not None:
         error_code = _code(error.get("code"))
-        error_text = describe(error_code) if error_code is not None else None
+        error_text = failure_text(error_code, _detail(error)) if error_code is not None else None
     out.events.append(StatusChanged(number, customer_id, wamid, new, at, error_code, error_text))
 
 
@@ -436,7 +440,7 @@ def _parse_message(out: _Out, raw: object, number: str, contacts: list[dict[str,
         reply_to=_ident(context.get("id")),
         reaction_to=body.reaction_to,
         error_code=error_code,
-        error_text=describe(error_code) if error_code is not None else None,
+        error_text=failure_text(error_code, _detail(error)) if error is not None and error_code is not None else None,
     )
     out.events.append(MessageReceived(number, customer, message))
 

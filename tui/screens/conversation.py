@@ -13,20 +13,20 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from desk.clock import tick_seconds
 from desk.contacts import handle
-from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice
+from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
 from backends.base import Capability
 from desk.sla import sla_state
 from desk.summary import one_line
-from desk.text import flatten
+from desk.text import display_name
 from desk.window import window
 from tui.header import conversation_header
 from tui.labels import local_time, waited_label
 from tui.messages import ConversationsChanged
+from tui.screens.base import DeskScreen, reports_failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.attach import AttachScreen
 from tui.screens.media import MediaScreen
@@ -34,13 +34,14 @@ from tui.widgets.composer import Composer
 from tui.widgets.transcript import Transcript
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(DeskScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the inbox; the draft is kept.", id="conversation.back"),
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
         Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
+        Binding("ctrl+g", "edit_failed", "Edit", tooltip="Take the latest failed or unknown text back into the composer to edit and send again.", id="conversation.edit", show=False),
         Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
         Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
@@ -55,6 +56,8 @@ class ConversationScreen(Screen[None]):
         self._draft_saved = ""
         self._draft_pending = ""
         self._draft_saving = False
+        self._editing: str | None = None
+        """The failed message the composer holds an edit of (ctrl+g), which the next send replaces."""
 
     # --- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -100,7 +103,7 @@ class ConversationScreen(Screen[None]):
         now = ctx.clock.now()
         win = window(conv.last_inbound_at, now, ctx.closing_soon)
         number = ctx.number(conv.business_number_id)
-        name = flatten(conv.customer.name, 60)
+        name = display_name(conv.customer.name, 60)
         header = self.query_one("#conversation-header", Static)
         header.update(
             conversation_header(
@@ -150,14 +153,16 @@ class ConversationScreen(Screen[None]):
 
     # --- sending -------------------------------------------------------------------------------------
     @on(Composer.Submitted)
+    @reports_failure("Sending")
     async def _submit(self) -> None:
         text = self.composer.text
         if not text.strip():
             return
         if not self._free_form_allowed():
             return  # refused before anything leaves; the text stays as the draft
-        await self.app.send_text(self.conversation, text)
+        await self.app.send_text(self.conversation, text, replaces=self._editing)
         # The message is in the outbox, durably: only now may the composer let go of the text.
+        self._editing = None
         self.composer.clear()
 
     def _free_form_allowed(self) -> bool:
@@ -194,15 +199,30 @@ class ConversationScreen(Screen[None]):
         templates = self.app.ctx.store.templates(conv.business_number_id)
         self.app.push_screen(TemplatePicker(templates, conv.customer.name, conv.business_number_id), self._send_template)
 
+    @reports_failure("Sending the template")
     async def _send_template(self, choice: TemplateChoice | None) -> None:
         if choice is not None:
             await self.app.send_template(self.conversation, choice)
 
     def _latest_unsent(self) -> Message | None:
-        for m in reversed(self.app.ctx.store.messages(self.conversation_id)):
-            if m.direction is Direction.OUTBOUND and m.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
-                return m
-        return None
+        unsent = awaiting_retry(self.app.ctx.store.messages(self.conversation_id))
+        return unsent[-1] if unsent else None
+
+    def action_edit_failed(self) -> None:
+        """The latest failed or unknown text back into the composer, to change and send again;
+        sent, it replaces that one (which then offers no retry)."""
+        message = self._latest_unsent()
+        if message is None or message.type != "text":
+            self.notify("Nothing to edit: no failed or unknown text message.")
+            return
+        if self.composer.text.strip():
+            self.notify("The composer holds a draft: send or clear it first, then ctrl+g again.", severity="warning")
+            return
+        self._editing = message.id
+        self.composer.load_text(message.text)
+        self.composer.move_cursor(self.composer.document.end)
+        if not self.composer.disabled:
+            self.composer.focus()
 
     def action_retry(self) -> None:
         self._retry()
@@ -237,6 +257,7 @@ class ConversationScreen(Screen[None]):
         if self._free_form_allowed():
             self.app.push_screen(AttachScreen(), self._send_file)
 
+    @reports_failure("Sending the file")
     async def _send_file(self, chosen: tuple[Path, str] | None) -> None:
         if chosen is not None:
             await self.app.send_file(self.conversation, *chosen)
@@ -269,6 +290,7 @@ class ConversationScreen(Screen[None]):
     def action_scroll(self, lines: int) -> None:
         self.query_one(Transcript).scroll_relative(y=lines, animate=False)
 
+    @reports_failure("Resolving")
     async def action_toggle_resolved(self) -> None:
         conv = self.conversation
         new = ConversationStatus.OPEN if conv.status is ConversationStatus.RESOLVED else ConversationStatus.RESOLVED
@@ -291,5 +313,6 @@ class ConversationScreen(Screen[None]):
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Conversation: send a template", "Pick an approved template", self.action_templates)
         yield SystemCommand("Conversation: retry the failed message", "Send the latest failed message again", self.action_retry)
+        yield SystemCommand("Conversation: edit the failed message", "Take the latest failed text back into the composer", self.action_edit_failed)
         yield SystemCommand("Conversation: resolve or reopen", "Toggle the conversation's status", self.action_toggle_resolved)
         yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)

@@ -7,8 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Input, Static, TextArea
+
+from tui.plain import plain
+from tui.screens.base import DeskModal
 
 
 SECTIONS = {"desk": "", "editor": "Editing text", "textual": "More keys (Textual's)"}
@@ -53,7 +56,7 @@ def describe_keys(screen: Screen) -> Text:
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DeskModal[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def __init__(self, title: str, keys: Text) -> None:
@@ -63,7 +66,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Static(Text(f"Keys: {self._title}", style="bold"), id="help-title")
+            yield Static(plain(f"Keys: {self._title}", style="bold"), id="help-title")
             yield Static(self._keys)
             yield Static(Text("escape closes this help. ctrl+p opens the command palette."), classes="muted")
 

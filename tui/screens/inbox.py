@@ -9,7 +9,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -18,6 +17,7 @@ from desk.inbox import InboxModel, InboxRow
 from desk.urgency import Filter, fold
 from tui.header import inbox_bar
 from tui.messages import ConversationsChanged
+from tui.screens.base import DeskScreen
 from tui.widgets.inbox_list import InboxList
 
 TIMED_FILTERS = (Filter.BREACHED, Filter.CLOSING, Filter.CLOSED)
@@ -34,7 +34,7 @@ FILTER_WORDS = {
 }
 
 
-class InboxScreen(Screen[None]):
+class InboxScreen(DeskScreen[None]):
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="Open the conversation under the cursor.", id="inbox.open", show=True),
         Binding("slash", "search", "Search", tooltip="Search names, numbers and message text.", id="inbox.search"),

@@ -24,7 +24,7 @@ from textual.strip import Strip
 from desk.inbox import InboxRow
 from desk.models import ConversationStatus, Direction
 from desk.sla import SlaKind
-from desk.text import flatten
+from desk.text import display_name, flatten
 from tui.labels import sla_label, waited_label, window_label
 
 PLAIN = Style()
@@ -190,7 +190,7 @@ class InboxList(ScrollView, can_focus=True):
         win_text = window_label(win)
         win_style = "closed" if not win.open else ("closing" if win.closing_soon else "muted")
         status = "resolved" if conv.status is ConversationStatus.RESOLVED else ("waiting" if conv.waiting_since else "open")
-        who = flatten(conv.customer.name)
+        who = display_name(conv.customer.name)
         number = row.number
         dept = row.department
         waited = waited_label(conv, now)

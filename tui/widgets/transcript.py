@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from desk.models import Direction, Message, MessageStatus
+from desk.models import Direction, Message, MessageStatus, awaiting_retry
 from desk.summary import one_line
-from desk.text import flatten, safe
+from desk.text import display_name, flatten, safe
 from tui.labels import local_time, status_label
 
 RETRY_HINT = "ctrl+r retries"
@@ -42,7 +42,9 @@ class Transcript(VerticalScroll, can_focus=True):
         text = Text(no_wrap=False)
         if not messages:
             text.append("No messages yet.", self._style("meta"))
-        name = flatten(customer_name, 40)
+        name = display_name(customer_name, 40)
+        retryable = {m.id for m in awaiting_retry(messages)}
+        replaced = {m.replaces for m in messages if m.replaces}
         for m in messages:
             inbound = m.direction is Direction.INBOUND
             text.append(local_time(m.timestamp, zone, now) + "  ", self._style("meta"))
@@ -52,8 +54,11 @@ class Transcript(VerticalScroll, can_focus=True):
                 text.append(f"→ {m.agent or 'you'}", self._style("out"))
                 style = {MessageStatus.FAILED: "failed", MessageStatus.UNKNOWN: "unknown"}.get(m.status, "meta")
                 text.append(f"  {status_label(m)}", self._style(style))
-                if m.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
-                    text.append(f"  ({RETRY_HINT})", self._style("meta"))
+                if m.id in retryable:
+                    hint = f"{RETRY_HINT}, ctrl+g edits" if m.type == "text" else RETRY_HINT
+                    text.append(f"  ({hint})", self._style("meta"))
+                elif m.id in replaced:
+                    text.append("  (sent again below)", self._style("meta"))
             text.append("\n")
             quoted = by_id.get(m.reply_to or m.reaction_to or "")
             if m.reply_to:
