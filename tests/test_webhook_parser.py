@@ -8,7 +8,7 @@ import copy
 import json
 import math
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -780,3 +780,81 @@ def test_echoes_of_our_messages_come_back_as_ours_already_sent():
     assert event.customer.id == customer.id and event.business_number_id == "106540352242922"
     assert message.direction is Direction.OUTBOUND and message.status is MessageStatus.SENT
     assert message.wamid == "wamid.OURS1" and message.text == "Your order shipped." and message.timestamp == at
+
+
+# --- bodies the fast parser refuses -------------------------------------------------------------------
+
+
+def test_a_lone_surrogate_escape_is_neutralised_and_its_neighbours_kept(tmp_path: Path):
+    """orjson refuses `\\ud800`; the standard library reads it into a str the store cannot write."""
+    good = {"from": "15550002222", "id": "wamid.GOOD", "timestamp": "1750000000", "type": "text",
+            "text": {"body": "a clean neighbour"}}
+    bad = {"from": "16505551234", "id": "wamid.BAD", "timestamp": "1750000001", "type": "text",
+           "text": {"body": "broken SURROGATE here"}}
+    contacts = [{"profile": {"name": "Dora SURROGATE"}, "wa_id": "16505551234"},
+                {"profile": {"name": "Eve"}, "wa_id": "15550002222"}]
+    body = json.dumps(envelope(messages_change(messages=[good, bad], contacts=contacts))).encode()
+    body = body.replace(b"SURROGATE", b"\\ud800")
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(body)
+    parsed = parse_body(body)
+    assert parsed.skipped == 0
+    good_event, bad_event = parsed.events
+    assert good_event.message.text == "a clean neighbour"
+    assert bad_event.message.text == "broken \ufffd here" and bad_event.customer.name == "Dora \ufffd"
+    with TinyStore(tmp_path / "data") as store:  # what was neutralised can be written
+        store.apply_many(parsed.events)
+        assert store.messages(bad_event.message.conversation_id)[0].text == "broken \ufffd here"
+
+
+def test_invalid_utf8_in_one_string_keeps_the_rest():
+    body = json.dumps(single({"type": "text", "text": {"body": "XX"}})).encode().replace(b"XX", b"ok \xff\xfe")
+    assert only_message(parse_body(body)).message.text == "ok \ufffd\ufffd"
+
+
+# --- timestamps far in the future -----------------------------------------------------------------------
+
+PARSE_NOW = utc(1750000000)
+YEAR_3000 = int(datetime(3000, 1, 1, tzinfo=timezone.utc).timestamp())
+
+
+def test_a_message_dated_year_3000_is_taken_as_received_now_and_flagged(caplog):
+    from desk.window import window
+
+    event = only_message(parse_webhook(single({"type": "text", "text": {"body": "hi"}, "timestamp": str(YEAR_3000)}),
+                                       PARSE_NOW))
+    assert event.message.timestamp == PARSE_NOW
+    assert event.message.text == "[dated 3000-01-01 00:00 UTC by a clock ahead; shown as received] hi"
+    assert "wamid.X is dated 3000-01-01" in caplog.text and "hi" not in caplog.text.split("wamid.X")[1]
+    # The window closes 24 hours after it arrived, not in the year 3000.
+    assert not window(event.message.timestamp, PARSE_NOW + timedelta(hours=25)).open
+
+
+def test_statuses_and_template_updates_dated_far_ahead_are_taken_as_now():
+    status = {**STATUS_READ_V24, "timestamp": str(YEAR_3000)}
+    (changed,) = parse_webhook(envelope(messages_change(statuses=[status])), PARSE_NOW).events
+    assert changed.timestamp == PARSE_NOW
+    update = {"field": "message_template_status_update",
+              "value": {"event": "APPROVED", "message_template_name": "t", "message_template_language": "en_US"}}
+    (template,) = parse_webhook(envelope(update, entry_time=YEAR_3000), PARSE_NOW).template_updates
+    assert template.at == PARSE_NOW
+
+
+@PROPERTY
+@given(
+    st.integers(min_value=1, max_value=10**11 - 1),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)),
+)
+def test_no_parsed_time_is_more_than_a_day_ahead(timestamp: int, now: datetime):
+    body = envelope(messages_change(
+        messages=[{"from": "16505551234", "id": "wamid.P", "timestamp": str(timestamp), "type": "text",
+                   "text": {"body": "t"}}],
+        statuses=[{**STATUS_READ_V24, "timestamp": str(timestamp)}],
+    ), entry_time=timestamp)
+    parsed = parse_webhook(body, now)
+    claimed = utc(timestamp)
+    ahead = claimed > now + webhook.FUTURE_LIMIT
+    message, status = parsed.events
+    for event in (message.message, status):
+        assert event.timestamp == (now if ahead else claimed)
+    assert message.message.text.startswith("[dated ") is ahead

@@ -142,7 +142,7 @@ class CloudBackend(Backend):
                 self._queue.task_done()
                 continue
             seq, body = item
-            parsed = parse_body(body)
+            parsed = parse_body(body, self._clock.now())  # a date far ahead is taken as now
             for event in parsed.events:
                 yield event
             for update in parsed.template_updates:

@@ -1,4 +1,5 @@
-"""WhatsApp webhook bodies -> domain events. Pure: no I/O, no clock, and it never raises.
+"""WhatsApp webhook bodies -> domain events. Pure: no I/O, no clock (the caller gives `now`), and it
+never raises.
 
 Facts from ../shared/reference/whatsapp-cloud-api.md: §6.3 (envelope), §6.4 (inbound messages),
 §6.5 (statuses), §6.6 (errors), §4.2 (template statuses), §11 (BSUIDs and usernames).
@@ -8,11 +9,18 @@ anything else for up to 7 days (§6.7) and one bad message would hold back every
 body. So each part (entry, change, message, status) is read on its own; a part that cannot be
 understood is logged, counted in `Parsed.skipped`, and the rest is still parsed. A message is either
 complete (id, sender, timestamp: what the store needs to keep it exactly once) or not produced at
-all. Logs name ids and reasons, never what a customer wrote.
+all. Logs name ids and reasons, never what a customer wrote. JSON that orjson refuses but the
+standard library reads (a lone surrogate escape in a name) is still parsed, the bad string
+neutralised (backends/cloud/jsonload.py).
+
+A timestamp more than FUTURE_LIMIT after `now` (a sender's clock set wrong, or a forged date) is
+taken as `now` and flagged: a warning in the log, and for a message a note before its text giving
+the date it claimed. A message dated year 3000 would otherwise hold its 24-hour window open for
+ever (desk/window.py counts a future time as now, every time it looks).
 
 Usage:
 
-    parsed = parse_body(raw_request_bytes)      # or parse_webhook(already_decoded_dict)
+    parsed = parse_body(raw_request_bytes, now)  # or parse_webhook(already_decoded_dict, now)
     store.apply_many(parsed.events)             # MessageReceived and StatusChanged, payload order
     parsed.template_updates, parsed.problems    # for the template catalogue and the status bar
 
@@ -28,11 +36,10 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-import orjson
-
+from backends.cloud.jsonload import loads
 from backends.errors import describe, failure_text
 from desk.clock import utc
 from desk.models import (
@@ -50,7 +57,10 @@ from desk.models import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Parsed", "Problem", "TemplateUpdate", "parse_body", "parse_webhook"]
+__all__ = ["FUTURE_LIMIT", "Parsed", "Problem", "TemplateUpdate", "parse_body", "parse_webhook"]
+
+FUTURE_LIMIT = timedelta(days=1)
+"""How far ahead of now a WhatsApp timestamp may be before it is taken as now (and flagged)."""
 
 
 # --- what comes out ---------------------------------------------------------------------------------
@@ -99,22 +109,23 @@ class Parsed:
 # --- entry points -----------------------------------------------------------------------------------
 
 
-def parse_body(body: bytes) -> Parsed:
+def parse_body(body: bytes, now: datetime | None = None) -> Parsed:
     """Decode a raw webhook body and parse it. Invalid JSON gives an empty Parsed with skipped=1.
+    With `now`, timestamps far in the future are taken as now (see the module docstring).
 
     Verify the signature on these same bytes before calling this (§6.2).
     """
     try:
-        payload = orjson.loads(body)
+        payload = loads(body)
     except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
         log.warning("webhook body is not valid JSON (%s bytes)", _length(body))
         return Parsed(skipped=1)
-    return parse_webhook(payload)
+    return parse_webhook(payload, now)
 
 
-def parse_webhook(payload: object) -> Parsed:
+def parse_webhook(payload: object, now: datetime | None = None) -> Parsed:
     """Every entry, every change, every message and status of a decoded webhook body."""
-    out = _Out()
+    out = _Out(now)
     body = _dict(payload)
     if body is None:
         out.malformed("the body is not an object")
@@ -138,11 +149,20 @@ def parse_webhook(payload: object) -> Parsed:
 class _Out:
     """What one body produced so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime | None) -> None:
+        self.now = now
         self.events: list[Event] = []
         self.template_updates: list[TemplateUpdate] = []
         self.problems: list[Problem] = []
         self.skipped = 0
+
+    def when(self, value: object, what: str) -> tuple[datetime | None, datetime | None]:
+        """(the time to use, the time claimed when that was too far ahead and `now` is used)."""
+        at = _time(value)
+        if at is None or self.now is None or at <= self.now + FUTURE_LIMIT:
+            return at, None
+        log.warning("webhook: %s is dated %s, more than a day ahead; taken as received now", what, at.isoformat())
+        return self.now, at
 
     def malformed(self, what: str) -> None:
         """A part we should understand but cannot: worth a warning (Meta changed something?)."""
@@ -247,7 +267,7 @@ def _template_status_change(out: _Out, entry: dict[str, Any], value: dict[str, A
             language=language.replace("-", "_"),
             status=status,
             reason=_template_reason(value),
-            at=_time(entry.get("time")),
+            at=out.when(entry.get("time"), f"template {name} update")[0],
         )
     )
 
@@ -374,7 +394,7 @@ def _parse_status(out: _Out, raw: object, number: str) -> None:
         out.unhandled(f"status of group message {wamid}")
         return
     customer_id = _ident(status.get("recipient_id")) or _ident(status.get("recipient_user_id"))
-    at = _time(status.get("timestamp"))
+    at, _ = out.when(status.get("timestamp"), f"status of {wamid}")
     new = _STATUSES.get(status.get("status")) if isinstance(status.get("status"), str) else None
     if wamid is None or customer_id is None or at is None or new is None:
         out.malformed(f"status {wamid}: missing id, recipient, timestamp or a known status")
@@ -416,7 +436,7 @@ def _parse_message(out: _Out, raw: object, number: str, contacts: list[dict[str,
     # An echo goes from the business to the customer: the customer is its recipient.
     who = {"from": msg.get("to"), "from_user_id": msg.get("to_user_id")} if echo else msg
     customer = _customer(who, contacts)
-    at = _time(msg.get("timestamp"))
+    at, claimed = out.when(msg.get("timestamp"), f"message {wamid}")
     if wamid is None or customer is None or at is None:
         out.malformed(f"message {wamid}: missing id, sender or timestamp")
         return
@@ -433,7 +453,7 @@ def _parse_message(out: _Out, raw: object, number: str, contacts: list[dict[str,
         timestamp=at,
         status=MessageStatus.SENT if echo else MessageStatus.RECEIVED,
         wamid=wamid if echo else None,
-        text=_with_notes(body.text, msg, context),
+        text=_with_notes(body.text, msg, context, claimed),
         media=body.media,
         location=body.location,
         contacts=body.contacts,
@@ -472,10 +492,13 @@ def _customer(msg: dict[str, Any], contacts: list[dict[str, Any]]) -> Customer |
     return Customer(id=customer_id, name=name, phone=phone, username=username)
 
 
-def _with_notes(text: str, msg: dict[str, Any], context: dict[str, Any]) -> str:
+def _with_notes(text: str, msg: dict[str, Any], context: dict[str, Any], claimed: datetime | None = None) -> str:
     """Short bracketed notes before the text for what an agent should know about where it came
-    from: a forward, a click-to-WhatsApp ad (§7: it opens a free-entry-point window), a product."""
+    from: a forward, a click-to-WhatsApp ad (§7: it opens a free-entry-point window), a product,
+    a date in the future that was replaced by the time it arrived."""
     notes = []
+    if claimed is not None:
+        notes.append(f"[dated {claimed:%Y-%m-%d %H:%M} UTC by a clock ahead; shown as received]")
     if context.get("frequently_forwarded") is True:
         notes.append("[forwarded many times]")
     elif context.get("forwarded") is True:
