@@ -221,3 +221,52 @@ def test_a_journal_record_already_in_the_shard_is_not_applied_twice(tmp_path: Pa
     with TinyStore(data_dir) as store:
         assert [m.id for m in store.messages(cid)] == ["wamid.0"]
         assert store.conversation(cid).message_count == 1
+
+
+HELD_WRITER = """
+import errno, os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from test_store_crash import inbound
+import desk.atomic_storage as atomic_storage
+from desk.shard import shard_path
+from desk.tinystore import TinyStore
+store = TinyStore(Path(sys.argv[1]))
+store.INDEX_FLUSH_RECORDS = int(sys.argv[2])
+store.open()
+full = shard_path(Path(sys.argv[1]) / "conversations", inbound(0).message.conversation_id)
+real = atomic_storage.write_file_atomic
+def write(path, content):
+    if Path(path) == full:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return real(path, content)
+atomic_storage.write_file_atomic = write
+print("ready", flush=True)
+for i in range(1_000_000):
+    event = inbound(i)
+    store.apply(event)
+    print(event.message.id, flush=True)   # acknowledged, though one conversation cannot be written
+"""
+
+
+@pytest.mark.parametrize("flush_every", [5000, 7])
+def test_kill_9_while_one_conversation_cannot_be_written_keeps_its_held_messages(tmp_path: Path, flush_every: int):
+    data_dir = tmp_path / "data"
+    child = spawn(HELD_WRITER, str(data_dir), str(flush_every), str(Path(__file__).parent))
+    acknowledged: list[str] = []
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        while len(acknowledged) < 150:
+            line = child.stdout.readline()
+            assert line, child.stderr.read()
+            acknowledged.append(line.strip())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=60)
+    held_cid = inbound(0).message.conversation_id
+    with TinyStore(data_dir) as store:  # the disk has room again
+        stored = {m.id for c in store.conversations() for m in store.messages(c.id)}
+        assert set(acknowledged) <= stored
+        held = [m.id for m in store.messages(held_cid)]
+        assert {a for a in acknowledged if int(a.split(".")[1]) % 37 == 0} <= set(held)
+        assert store.faults() == []
