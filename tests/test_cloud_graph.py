@@ -471,3 +471,27 @@ async def test_the_pacer_accepts_the_desk_clock():
     pacer = Pacer(clock, pair_burst=1, sleep=advance)
     assert [await pacer.wait("n1", "c") for _ in range(3)] == [0.0, 6.0, 6.0]
     assert clock.now() == NOW + timedelta(seconds=12)
+
+
+async def test_signed_media_urls_never_reach_the_log_not_even_httpx_own(server, make_graph, tmp_path, caplog):
+    """A media URL's query is its signature (valid 5 minutes for anyone holding the token)."""
+    signature = "oh=SIGNATURE-0123456789&oe=6750AB12"
+    info = {**media_info(server, hashlib.sha256(CONTENT).hexdigest()), "url": f"{server.url}/lookaside/file?{signature}"}
+    server.script("GET", "/v24.0/777", (200, info))
+    server.script("GET", "/lookaside/file", (200, CONTENT))
+    caplog.set_level(logging.DEBUG)
+    await make_graph(server.url).download_media("777", tmp_path)
+    assert server.hits_on("/lookaside/file")[0].query["oh"] == "SIGNATURE-0123456789"
+    requests = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any(f"GET {server.url}/lookaside/file " in line for line in requests), requests
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")  # not the fake server's
+    assert "SIGNATURE" not in ours and "oe=" not in ours
+
+
+async def test_a_template_with_a_lone_surrogate_escape_is_read_neutralised(server, make_graph):
+    doc = {"data": [{"name": "t", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "id": "1",
+                     "components": [{"type": "BODY", "text": "Hi SURROGATE"}]}]}
+    raw = json.dumps(doc).replace("SURROGATE", "\\udc00")
+    server.script("GET", "/v24.0/WABA/message_templates", (200, raw))
+    (template,) = await make_graph(server.url).list_templates("WABA", [PNID])
+    assert template.body == "Hi \ufffd"

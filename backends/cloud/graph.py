@@ -29,14 +29,18 @@ status the server actually answered.
 
 The access token is sent as `Authorization: Bearer`, only to `base_url`'s origin and to media URLs
 over https; it is never logged (log lines carry the method and the URL without its query), never
-put in an exception (Graph's details are scrubbed of it) and hidden from `repr(Graph)`.
+put in an exception (Graph's details are scrubbed of it) and hidden from `repr(Graph)`. Signed
+media URLs carry their signature in the query: no log line has a URL's query, httpx's own request
+log included (`_NoQuery` on the "httpx" logger).
+
+Answers are read with backends/cloud/jsonload.py: a lone surrogate escape in a template's text is
+neutralised, not carried into the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json as jsonlib
 import logging
 import mimetypes
 import os
@@ -51,6 +55,7 @@ import httpx
 
 from backends.base import Sent
 from backends.cloud import payloads
+from backends.cloud.jsonload import loads
 from backends.cloud.templates import template_from_graph
 from backends.errors import OutcomeUnknown, TemporaryError, WhatsAppError, error_for
 from desk.clock import Clock
@@ -162,7 +167,7 @@ class Graph:
         async def read_json(response: httpx.Response) -> dict[str, Any]:
             body = await response.aread()
             try:
-                doc = jsonlib.loads(body)
+                doc = loads(body)
             except ValueError:
                 doc = None
             if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
@@ -242,7 +247,7 @@ class Graph:
         code: int | None = None
         details = ""
         try:
-            error = jsonlib.loads(body)["error"]
+            error = loads(body)["error"]
             code = int(error["code"])
             details = str((error.get("error_data") or {}).get("details") or error.get("message") or "")
         except (ValueError, KeyError, TypeError):
@@ -375,6 +380,26 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 def _loggable(url: str) -> str:
     """The URL without its query: media URLs carry signatures, and nothing else is needed."""
     return str(httpx.URL(url).copy_with(query=None, fragment=None))
+
+
+_URL_WITH_QUERY = re.compile(r"(https?://[^\s?#\"']*)[?#][^\s\"']*")
+
+
+class _NoQuery(logging.Filter):
+    """httpx logs each request at INFO with its whole URL ("HTTP Request: GET https://...?oh=<sig>"):
+    the record's URL arguments lose their query before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _URL_WITH_QUERY.sub(r"\1", str(arg)) if isinstance(arg, (httpx.URL, str)) else arg for arg in record.args
+            )
+        if isinstance(record.msg, str) and "://" in record.msg:
+            record.msg = _URL_WITH_QUERY.sub(r"\1", record.msg)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_NoQuery())
 
 
 def extension_for(mime_type: str) -> str:
