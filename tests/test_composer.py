@@ -4,7 +4,6 @@ counter as it nears; a paste goes in as text, in order, with its control charact
 from __future__ import annotations
 
 import pytest
-from textual import events
 
 from desk.limits import TEXT_MAX
 from desk.models import Direction

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 from rich.cells import cell_len
 
 from desk.clock import FrozenClock
 from desk.config import BusinessHoursConfig, SlaConfig
-from desk.models import Customer, Direction, Media, Message, MessageReceived, MessageStatus
+from desk.models import Direction, Media, Message, MessageReceived, MessageStatus
 from desk.sla import SlaKind, SlaState
 from desk.window import window
 from tests.conftest import NOW, find_conversation, make_context, quiet_config, ready

@@ -12,7 +12,6 @@ from desk.window import window
 from tests.conftest import NOW, find_conversation, ready
 from tests.test_flows import open_conversation
 from tui.screens.help import HelpScreen
-from tui.widgets.composer import Composer
 
 
 def footer_line(app) -> str:
