@@ -622,7 +622,7 @@ def test_template_status_webhook_parses_as_a_template_update():
 # --- the CLI --------------------------------------------------------------------------------------------
 
 
-async def test_serve_emulator_delivers_the_history_as_webhooks(receiver: Receiver):
+async def test_serve_emulator_delivers_the_history_as_webhooks(receiver: Receiver, capsys: pytest.CaptureFixture[str]):
     ready = asyncio.Event()
     task = asyncio.create_task(serve_emulator(
         "127.0.0.1", 0, receiver.url, token=TOKEN, app_secret=SECRET, waba_id=WABA, config=quiet(), speed=1.0, ready=ready))
@@ -635,6 +635,8 @@ async def test_serve_emulator_delivers_the_history_as_webhooks(receiver: Receive
         assert all(h.signed and h.answered == 200 for h in hooks)
         fields = {h.payload["entry"][0]["changes"][0]["field"] for h in hooks}
         assert fields == {"messages", "smb_message_echoes"}
+        reported = capsys.readouterr().err.splitlines()  # one line on stderr per webhook delivered
+        assert sum(f"-> {receiver.url}: 200" in line for line in reported) == len(hooks)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -659,3 +661,64 @@ def test_main_reads_secrets_only_from_the_environment(monkeypatch: pytest.Monkey
     [call] = calls
     assert call["token"] == "t0ken" and call["app_secret"] == "s" and call["speed"] == 30.0
     assert call["args"] == ("127.0.0.1", 9999, "http://127.0.0.1:8787/webhook")
+
+
+# --- what it tells the person running it ---------------------------------------------------------------
+
+
+async def test_it_reports_a_line_per_request_and_per_webhook_without_secrets(make: Make, receiver: Receiver):
+    lines: list[str] = []
+    emu = await make(report=lines.append)
+    number_id, person = customer(emu, window_open=True)
+    async with httpx.AsyncClient(base_url=emu.url) as client:
+        wrote = await client.post("/_emulator/customer_writes", json={
+            "phone_number_id": number_id, "customer_id": person.customer.phone, "text": "a private text"})
+        sent = await client.post(f"/{VERSION}/{number_id}/messages", json=text_body(person.customer.phone),
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
+        refused = await client.get(f"/{VERSION}/{number_id}")  # no token: 401
+    assert (wrote.status_code, sent.status_code, refused.status_code) == (200, 200, 401)
+    assert lines == [
+        f"12:00:00 webhook 1 message -> {receiver.url}: 200",
+        "12:00:00 POST /_emulator/customer_writes -> 200",
+        f"12:00:00 POST /{VERSION}/{number_id}/messages -> 200",
+        f"12:00:00 GET /{VERSION}/{number_id} -> 401",
+    ]
+    assert not any(secret in "\n".join(lines) for secret in (TOKEN, SECRET, "a private text"))
+
+
+async def test_a_status_can_be_forced_for_a_message_the_desk_sent(emu: Emulator, http: httpx.AsyncClient, receiver: Receiver):
+    number_id, person = customer(emu, window_open=True)
+    wamid = (await http.post(f"/{VERSION}/{number_id}/messages", json=text_body(person.customer.phone))).json()["messages"][0]["id"]
+    receiver.drain()
+    forced = await http.post("/_emulator/status", json={
+        "phone_number_id": number_id, "customer_id": person.customer.phone, "status": "failed"})
+    assert forced.status_code == 200 and forced.json() == {"wamid": wamid, "statuses": [200]}
+    status = (await receiver.next()).payload["entry"][0]["changes"][0]["value"]["statuses"][0]
+    assert (status["id"], status["status"], status["errors"][0]["code"]) == (wamid, "failed", 131026)
+    read = await http.post("/_emulator/status", json={"wamid": wamid, "status": "read"})
+    assert read.json()["statuses"] == [200]
+    assert (await http.post("/_emulator/status", json={"wamid": "wamid.nope", "status": "read"})).status_code == 400
+    assert (await http.post("/_emulator/status", json={"wamid": wamid, "status": "read", "code": 1})).status_code == 400
+
+
+def test_help_lists_the_control_endpoints(capsys: pytest.CaptureFixture[str]):
+    from tui.cli import main as wadesk
+
+    with pytest.raises(SystemExit) as exit_:
+        wadesk(["emulator", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for endpoint in ("/_emulator/customer_writes", "/_emulator/status", "/_emulator/deliver_raw", "/_emulator/advance",
+                     "/_emulator/customers", "/_emulator/state"):
+        assert endpoint in out
+
+
+async def test_a_lone_surrogate_escape_in_a_control_request_is_neutralised(emu: Emulator, http: httpx.AsyncClient,
+                                                                            receiver: Receiver):
+    """The standard library reads `\\ud800` into a str that the webhook's encoder (orjson) refuses: a 500."""
+    number_id, person = customer(emu, window_open=True)
+    raw = json.dumps({"phone_number_id": number_id, "customer_id": person.customer.phone, "text": "broken SURROGATE"})
+    wrote = await http.post("/_emulator/customer_writes", content=raw.replace("SURROGATE", "\\ud800").encode())
+    assert wrote.status_code == 200, wrote.text
+    message = (await receiver.next()).payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert message["text"]["body"] == "broken \ufffd"

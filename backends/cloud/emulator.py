@@ -34,23 +34,9 @@ than 200, or none, puts the body in a retry queue: retried after 10 s, 20 s, 40 
 apart, for 7 days, as Meta does. Inbound media get small deterministic files (a PNG, a PDF, ...) whose
 SHA-256 is in the webhook (base64, as in Meta's example; the media URL lookup gives it in hex).
 
-Test control (JSON, no token; the emulator is meant for 127.0.0.1):
-
-    POST /_emulator/advance          {"seconds": N}: move the FrozenClock (409 on the real clock),
-                                     deliver everything due and the retries due, answer when the
-                                     receiver has answered each: {"now", "statuses", "retry_queue"}
-    POST /_emulator/customer_writes  {"phone_number_id", "customer_id" (id or +number), "text"?,
-                                     "kind"? (text, image, document, voice, audio, location, contacts,
-                                     reaction, reply, unsupported), "topic"?}: the customer writes now
-                                     (which opens the window) and it is delivered: {"id", "statuses"}
-    POST /_emulator/deliver_raw      {"body": {...} or [...] | "raw": "<exact text>", "signature":
-                                     null (valid) | "bad" | "missing" | "<header value>", "times": 1,
-                                     "shuffle": false, "seed": 0}: POST copies as they are (not
-                                     retried): {"statuses": [...]}
-    POST /_emulator/flush            retry every queued body now
-    POST /_emulator/receiver         {"url": ...}: deliver to another receiver (and flush)
-    GET  /_emulator/customers        [{"id", "name", "phone", "username", "number_ids"}]
-    GET  /_emulator/state            {"now", "clock", "next_due", "retry_queue", "delivered", "refused", ...}
+Test control: the endpoints in CONTROL_ENDPOINTS below (also shown by `wadesk emulator --help`).
+`wadesk emulator` prints one line on stderr for each request it answers and each webhook it
+delivers (method, path without its query, status; never a token, a secret or a customer's text).
 
 In-process: `await emulator.deliver(events, duplicates=1, shuffle=False)` and
 `await emulator.advance(seconds)` do the same as the endpoints.
@@ -72,7 +58,7 @@ import re
 import struct
 import sys
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -82,6 +68,7 @@ import aiohttp
 from aiohttp import web
 
 from backends.base import Sent
+from backends.cloud.jsonload import loads
 from backends.cloud.encode import (
     component_parameters,
     representable,
@@ -110,6 +97,30 @@ from desk.models import (
 log = logging.getLogger(__name__)
 
 __all__ = ["Emulator", "main", "serve_emulator"]
+
+CONTROL_ENDPOINTS = """\
+control endpoints (JSON, no token; the emulator is meant for 127.0.0.1):
+  POST /_emulator/customer_writes  {"phone_number_id", "customer_id" (id or +number), "text"?,
+                                   "kind"? (text, image, document, voice, audio, location, contacts,
+                                   reaction, reply, unsupported), "topic"?}: the customer writes now
+                                   (which opens the window) and it is delivered: {"id", "statuses"}
+  POST /_emulator/status           {"status": sent | delivered | read | failed, "wamid"? | "phone_number_id"
+                                   and "customer_id" (the latest message sent to them), "code"? (failed:
+                                   default 131026)}: force a status of one of the desk's messages now
+                                   and deliver it: {"wamid", "statuses"}
+  POST /_emulator/deliver_raw      {"body": {...} or [...] | "raw": "<exact text>", "signature":
+                                   null (valid) | "bad" | "missing" | "<header value>", "times": 1,
+                                   "shuffle": false, "seed": 0}: POST copies as they are (not retried)
+  POST /_emulator/advance          {"seconds": N}: move a frozen clock (409 on the real clock) and
+                                   deliver what is due: {"now", "statuses", "retry_queue"}
+  POST /_emulator/flush            retry every queued webhook now
+  POST /_emulator/receiver         {"url": ...}: deliver to another receiver (and flush)
+  GET  /_emulator/customers        [{"id", "name", "phone", "username", "number_ids"}]
+  GET  /_emulator/state            {"now", "clock", "next_due", "retry_queue", "delivered", "refused", ...}
+
+example: curl -s localhost:8788/_emulator/customer_writes -d \\
+  '{"phone_number_id": "100000000000001", "customer_id": "+<number from /_emulator/customers>", "text": "hello"}'
+"""
 
 RETRY_FIRST = 10.0
 RETRY_MOST = 3600.0
@@ -187,7 +198,10 @@ class Emulator:
         receiver_url: str | None,
         api_version: str = "v24.0",
         window_errors: Literal["sync", "async"] = "sync",
+        report: Callable[[str], None] | None = None,
     ) -> None:
+        """`report` gets one line per request answered and per webhook delivered (the CLI prints
+        them on stderr)."""
         if window_errors not in ("sync", "async"):
             raise ValueError("window_errors must be 'sync' or 'async'")
         self.clock = clock
@@ -205,9 +219,12 @@ class Emulator:
         """Attempts that got another answer or none."""
         self._token = token
         self._app_secret = app_secret
+        self._report = report
         self._people = {p.id: p for p in self.simulation.people}
         self._phones = {p.customer.phone.lstrip("+"): p for p in self.simulation.people if p.customer.phone}
         self._media: dict[str, _MediaFile] = {}
+        self._sent: dict[str, tuple[str, str]] = {}
+        """wamid of each message the desk sent -> (phone_number_id, customer id), oldest first."""
         self._pending: list[tuple[datetime, int, StatusChanged]] = []  # our own: async 131047s
         self._retries: list[_Retry] = []
         self._seq = 0
@@ -357,10 +374,14 @@ class Emulator:
         try:
             async with self._session.post(self.receiver_url, data=body, headers=headers) as response:
                 await response.read()
-                return response.status
+                status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.info("webhook not delivered to %s: %s", self.receiver_url, exc)
-            return 0
+            status = 0
+        if self._report is not None:
+            self._report(f"{self.clock.now():%H:%M:%S} webhook {_contents(body)} -> {self.receiver_url}: "
+                         f"{status or 'no answer'}")
+        return status
 
     def _seconds_to_next(self) -> float | None:
         dues = [d for d in (self.simulation.next_due(),) if d is not None]
@@ -397,10 +418,13 @@ class Emulator:
 
     # --- HTTP ---------------------------------------------------------------------------------------
     def _make_app(self) -> web.Application:
-        app = web.Application(client_max_size=max(_UPLOAD_LIMITS.values()) + 1_000_000)
+        app = web.Application(
+            client_max_size=max(_UPLOAD_LIMITS.values()) + 1_000_000, middlewares=[self._report_request]
+        )
         router = app.router
         router.add_post("/_emulator/advance", self._control_advance)
         router.add_post("/_emulator/customer_writes", self._control_customer_writes)
+        router.add_post("/_emulator/status", self._control_status)
         router.add_post("/_emulator/deliver_raw", self._control_deliver_raw)
         router.add_post("/_emulator/flush", self._control_flush)
         router.add_post("/_emulator/receiver", self._control_receiver)
@@ -413,6 +437,22 @@ class Emulator:
         router.add_get(f"/{_VERSION}/{{object_id}}", self._graph(self._object))
         router.add_delete(f"/{_VERSION}/{{object_id}}", self._graph(self._delete))
         return app
+
+    @web.middleware
+    async def _report_request(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """One line per request answered: method, path without its query (a media URL's holds its
+        expiry), status. Headers, and so the token, are never shown."""
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            if self._report is not None:
+                self._report(f"{self.clock.now():%H:%M:%S} {request.method} {request.path} -> {status}")
 
     def _graph(self, handler: Any) -> Any:
         """A Graph endpoint: version and token checked, `_Refused` and WhatsAppError as error objects."""
@@ -457,7 +497,7 @@ class Emulator:
 
     async def _json(self, request: web.Request) -> dict[str, Any]:
         try:
-            body = await request.json()
+            body = loads(await request.read())
         except ValueError:
             raise _Refused(100, "The request body is not valid JSON.") from None
         if not isinstance(body, dict):
@@ -495,6 +535,7 @@ class Emulator:
             if error.code != 131047 or self.window_errors == "sync":
                 raise
             sent = self._fail_later(number_id, person.id, error, now)
+        self._sent[sent.wamid] = (number_id, person.id)
         self._kick()
         return web.json_response({"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": sent.wamid}]})
 
@@ -726,6 +767,28 @@ class Emulator:
         statuses = await self.deliver([event])
         return web.json_response({"id": event.message.id, "timestamp": event.message.timestamp.isoformat(), "statuses": statuses})
 
+    async def _control_status(self, request: web.Request) -> web.Response:
+        body = await _control_json(request)
+        status = body.get("status")
+        if status not in ("sent", "delivered", "read", "failed"):
+            return _control_error("status must be one of sent, delivered, read, failed")
+        wamid = body.get("wamid")
+        if wamid is None:
+            pair = (body.get("phone_number_id"), body.get("customer_id"))
+            person = self._person(pair[1])
+            wamid = next((w for w, sent_to in reversed(self._sent.items())
+                          if person is not None and sent_to == (pair[0], person.id)), None)
+        if wamid not in self._sent:
+            return _control_error("give the wamid of a message sent through this emulator, or the phone_number_id "
+                                  "and customer_id it was sent to")
+        code = body.get("code", 131026 if status == "failed" else None)
+        if code is not None and (status != "failed" or not isinstance(code, int) or isinstance(code, bool)):
+            return _control_error("code is a whole number, and only for status failed")
+        number_id, customer_id = self._sent[wamid]
+        event = StatusChanged(number_id, customer_id, wamid, MessageStatus(status), self.clock.now(), code,
+                              describe(code) if code is not None else None)
+        return web.json_response({"wamid": wamid, "statuses": await self.deliver([event])})
+
     async def _control_deliver_raw(self, request: web.Request) -> web.Response:
         body = await _control_json(request)
         if isinstance(body.get("raw"), str):
@@ -854,7 +917,7 @@ async def _control_json(request: web.Request) -> dict[str, Any]:
     if not request.can_read_body:
         return {}
     try:
-        body = await request.json()
+        body = loads(await request.read())
     except ValueError:
         raise web.HTTPBadRequest(text="the body is not JSON") from None
     if not isinstance(body, dict):
@@ -864,6 +927,22 @@ async def _control_json(request: web.Request) -> dict[str, Any]:
 
 def _control_error(sentence: str, status: int = 400) -> web.Response:
     return web.json_response({"error": sentence}, status=status)
+
+
+def _contents(body: bytes) -> str:
+    """What a webhook body carries, counted ("1 message", "2 statuses"): never what it says."""
+    try:
+        doc = loads(body)
+        values = [c.get("value") or {} for e in doc.get("entry") or [] for c in e.get("changes") or []]
+    except (ValueError, TypeError, AttributeError):
+        return f"{len(body)} bytes"
+    counts = []
+    for key, one, many in (("messages", "message", "messages"), ("statuses", "status", "statuses"),
+                           ("message_echoes", "echo", "echoes")):
+        n = sum(len(v.get(key) or ()) for v in values if isinstance(v, dict))
+        if n:
+            counts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(counts) or f"{len(body)} bytes"
 
 
 def _fake_file(media_id: str, mime_type: str) -> bytes:
@@ -917,7 +996,7 @@ async def serve_emulator(
     `ready` is set once it listens."""
     emulator = Emulator(
         replace(config, speed=speed), SystemClock(), token=token, app_secret=app_secret, waba_id=waba_id,
-        receiver_url=receiver_url, window_errors=window_errors,
+        receiver_url=receiver_url, window_errors=window_errors, report=lambda line: print(line, file=sys.stderr, flush=True),
     )
     await emulator.start(host, port)
     log.info("WhatsApp Cloud API emulator on %s, webhooks to %s", emulator.url, receiver_url)
@@ -936,7 +1015,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="wadesk emulator",
         allow_abbrev=False,
-        description="A local WhatsApp Cloud API on the mock's customers: point the cloud backend's graph_url at it.",
+        description="A local WhatsApp Cloud API on the mock's customers: point the cloud backend's graph_url at it. "
+        "It prints a line for each request it answers and each webhook it delivers.",
+        epilog=CONTROL_ENDPOINTS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", type=Path, help="the wadesk config file (its [mock] and [webhook] sections)")
     parser.add_argument("--host", default="127.0.0.1")
