@@ -61,8 +61,11 @@ class MediaScreen(DeskModal[None]):
 
     @on(Input.Submitted, "#media-save")
     def _save(self, event: Input.Submitted) -> None:
-        target = Path(event.value).expanduser()
-        if target.is_dir():
+        typed = event.value.strip()
+        target = Path(typed).expanduser()
+        # A directory, existing or meant (a trailing slash, which Path drops): the file goes inside
+        # it under its own name, never as a file named like the directory.
+        if typed.endswith(("/", os.sep)) or target.is_dir():
             target = target / self.path.name
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
