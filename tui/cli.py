@@ -94,11 +94,14 @@ def _emulator_argv(p: argparse.ArgumentParser, args: argparse.Namespace, rest: l
     for option in ("data_dir", "backend", "seed"):
         if getattr(args, option) is not None:
             p.error(f"wadesk emulator does not take --{option.replace('_', '-')}")
-    given = set(rest)
+
+    def given(option: str) -> bool:
+        return any(arg == option or arg.startswith(option + "=") for arg in rest)
+
     before = []
-    if args.config is not None and "--config" not in given:
+    if args.config is not None and not given("--config"):
         before += ["--config", str(args.config)]
-    if args.speed is not None and "--speed" not in given:
+    if args.speed is not None and not given("--speed"):
         before += ["--speed", str(args.speed)]
     return before + rest
 
