@@ -42,7 +42,7 @@ READ_SECONDS = 30.0
 """How long a body may take to arrive (3 MB at 100 kB/s)."""
 LOG_INTERVAL = 60.0
 """At most one log record of a kind per this many seconds from the loggers under attack."""
-_LIMITED_LOGGERS = (__name__, "asyncio", "aiohttp.server", "aiohttp.web", "aiohttp.access")
+_LIMITED_LOGGERS = (__name__, "asyncio", "aiohttp.server", "aiohttp.web")
 
 
 class CannotListen(Exception):
