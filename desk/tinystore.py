@@ -895,8 +895,9 @@ class TinyStore(Store):
             return None
         if journal.garbled:
             return f"the journal {journal.path} lost records in the middle"
-        if journal.base is None and index_seq > 0:
-            return f"the journal {journal.path} is missing or has no start mark"
+        if journal.base is None and index_seq > 0 and not journal.path.exists():
+            # (One without a start mark but there was written before marks existed: trusted.)
+            return f"the journal {journal.path} is missing"
         if journal.base is not None and journal.base > index_seq:
             return (
                 f"the index {self._index_path} is older than the journal "

@@ -10,6 +10,7 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import orjson
 import pytest
 
 import desk.atomic_storage as atomic_storage
@@ -254,4 +255,16 @@ def test_a_shard_file_the_index_does_not_list_is_added_at_open(data_dir: Path, c
         store = opened(data_dir)
     assert conversation_id(BN, carol.id) in {c.id for c in store.conversations()}
     assert "added 1 conversation(s)" in caplog.text
+    store.close()
+
+
+def test_a_data_directory_from_before_start_marks_opens_without_a_rebuild(data_dir: Path, caplog):
+    (data_dir / "journal.jsonl").write_bytes(b"")  # what the older store left after a flush
+    index = orjson.loads((data_dir / "index.json").read_bytes())
+    del index["meta"]["1"]["shards"]
+    (data_dir / "index.json").write_bytes(orjson.dumps(index))
+    with caplog.at_level(logging.WARNING):
+        store = opened(data_dir)
+    assert {c.id for c in store.conversations()} == {A, B}
+    assert "rebuil" not in caplog.text and "did not match" not in caplog.text
     store.close()
