@@ -15,6 +15,7 @@ It takes the data directory's lock, so it never runs beside a desk or `wadesk se
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from desk.store import StoreLocked, StoreUnavailable
 from desk.summary import summarize
 from desk.text import flatten
 from desk.tinystore import INDEX_VERSION, TinyStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -77,16 +80,20 @@ def main(data_dir: Path, repair: bool = False, out: TextIO = sys.stdout) -> int:
         _print(found, out)
         if not found.damage or not repair:
             return 1 if found.damage else 0
-        try:
-            _repair(data_dir, found, lock, out)
-        except StoreUnavailable as exc:
-            print(f"The repair stopped: {exc}", file=out)
-            return 1
+        _repair(data_dir, found, lock, out)
         lock.acquire()  # the store released it on close
         again = inspect(data_dir)
         print("After the repair:", file=out)
         _print(again, out)
         return 1 if again.damage else 0
+    except StoreUnavailable as exc:
+        print(f"The repair stopped: {exc}", file=out)
+        return 1
+    except OSError as exc:  # a sentence for the admin; the traceback goes to the log
+        log.error("wadesk check stopped", exc_info=True)
+        where = f" ({flatten(str(exc.filename))})" if exc.filename else ""
+        print(f"The check stopped: {exc.strerror or exc}{where}.", file=out)
+        return 1
     finally:
         lock.release()
 

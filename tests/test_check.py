@@ -139,3 +139,15 @@ def test_a_running_desk_is_never_checked_under_it(data_dir: Path):
 def test_not_a_data_directory(tmp_path: Path):
     code, out = check(tmp_path / "nothing")
     assert code == 1 and "is not a wadesk data directory" in out
+
+
+def test_a_file_that_cannot_be_read_is_a_sentence_not_a_traceback(data_dir: Path, monkeypatch):
+    import backends.cloud.spool as spool_module
+
+    def unreadable(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(spool_module, "read", unreadable)
+    code, out = check(data_dir)
+    assert code == 1
+    assert out.strip().endswith(f"The check stopped: Permission denied ({data_dir / 'webhooks.spool'}).")
