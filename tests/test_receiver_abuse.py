@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,43 @@ def test_the_log_file_rotates_at_its_size_bound(tmp_path, monkeypatch):
     assert files == ["wadesk.log", "wadesk.log.1", "wadesk.log.2", "wadesk.log.3"]
     assert all((tmp_path / "log" / name).stat().st_size <= 2000 for name in files)
     assert "line 199 of a flood" in (tmp_path / "log" / "wadesk.log").read_text()
+
+
+# --- a date far in the future, through the whole cloud backend ----------------------------------------
+
+
+async def test_a_webhook_dated_year_3000_is_kept_at_the_backends_now(tmp_path):
+    """The backend gives the parser its clock: the window of a message dated 3000 closes a day after
+    it arrived (the parser's own tests cover the rule)."""
+    import httpx
+
+    from backends.cloud.backend import CloudBackend, Secrets
+    from backends.cloud.encode import webhook_bytes
+    from desk.clock import FrozenClock
+    from desk.config import CloudConfig, CloudNumberConfig, Config, WebhookConfig
+    from desk.window import window
+    from tests.conftest import NOW
+
+    config = Config(backend="cloud", cloud=CloudConfig(graph_url="http://127.0.0.1:9", waba_id="1",
+                                                       numbers=(CloudNumberConfig("106540352242922", "Support"),)),
+                    webhook=WebhookConfig(port=0))
+    clock = FrozenClock(NOW)
+    backend = CloudBackend(config, clock, tmp_path, Secrets("t", SECRET, "v"))
+    body = webhook_bytes({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp",
+                                       "metadata": {"phone_number_id": "106540352242922"},
+                                       "messages": [{"from": "16505551234", "id": "wamid.FUTURE", "type": "text",
+                                                     "timestamp": "32503680000", "text": {"body": "hi"}}]}}]}]})
+    await backend.start()
+    try:
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(backend.receiver_url, content=body, headers={"X-Hub-Signature-256": signed(body)})
+        assert answer.status_code == 200
+        events = backend.events()
+        event = await asyncio.wait_for(anext(events), WAIT)
+        while not hasattr(event, "message"):  # a template sync's outcome may come first
+            event = await asyncio.wait_for(anext(events), WAIT)
+        assert event.message.id == "wamid.FUTURE" and event.message.timestamp == NOW
+        assert not window(event.message.timestamp, NOW + timedelta(hours=25)).open
+    finally:
+        await backend.stop()
