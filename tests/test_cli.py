@@ -176,6 +176,20 @@ def test_no_space_left_at_start(tmp_path, capsys):
         assert "Traceback" in log_path().read_text() and "No space left" in log_path().read_text()
 
 
+def test_no_space_left_at_start_injected(tmp_path, capsys, monkeypatch):
+    """The same without a small filesystem: the disk refuses the first durable write."""
+    import errno
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data)]) == 2
+    one_sentence(capsys, str(data), "no space left", "free some space")
+    assert "Traceback" in log_path().read_text()
+
+
 # --- the webhook port -------------------------------------------------------------------------------------
 
 
