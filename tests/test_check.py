@@ -1,4 +1,4 @@
-"""`wadesk check [--repair]` (desk.check.main) on real data directories damaged in each way: a
+"""`wadesk check [--repair]` (tui.check.main) on real data directories damaged in each way: a
 truncated shard, a changed byte in the spool, a removed or stale index, acknowledged webhook bodies
 never applied; --repair leaves a directory that check finds clean, with every message."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from backends.cloud.encode import webhook_bytes, webhook_for
 from backends.cloud.spool import Spool
-from desk.check import main
+from tui.check import main
 from desk.shard import shard_path
 from desk.tinystore import TinyStore
 from tests.test_store_faults import ALICE, BN, BOB, A, B, inbound, opened

@@ -211,7 +211,8 @@ def test_a_webhook_port_already_in_use(tmp_path, capsys, monkeypatch):
 
 
 def test_check_gets_the_resolved_data_dir_and_the_repair_flag(tmp_path, monkeypatch):
-    check = pytest.importorskip("desk.check")
+    import tui.check as check
+
     calls = []
     monkeypatch.setattr(check, "main", lambda data_dir, repair=False: calls.append((data_dir, repair)) or 3)
     monkeypatch.setenv("WADESK_DATA_DIR", str(tmp_path / "from-env"))
@@ -221,7 +222,6 @@ def test_check_gets_the_resolved_data_dir_and_the_repair_flag(tmp_path, monkeypa
 
 
 def test_check_on_a_clean_store_exits_0(tmp_path):
-    pytest.importorskip("desk.check")
     from desk.tinystore import TinyStore
 
     store = TinyStore(tmp_path / "data")

@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wadesk: cannot write the log file {log_path()} ({exc.strerror}); running without one.", file=sys.stderr)
     try:
         if args.command == "check":
-            from desk.check import main as check_main
+            from tui.check import main as check_main
 
             return check_main(data_dir, repair=args.repair)
         return _run(args, config, data_dir)

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from backends.cloud import spool
 from backends.cloud.webhook import parse_body
 from desk.atomic_storage import read_json, write_file_atomic
+from desk.clock import SystemClock
 from desk.codec import conversation_to_row
 from desk.datadir import DataDirLock
 from desk.faults import move_aside
@@ -63,8 +64,10 @@ class _Conversation:
     pending: set[tuple[str, str]] = field(default_factory=set)
 
 
-def main(data_dir: Path, repair: bool = False, out: TextIO = sys.stdout) -> int:
-    """Check (and with `repair`, repair) the data directory; 0 when it is (now) clean, else 1."""
+def main(data_dir: Path, repair: bool = False, out: TextIO | None = None) -> int:
+    """Check (and with `repair`, repair) the data directory; 0 when it is (now) clean, else 1.
+    `out`: where the report goes (standard output when None, looked up at the call)."""
+    out = out or sys.stdout
     data_dir = Path(data_dir)
     if not (data_dir / "conversations").is_dir() and not (data_dir / "index.json").exists():
         print(f"{data_dir} is not a wadesk data directory (no conversations/, no index.json).", file=out)
@@ -206,8 +209,9 @@ def _check_spool(data_dir: Path, found: Findings, seen: dict[str, _Conversation]
     done = spool.read_done(data_dir / "webhooks.done")
     journaled = {(r.get("cid"), r.get("message", {}).get("id")) for r in records if r.get("op") == "message"}
     missing: list[int] = []
+    now = SystemClock().now()  # the parser takes a time far ahead as now, as the receiver did
     for seq, body in scan.records:
-        if not all(_stored(event, seen, journaled) for event in parse_body(body).events):
+        if not all(_stored(event, seen, journaled) for event in parse_body(body, now).events):
             missing.append(seq)
     found.unapplied = len(missing)
     if missing:
@@ -256,8 +260,9 @@ def _repair(data_dir: Path, found: Findings, lock: DataDirLock, out: TextIO) -> 
                 store.messages(cid)  # finds the damage ...
         store.retry()  # ... and moves the file aside, rebuilding the conversation from the journal
         applied = 0
+        now = SystemClock().now()
         for _, body in scan.records:
-            for event in parse_body(body).events:
+            for event in parse_body(body, now).events:
                 applied += store.apply(event) is not None
         if scan.records:
             write_file_atomic(data_dir / "webhooks.done", str(max(seq for seq, _ in scan.records)).encode())
