@@ -150,3 +150,27 @@ async def test_the_bar_counts_the_rows_shown(app):
         assert f"{len(inbox.list.rows)} conversations" in text
         expected = shown_breached()
         assert (f"✖ {expected} breached" in text) if expected else ("breached" not in text)
+
+
+async def test_until_the_agent_acts_the_cursor_stays_on_the_first_row_as_the_history_loads(data_dir, clock):
+    """A first start streams the history in: conversations arrive above the first one shown. The
+    agent has chosen nothing yet, so the cursor stays on the most urgent row, not on the first
+    conversation that happened to arrive (which ends up far down the list)."""
+    from tests.conftest import make_context
+    from tests.test_cloud_e2e import until
+    from tui.app import WadeskApp
+
+    desk = make_context(data_dir, clock, history=False)
+    try:
+        async with WadeskApp(desk).run_test(size=SIZE) as pilot:
+            expected = {e.message.conversation_id for e in desk.backend.simulation.history() if isinstance(e, MessageReceived)}
+            await until(pilot, lambda: len(desk.store.conversations()) == len(expected), "the whole history")
+            inbox = await _inbox(pilot)
+            await until(pilot, lambda: len(inbox.list.rows) == len(expected), "every row")
+            assert len(inbox.list.rows) > 1
+            assert inbox.list.cursor == 0 and inbox.list.current_id == _ids(inbox)[0]
+            await pilot.press("j")  # now the agent has chosen: the cursor stays with it
+            chosen = inbox.list.current_id
+            assert chosen == _ids(inbox)[1]
+    finally:
+        desk.store.close()

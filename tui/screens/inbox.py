@@ -164,6 +164,10 @@ class InboxScreen(DeskScreen[None]):
         self.model.update(changed, self.app.ctx.clock.now())
 
     # --- actions -----------------------------------------------------------------------------------
+    def on_key(self) -> None:
+        # The agent's first key (a move, a filter, a search) is when a conversation is chosen.
+        self.list.chosen = True
+
     def action_open(self) -> None:
         self.list.action_open()
 

@@ -74,6 +74,10 @@ class InboxList(ScrollView, can_focus=True):
         self._cursor_id: str | None = None
         """The conversation under the cursor, by id: the model changes its row lists in place
         before `set_rows` is told, so the row at the cursor's old position may be another one."""
+        self.chosen = False
+        """Whether the agent has done anything in the inbox yet. Until then the cursor stays on
+        the first (most urgent) row as conversations load above it; from then on it stays with
+        its conversation."""
         self._style_memo: dict[str, Style] = {}
         """Component styles, looked up once per theme: resolving one costs ~60 µs, per line."""
 
@@ -99,7 +103,7 @@ class InboxList(ScrollView, can_focus=True):
         `index_of(conversation_id)` finds a row in `rows` fast (the model keeps an index).
         """
         self.rows = rows
-        position = index_of(self._cursor_id) if self._cursor_id is not None else None
+        position = index_of(self._cursor_id) if self._cursor_id is not None and self.chosen else None
         self._update_size()
         self.cursor = position if position is not None else 0
         self._cursor_id = rows[self.cursor].conversation.id if rows else None
