@@ -6,11 +6,15 @@ at the SVGs in tests/__snapshots__/ before committing them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from desk.window import window
 from tests.conftest import NOW, find_conversation, ready
 from tests.test_flows import open_conversation
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.media import MediaScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -70,5 +74,32 @@ def test_help(snap_compare, app, size):
     async def run_before(pilot) -> None:
         await ready(pilot)
         await pilot.press("question_mark")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_attach(snap_compare, app, size):
+    assert snap_compare(app, terminal_size=size, run_before=go_to(is_open, "ctrl+n"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_confirm(snap_compare, app, size):
+    async def run_before(pilot) -> None:
+        await go_to(is_open)(pilot)
+        pilot.app.push_screen(ConfirmScreen("This message may already have reached the customer. Send it again anyway?"))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_media(snap_compare, app, size, monkeypatch):
+    monkeypatch.setenv("HOME", "/home/agent")  # the suggested "save to" path is under it
+
+    async def run_before(pilot) -> None:
+        await go_to(is_open)(pilot)
+        pilot.app.push_screen(MediaScreen(Path("/srv/wadesk/media/1234567890.pdf"), "document: invoice.pdf (2.0 kB)"))
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
