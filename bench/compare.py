@@ -23,26 +23,31 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-ROW = re.compile(r"^\s*(\d+)\s*\|(.*)$")
+ROW = re.compile(r"^\s*([^|]+?)\s*\|(.*)$")
 CELL = re.compile(r"^\s*(-?[\d.]+|nan)")
 
 
 def table(output: str) -> tuple[list[str], dict[str, list[float]]]:
-    """The bench's summary table: its header's column names, and each size's median cells."""
-    lines = output.splitlines()
+    """The bench's summary table: its header's column names, and each row's median cells. A row
+    is a `label | number ... | ...` line (the label: a size, or "serve/httpx 64"); the header is
+    the `|` line above the first row."""
     header: list[str] = []
     rows: dict[str, list[float]] = {}
-    for i, line in enumerate(lines):
+    previous: list[str] | None = None
+    for line in output.splitlines():
         match = ROW.match(line)
         if not match:
+            previous = None
             continue
-        if not rows and i > 0 and "|" in lines[i - 1]:
-            header = [c.strip() for c in lines[i - 1].split("|")[1:]]
-        cells = []
-        for cell in match.group(2).split("|"):
-            number = CELL.match(cell)
-            cells.append(float(number.group(1)) if number else float("nan"))
-        rows[match.group(1)] = cells
+        cells = match.group(2).split("|")
+        if not CELL.match(cells[0]) and not cells[0].strip() == "-":
+            previous = [c.strip() for c in cells]  # a header, if rows follow
+            continue
+        if not rows and previous is not None:
+            header = previous
+        rows[" ".join(match.group(1).split())] = [
+            float(number.group(1)) if (number := CELL.match(cell)) else float("nan") for cell in cells
+        ]
     return header, rows
 
 
@@ -59,6 +64,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--base", required=True, help="the commit to compare with (e.g. the one before an issue)")
     p.add_argument("--rounds", type=int, default=1, help="alternate base/new this many times; medians of the rounds")
+    p.add_argument("--seeds", type=Path, help="keep each side's seeded stores in <seeds>/base and <seeds>/new across "
+                   "calls (seeding 100k takes ~35 s); default: a temporary directory")
     p.add_argument("script", help="a bench script in bench/, e.g. store_write.py")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the bench's own options")
     options = p.parse_args()
@@ -66,7 +73,8 @@ def main() -> int:
         base_tree = Path(scratch) / "base"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base_tree), options.base], check=True)
         try:
-            sides = {"base": (base_tree, Path(scratch) / "bench-base"), "new": (ROOT, Path(scratch) / "bench-new")}
+            seeds = options.seeds or Path(scratch)
+            sides = {"base": (base_tree, seeds / "base"), "new": (ROOT, seeds / "new")}
             results: dict[str, list[dict[str, list[float]]]] = {"base": [], "new": []}
             header: list[str] = []
             for round_ in range(options.rounds):
@@ -79,11 +87,12 @@ def main() -> int:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)], check=False)
     median = {name: _median_rows(rounds) for name, rounds in results.items()}
     print(f"{options.script}: new / base, median of {options.rounds} round(s); base = {options.base}")
-    print("    size | " + " | ".join(f"{h:>18}" for h in header))
-    for size, new_cells in median["new"].items():
-        base_cells = median["base"].get(size, [])
-        ratios = [f"{n / b:>17.2f}x" if b else f"{'-':>18}" for n, b in zip(new_cells, base_cells)]
-        print(f"{size:>8} | " + " | ".join(ratios))
+    width = max((len(label) for label in median["new"]), default=4)
+    print(f"{'row':>{width}} | " + " | ".join(f"{h:>18}" for h in header))
+    for label, new_cells in median["new"].items():
+        base_cells = median["base"].get(label, [])
+        ratios = [f"{n / b:>17.2f}x" if b == b and b else f"{'-':>18}" for n, b in zip(new_cells, base_cells)]
+        print(f"{label:>{width}} | " + " | ".join(ratios))
     return 0
 
 

@@ -465,11 +465,11 @@ def verify(kind: str, data_dir: Path, wamids: list[str], bodies: list[bytes], ma
     """Every body that got its 200 is where it must be: in the spool (each exactly once), and for
     serve in the store, every message once, or (stopped without waiting) every message of a body
     up to webhooks.done. Returns how many bodies were left for the next start to apply."""
-    from backends.cloud.spool import _read
+    from backends.cloud import spool
 
     if kind == "null":
         return 0
-    records, _ = _read(data_dir / "webhooks.spool")
+    records = spool.read(data_dir / "webhooks.spool").records
     spooled = [body for _, body in records]
     extra = [] if marker_wamid is None else spooled[len(bodies):]
     assert sorted(spooled[: len(bodies)]) == sorted(bodies) and len(extra) <= 1, "the spool does not hold every body once"
