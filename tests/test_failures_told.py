@@ -7,10 +7,12 @@ import errno
 import logging
 from datetime import timedelta
 
+import pytest
+
 from backends.errors import WhatsAppError, failure_text
 from desk.models import MessageStatus, StatusChanged, awaiting_retry
 from desk.window import window
-from tests.conftest import NOW, find_conversation, quiet_config
+from tests.conftest import NOW, find_conversation, make_context, quiet_config, ready
 from tests.test_flows import SIZE, open_conversation, transcript_text
 from tui.app import WadeskApp
 from tui.widgets.composer import Composer
@@ -25,15 +27,11 @@ def writable(desk):
 
 
 async def send(pilot, text: str) -> None:
-    from tests.conftest import ready
-
     await pilot.press(*text, "enter")
     await ready(pilot)
 
 
 async def test_a_failure_reported_later_tells_the_agent_at_once(app, desk):
-    from tests.conftest import ready
-
     target = writable(desk)
     conv = desk.store.conversation(target)
     async with app.run_test(size=SIZE) as pilot:
@@ -55,8 +53,6 @@ async def test_a_failure_reported_later_tells_the_agent_at_once(app, desk):
 
 
 async def test_a_failing_worker_on_a_screen_reaches_the_agent_and_the_log(app, desk, monkeypatch, caplog):
-    from tests.conftest import ready
-
     def disk_full(*args):
         raise OSError(errno.ENOSPC, "No space left on device", str(desk.data_dir / "drafts.json"))
 
@@ -74,8 +70,6 @@ async def test_a_failing_worker_on_a_screen_reaches_the_agent_and_the_log(app, d
 
 
 async def test_whatsapps_detail_is_kept_beside_our_sentence(app, desk, monkeypatch):
-    from tests.conftest import ready
-
     async def refuse(*args, **kwargs):
         raise WhatsAppError(131009, "Parameter value is not valid: (#100) body too long")
 
@@ -90,61 +84,60 @@ async def test_whatsapps_detail_is_kept_beside_our_sentence(app, desk, monkeypat
         assert any("WhatsApp: Parameter value" in m for _, m in messages_told(app))
 
 
-async def test_a_retry_goes_to_the_end_with_the_new_time_and_the_old_one_offers_none(data_dir, clock):
-    from tests.conftest import make_context, ready
-
+@pytest.fixture
+def failing_desk(data_dir, clock):
+    """A desk whose every send WhatsApp accepts and then fails (131026, by status)."""
     desk = make_context(data_dir, clock, quiet_config(failure_rate=1.0))
+    yield desk
+    desk.store.close()
+
+
+async def send_and_fail(pilot, desk, clock, text: str):
+    """Open a conversation, send `text`, let WhatsApp fail it; returns the screen and the message."""
     target = writable(desk)
-    try:
-        async with WadeskApp(desk, pump_events=False).run_test(size=SIZE) as pilot:
-            screen = await open_conversation(pilot, target)
-            await send(pilot, "first try")
-            clock.advance(timedelta(minutes=5))
-            for event in desk.backend.simulation.due_events(clock.now()):
-                await pilot.app.ingest(event)
-            failed = desk.store.messages(target)[-1]
-            assert failed.status is MessageStatus.FAILED
-            clock.advance(timedelta(minutes=3))  # the retry is sent later: it carries that time
-            await pilot.press("ctrl+r")
-            await ready(pilot)
-            copy = desk.store.messages(target)[-1]
-            assert copy.replaces == failed.id and copy.timestamp == clock.now() and copy.text == "first try"
-            assert [m.id for m in awaiting_retry(desk.store.messages(target))] in ([], [copy.id])
-            text = transcript_text(screen)
-            assert "(sent again below)" in text
-            assert text.index("(sent again below)") < text.rindex("first try")
-    finally:
-        desk.store.close()
+    screen = await open_conversation(pilot, target)
+    await send(pilot, text)
+    clock.advance(timedelta(minutes=5))
+    for event in desk.backend.simulation.due_events(clock.now()):
+        await pilot.app.ingest(event)
+    failed = desk.store.messages(target)[-1]
+    assert failed.status is MessageStatus.FAILED
+    return screen, failed
 
 
-async def test_a_failed_text_comes_back_into_the_composer_to_edit(data_dir, clock):
-    from tests.conftest import make_context, ready
-
-    desk = make_context(data_dir, clock, quiet_config(failure_rate=1.0))
+async def test_a_retry_goes_to_the_end_with_the_new_time_and_the_old_one_offers_none(failing_desk, clock):
+    desk = failing_desk
     target = writable(desk)
-    try:
-        async with WadeskApp(desk, pump_events=False).run_test(size=SIZE) as pilot:
-            screen = await open_conversation(pilot, target)
-            await send(pilot, "teh parcel")
-            clock.advance(timedelta(minutes=5))
-            for event in desk.backend.simulation.due_events(clock.now()):
-                await pilot.app.ingest(event)
-            failed = desk.store.messages(target)[-1]
-            assert failed.status is MessageStatus.FAILED
-            await pilot.press("ctrl+g")
-            await pilot.pause()
-            composer = screen.query_one(Composer)
-            assert composer.text == "teh parcel"
-            await pilot.press("home", "delete", "delete", "delete", *"the", "enter")
-            await ready(pilot)
-            edited = desk.store.messages(target)[-1]
-            assert edited.text == "the parcel" and edited.replaces == failed.id
-            assert failed.id not in {m.id for m in awaiting_retry(desk.store.messages(target))}
-            await pilot.press("ctrl+g")  # nothing left to edit: the old one was replaced
-            await pilot.pause()
-            assert composer.text == ""
-    finally:
-        desk.store.close()
+    async with WadeskApp(desk, pump_events=False).run_test(size=SIZE) as pilot:
+        screen, failed = await send_and_fail(pilot, desk, clock, "first try")
+        clock.advance(timedelta(minutes=3))  # the retry is sent later: it carries that time
+        await pilot.press("ctrl+r")
+        await ready(pilot)
+        copy = desk.store.messages(target)[-1]
+        assert copy.replaces == failed.id and copy.timestamp == clock.now() and copy.text == "first try"
+        assert awaiting_retry(desk.store.messages(target)) == []  # the copy is sent; the old one is replaced
+        text = transcript_text(screen)
+        assert "(sent again below)" in text
+        assert text.index("(sent again below)") < text.rindex("first try")
+
+
+async def test_a_failed_text_comes_back_into_the_composer_to_edit(failing_desk, clock):
+    desk = failing_desk
+    target = writable(desk)
+    async with WadeskApp(desk, pump_events=False).run_test(size=SIZE) as pilot:
+        screen, failed = await send_and_fail(pilot, desk, clock, "teh parcel")
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        composer = screen.query_one(Composer)
+        assert composer.text == "teh parcel"
+        await pilot.press("home", "delete", "delete", "delete", *"the", "enter")
+        await ready(pilot)
+        edited = desk.store.messages(target)[-1]
+        assert edited.text == "the parcel" and edited.replaces == failed.id
+        assert failed.id not in {m.id for m in awaiting_retry(desk.store.messages(target))}
+        await pilot.press("ctrl+g")  # nothing left to edit: the old one was replaced
+        await pilot.pause()
+        assert composer.text == ""
 
 
 async def test_a_full_disk_on_send_is_a_sentence_and_the_text_stays(app, desk, monkeypatch):
