@@ -32,12 +32,13 @@ def _conversation(conversation_id: str, name: str | None) -> str:
     return f"the conversation with {display_name(name, 60)} ({cid})" if name else f"the conversation {cid}"
 
 
-def damaged(conversation_id: str, name: str | None, path: Path, aside: Path, rebuilt: int) -> StoreFault:
+def damaged(conversation_id: str, name: str | None, path: Path, aside: Path, rebuilt: int, kept: int = 0) -> StoreFault:
     sentence = (
         f"The file of {_conversation(conversation_id, name)}, {flatten(str(path))}, was damaged; "
-        f"it is kept as {flatten(aside.name)} and the conversation was rebuilt from the journal "
-        f"({rebuilt} event(s)): older messages are missing until `wadesk check --repair` "
-        "restores what the webhook spool still holds."
+        f"it is kept as {flatten(aside.name)} and the conversation was rebuilt from the "
+        f"{kept} message(s) still whole in it and the journal ({rebuilt} event(s)): messages after "
+        "the damage are missing until `wadesk check --repair` restores what the webhook spool "
+        "still holds."
     )
     return StoreFault("damaged", conversation_id, path, sentence)
 

@@ -66,7 +66,7 @@ from desk.models import (
     TemplatesChanged,
     conversation_id as make_conversation_id,
 )
-from desk.shard import Shard, count_shard_files, id_from_path, shard_files, shard_path
+from desk.shard import Shard, count_shard_files, id_from_path, salvage, shard_files, shard_path
 from desk.store import ConversationUnavailable, Store, StoreFault, StoreUnavailable
 from desk.summary import ConversationMeta, failure_key, summarize
 
@@ -791,16 +791,23 @@ class TinyStore(Store):
             return changed
 
     def _quarantine(self, cid: str, path: Path, exc: BaseException, seed: Any = None) -> Shard:
-        """A shard that does not parse: moved aside (never deleted) and rebuilt from its index
-        summary (who, which number, open or resolved) and every journal record it still has."""
+        """A shard that does not parse: moved aside (never deleted) and rebuilt from what it still
+        holds whole (desk.shard.salvage), else its index summary (who, which number, open or
+        resolved), and every journal record it still has."""
+        meta, kept = salvage(path, cid)
         aside = faults.move_aside(path)
         self._shard_files -= 1
         shard = Shard(path, cid)
         seed = seed if seed is not None else self._index.get(cid)
         if isinstance(seed, list):
             seed = conversation_from_row(seed)
-        if seed is not None:
-            shard.set_meta(ConversationMeta(cid, seed.business_number_id, seed.customer, seed.status))
+        if meta is None and seed is not None:
+            meta = ConversationMeta(cid, seed.business_number_id, seed.customer, seed.status)
+        if meta is not None:
+            shard.set_meta(meta)
+        for message in kept:
+            if shard.find(message.id) is None:
+                shard.insert(message)
         applied = []
         for record in self._journal.read()[0]:
             if record.get("cid") == cid:
@@ -810,7 +817,7 @@ class TinyStore(Store):
                 except (KeyError, ValueError, TypeError):
                     continue
         name = shard.meta.customer.name if shard.meta else None
-        self._set_fault(faults.damaged(cid, name, path, aside, len(applied)), exc)
+        self._set_fault(faults.damaged(cid, name, path, aside, len(applied), len(kept)), exc)
         try:
             self._commit(shard)
         except OSError as write_exc:

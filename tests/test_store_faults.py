@@ -114,6 +114,29 @@ def test_a_damaged_shard_is_rebuilt_from_what_the_journal_holds(data_dir: Path):
     store.close()
 
 
+def test_what_a_truncated_shard_still_holds_whole_is_kept(tmp_path: Path):
+    store = opened(tmp_path / "data")
+    for n in range(40):
+        store.apply(inbound(ALICE, f"m{n:02d}", n))
+    store.close()  # the index and the shard hold all 40; the journal holds none of them
+    path = shard_path(tmp_path / "data" / "conversations", A)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])  # cut in the middle of a message
+
+    store = opened(tmp_path / "data")
+    store.messages(A)  # a reader meets the damage ...
+    store.retry()  # ... and the writer's next retry (every few seconds in the desk) rebuilds it
+    kept = ids(store, A)
+    assert 15 <= len(kept) < 40 and kept == [f"m{n:02d}" for n in range(len(kept))]  # in order, none invented
+    assert store.conversation(A).customer.name == "Alice"
+    [fault] = store.faults()
+    assert f"rebuilt from the {len(kept)} message(s) still whole in it" in fault.sentence
+    store.close()
+    store = opened(tmp_path / "data")
+    assert ids(store, A) == kept and store.faults() == []
+    store.close()
+
+
 # --- a shard that cannot be written or read -----------------------------------------------------------
 
 
