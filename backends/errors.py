@@ -113,7 +113,10 @@ def describe(code: int) -> str:
 def failure_text(code: int, details: str = "") -> str:
     """What the agent reads for a failed message: our sentence, then WhatsApp's own detail
     (`error_data.details`) when it says more, so nothing WhatsApp told us is hidden."""
-    sentence = describe(code)
+    return _with_detail(describe(code), details)
+
+
+def _with_detail(sentence: str, details: str) -> str:
     details = " ".join(details.split())
     if not details or details.rstrip(".").lower() in sentence.lower():
         return sentence
@@ -121,10 +124,10 @@ def failure_text(code: int, details: str = "") -> str:
 
 
 def error_sentence(error: BaseException | None) -> str:
-    """Any exception as one sentence for a person, without its traceback: WhatsApp's sentence for
-    a WhatsApp error, the file for a disk error."""
+    """Any exception as one sentence for a person, without its traceback: WhatsApp's error as our
+    sentence and its detail, a disk error with its file."""
     if isinstance(error, WhatsAppError):
-        return error.sentence
+        return _with_detail(error.sentence, error.details)
     if isinstance(error, OSError) and error.strerror:
         where = f" ({error.filename})" if error.filename else ""
         return f"{error.strerror}{where}."

@@ -18,7 +18,7 @@ from desk.models import (
     Message,
     MessageStatus,
 )
-from desk.text import flatten
+from desk.text import display_name, flatten
 
 PREVIEW_LENGTH = 200
 """The longest preview the index keeps; the inbox cuts it to its column anyway."""
@@ -194,7 +194,7 @@ def _one_line(m: Message) -> str:
             return "voice message"
         word = _MEDIA_WORDS.get(media_kind, media_kind)
         if media_kind == "document":
-            name = flatten(media.filename or "") if media is not None else ""
+            name = display_name(media.filename or "") if media is not None else ""
             name = name or (flatten(media.caption or "") if media is not None else "") or text
             size = f" ({human_size(media.size)})" if media is not None and media.size is not None else ""
             if name:

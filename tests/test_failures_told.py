@@ -159,3 +159,14 @@ async def test_a_full_disk_on_send_is_a_sentence_and_the_text_stays(app, desk, m
         told = [m for _, m in messages_told(app)]
         assert f"Sending failed: No space left on device ({desk.data_dir / 'journal.jsonl'}). The details are in the log." in told, told
         assert any(m.startswith("Resolving failed: No space left on device") for m in told), told
+
+
+def test_every_whatsapp_error_is_told_with_its_detail():
+    from backends.cloud.graph import Unreachable
+    from backends.errors import error_sentence
+
+    assert error_sentence(WhatsAppError(100, "(#100) Invalid media id m2")) == (
+        "WhatsApp rejected a parameter of the request. WhatsApp: (#100) Invalid media id m2"
+    )
+    assert error_sentence(Unreachable("Could not reach WhatsApp.")) == "Could not reach WhatsApp."
+    assert error_sentence(OSError(errno.ENOSPC, "No space left on device", "/data/x")) == "No space left on device (/data/x)."

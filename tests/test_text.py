@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desk.text import flatten, safe
+from desk.text import display_name, flatten, safe
 
 DANGEROUS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -37,3 +37,18 @@ def test_flatten_is_one_line_and_cut():
 def test_nothing_dangerous_survives(text):
     assert not DANGEROUS.search(safe(text))
     assert "\n" not in flatten(text)
+
+
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("Dora\u200b", "Dora<U+200B>"),
+        ("Do\u200dra \ufeff\u2060", "Do<U+200D>ra <U+FEFF><U+2060>"),
+        ("in\u00advoice.pdf", "in<U+00AD>voice.pdf"),
+        ("[/x] Dora \x1b]0;t\x07", "[/x] Dora ␛]0;t␇"),
+    ],
+)
+def test_names_show_invisible_characters(raw, shown):
+    """Two customers must never look alike: in a name or a file name, what is invisible is marked."""
+    assert display_name(raw) == shown
+    assert safe("Dora\u200b") == "Dora\u200b"  # message text keeps joiners (emoji, Indic scripts)

@@ -19,6 +19,7 @@ from desk.clock import tick_seconds
 from desk.contacts import handle
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
 from backends.base import Capability
+from backends.errors import error_sentence
 from desk.sla import sla_state
 from desk.summary import one_line
 from desk.text import display_name
@@ -279,7 +280,7 @@ class ConversationScreen(DeskScreen[None]):
         try:
             path = await self.app.ctx.backend.download_media(message.media.media_id)
         except Exception as exc:  # noqa: BLE001 - said to the agent; nothing else depends on it
-            self.notify(f"Could not download the file: {exc}", severity="error")
+            self.notify(f"Could not download the file: {error_sentence(exc)}", severity="error")
             return
         self.app.push_screen(MediaScreen(path, one_line(message)))
 
