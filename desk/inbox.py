@@ -31,6 +31,9 @@ class InboxRow:
     key: tuple
     rekey_at: datetime | None = None
     """When the key changes without the conversation changing: its window closes while it waits."""
+    closing_soon: timedelta = CLOSING_SOON
+    """The configured "window closing soon" (inbox.closing_soon_minutes): the row's label and the
+    model's filter read the same one."""
     _number: str | None = field(default=None, repr=False)
     _search: str | None = field(default=None, repr=False)
 
@@ -51,8 +54,8 @@ class InboxRow:
     def sla(self, now: datetime) -> SlaState:
         return sla_state(self.conversation, self.policy, now)
 
-    def window(self, now: datetime, closing_soon: timedelta = CLOSING_SOON) -> WindowState:
-        return window(self.conversation.last_inbound_at, now, closing_soon)
+    def window(self, now: datetime) -> WindowState:
+        return window(self.conversation.last_inbound_at, now, self.closing_soon)
 
 
 class _Sorted:
@@ -118,7 +121,8 @@ class InboxModel:
             if key[0] == WAITING and conv.last_inbound_at is not None:
                 closes_at = window(conv.last_inbound_at, now).closes_at
                 rekey_at = closes_at if closes_at is not None and closes_at > now else None
-            rows.append(InboxRow(conv, policy, self._department_for(conv.business_number_id), key, rekey_at))
+            rows.append(InboxRow(conv, policy, self._department_for(conv.business_number_id), key, rekey_at,
+                                 closing_soon=self.closing_soon))
         rows.sort(key=lambda r: r.key)
         return rows
 
