@@ -36,8 +36,10 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_file_atomic(path: Path, content: bytes) -> None:
-    """Replace `path` with `content`: old file or new file after any crash, never a mix."""
+def write_file_atomic(path: Path, content: bytes, *, sync: bool = True) -> None:
+    """Replace `path` with `content`: old file or new file after any crash, never a mix. With
+    `sync=False` (a file whose loss costs only some repeated work) nothing waits on the disk: a
+    killed process still leaves old or new, a power cut may leave the old one."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
     try:
@@ -45,11 +47,13 @@ def write_file_atomic(path: Path, content: bytes) -> None:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     _replace(tmp, path)
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
 
 
 def _replace(src: Path, dst: Path) -> None:

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from desk.models import BusinessNumber
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""The days of the week as the config names them, Monday first (`date.weekday()` indexes it)."""
+
 
 class ConfigError(Exception):
     """A config problem, as one sentence that names the key."""
@@ -25,7 +28,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class BusinessHoursConfig:
-    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    days: tuple[str, ...] = WEEKDAYS
     """Days the SLA clocks run on: mon..sun."""
     start: str = "00:00"
     """Opening time, HH:MM in `timezone`."""
@@ -139,9 +142,6 @@ class Config:
 
 BACKENDS = ("mock", "cloud")
 """The backends a config may name; the composition root (tui/context.py) builds them."""
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 
 def load(
     path: Path | None, *, backend: str | None = None, seed: int | None = None, speed: float | None = None
@@ -272,8 +272,8 @@ def _check_sla(sla: SlaConfig, where: str) -> None:
     hours = sla.business_hours
     zone(hours.timezone, f"{where}.business_hours.timezone")
     for day in hours.days:
-        if day not in _DAYS:
-            raise ConfigError(f"The config key {where}.business_hours.days has {day!r}; use {', '.join(_DAYS)}.")
+        if day not in WEEKDAYS:
+            raise ConfigError(f"The config key {where}.business_hours.days has {day!r}; use {', '.join(WEEKDAYS)}.")
     start = clock_time(hours.start, f"{where}.business_hours.start")
     end = clock_time(hours.end, f"{where}.business_hours.end")
     if end is not None and start is not None and end <= start:

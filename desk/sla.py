@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from desk.config import BusinessHoursConfig, SlaConfig, clock_time, zone
+from desk.config import WEEKDAYS, BusinessHoursConfig, SlaConfig, clock_time, zone
 from desk.durations import short_duration
 from desk.models import Conversation, ConversationStatus
 
@@ -34,7 +34,6 @@ NEVER = datetime.max.replace(tzinfo=UTC)
 
 _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0)
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +64,7 @@ class BusinessHours:
     def from_config(cls, cfg: BusinessHoursConfig) -> BusinessHours:
         """From a config section that `desk.config.load` has already checked."""
         start = clock_time(cfg.start, "business_hours.start")
-        days = frozenset(_DAY_NAMES.index(d) for d in cfg.days)
+        days = frozenset(WEEKDAYS.index(d) for d in cfg.days)
         if start is None:
             # start = "24:00" passes the config check but leaves no business time in any day.
             start, days = _MIDNIGHT, frozenset()

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 
+from desk.config import WEEKDAYS
 from desk.durations import short_duration
 from desk.models import Conversation, Message, MessageStatus
 from desk.sla import SlaKind, SlaState
@@ -92,7 +93,6 @@ def status_label(message: Message) -> str:
     return label
 
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -109,7 +109,7 @@ def local_time(at: datetime, zone: ZoneInfo, now: datetime) -> str:
     day = local.date()
     if day == today:
         return clock
-    weekday = _DAYS[day.weekday()]
+    weekday = WEEKDAYS[day.weekday()].capitalize()
     if day.isocalendar()[:2] == today.isocalendar()[:2]:
         return f"{weekday} {clock}"
     year = f" {day.year}" if day.year != today.year else ""

@@ -254,9 +254,7 @@ class Spool:
 
     def _write_done(self, done: int) -> None:
         # Replaced, not synced: a lost update only means a few replays, which change nothing.
-        tmp = self._done_path.with_name(self._done_path.name + ".tmp")
-        tmp.write_text(str(done))
-        os.replace(tmp, self._done_path)
+        write_file_atomic(self._done_path, str(done).encode(), sync=False)
         if done == self._next_seq - 1 and self._file is not None and self._file.tell() >= COMPACT_BYTES:
             self._file.close()
             write_file_atomic(self.path, b"")

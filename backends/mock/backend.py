@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from backends.base import Backend, Capability, Sent
 from backends.mock.simulation import STATE_VERSION, Simulation
+from desk.atomic_storage import write_file_atomic
 from desk.clock import Clock, real_seconds
 from desk.config import MockConfig
 from desk.models import BusinessNumber, Customer, Event, Template
@@ -137,9 +137,7 @@ class MockBackend(Backend):
             now += timedelta(seconds=CHECKPOINT_SECONDS * self._clock.rate)
         state = {**self.simulation.state(), "now": now.isoformat()}
         self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._state_path.with_name(self._state_path.name + ".tmp")
-        temporary.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self._state_path)
+        write_file_atomic(self._state_path, json.dumps(state, ensure_ascii=False).encode(), sync=False)
 
     def _scheduled(self) -> None:
         """A send queued statuses, maybe earlier than what `events()` is waiting for: wake it."""
