@@ -12,9 +12,6 @@ from dataclasses import dataclass
 class WhatsAppError(Exception):
     """WhatsApp refused or failed a request. `code` is WhatsApp's; `sentence` is for the agent."""
 
-    retryable = False
-    """True when resending later may work (throttling, downtime)."""
-
     def __init__(self, code: int, details: str = "", http_status: int = 400) -> None:
         self.code = code
         self.details = details
@@ -28,7 +25,7 @@ class AuthError(WhatsAppError):
 
 
 class ThrottledError(WhatsAppError):
-    retryable = True
+    """Too many requests: WhatsApp did nothing, later may work."""
 
 
 class IntegrityError(WhatsAppError):
@@ -48,7 +45,7 @@ class UndeliverableError(WhatsAppError):
 
 
 class TemporaryError(WhatsAppError):
-    retryable = True
+    """WhatsApp is down or failed for now: later may work."""
 
 
 class OutcomeUnknown(Exception):
@@ -59,49 +56,66 @@ class OutcomeUnknown(Exception):
 class _Entry:
     cls: type[WhatsAppError]
     sentence: str
+    """For the agent."""
     http_status: int = 400
+    title: str = ""
+    """Meta's title on its error-code page ("" where we have none): the emulator answers with it."""
+    refused: bool = False
+    """WhatsApp turned the request away before acting on it: resending cannot make a duplicate
+    (backends/cloud/graph.py retries these, sends included)."""
 
 
 ERRORS: dict[int, _Entry] = {
-    0: _Entry(AuthError, "WhatsApp could not authenticate the desk; an admin must renew the access token.", 401),
+    0: _Entry(AuthError, "WhatsApp could not authenticate the desk; an admin must renew the access token.", 401, title="AuthException"),
     3: _Entry(AuthError, "This WhatsApp account lacks a capability the desk needs; ask an admin.", 403),
-    10: _Entry(AuthError, "A WhatsApp permission is missing; ask an admin to grant it.", 403),
-    190: _Entry(AuthError, "The WhatsApp access token has expired; an admin must set a new one and restart the desk.", 401),
-    4: _Entry(ThrottledError, "Too many requests to WhatsApp from this app; try again in a minute.", 429),
-    80007: _Entry(ThrottledError, "The WhatsApp account's rate limit is reached; try again later.", 429),
-    130429: _Entry(ThrottledError, "WhatsApp's sending rate for this number is reached; try again shortly.", 429),
+    10: _Entry(AuthError, "A WhatsApp permission is missing; ask an admin to grant it.", 403, title="Permission Denied"),
+    131005: _Entry(AuthError, "WhatsApp denied the desk access to this; ask an admin to check the app's permissions.", 403, title="Access denied"),
+    190: _Entry(AuthError, "The WhatsApp access token has expired; an admin must set a new one and restart the desk.", 401, title="Access token has expired"),
+    4: _Entry(ThrottledError, "Too many requests to WhatsApp from this app; try again in a minute.", 429, title="API Too Many Calls", refused=True),
+    80007: _Entry(ThrottledError, "The WhatsApp account's rate limit is reached; try again later.", 429, refused=True),
+    130429: _Entry(ThrottledError, "WhatsApp's sending rate for this number is reached; try again shortly.", 429, title="Rate limit hit", refused=True),
     131048: _Entry(ThrottledError, "WhatsApp flagged recent messages as spam and is limiting this number.", 429),
-    131056: _Entry(ThrottledError, "Too many messages to this customer in a short time; wait a few seconds and retry.", 429),
+    131056: _Entry(ThrottledError, "Too many messages to this customer in a short time; wait a few seconds and retry.", 429, title="(Business Account, Consumer Account) pair rate limit hit"),
     368: _Entry(IntegrityError, "The WhatsApp account is restricted for a policy violation.", 403),
     131031: _Entry(IntegrityError, "The WhatsApp account is locked.", 403),
     130497: _Entry(IntegrityError, "This account may not message customers in that country.", 403),
-    1: _Entry(TemporaryError, "WhatsApp reported an invalid request or a server error.", 500),
-    2: _Entry(TemporaryError, "WhatsApp is temporarily unavailable; try again shortly.", 503),
-    131000: _Entry(TemporaryError, "WhatsApp reported an unknown error; try again.", 500),
-    131016: _Entry(TemporaryError, "WhatsApp is temporarily unavailable; try again shortly.", 503),
+    1: _Entry(TemporaryError, "WhatsApp reported an invalid request or a server error.", 500, title="API Unknown"),
+    2: _Entry(TemporaryError, "WhatsApp is temporarily unavailable; try again shortly.", 503, title="API Service", refused=True),
+    131000: _Entry(TemporaryError, "WhatsApp reported an unknown error; try again.", 500, title="Something went wrong"),
+    131016: _Entry(TemporaryError, "WhatsApp is temporarily unavailable; try again shortly.", 503, title="Service unavailable", refused=True),
     131057: _Entry(TemporaryError, "This number is in maintenance for up to a minute; try again shortly."),
-    100: _Entry(WhatsAppError, "WhatsApp rejected a parameter of the request."),
+    100: _Entry(WhatsAppError, "WhatsApp rejected a parameter of the request.", title="Invalid parameter"),
     130403: _Entry(UndeliverableError, "This customer is blocked by the business."),
     130472: _Entry(UndeliverableError, "WhatsApp held the message back (the customer is in a Meta experiment)."),
-    131008: _Entry(WhatsAppError, "A required parameter was missing from the request."),
-    131009: _Entry(WhatsAppError, "A parameter value was not valid."),
-    131021: _Entry(UndeliverableError, "A number cannot message itself."),
-    131026: _Entry(UndeliverableError, "Undeliverable: the customer's number is not on WhatsApp, or their app is too old."),
-    131047: _Entry(WindowClosedError, "Not sent: more than 24 hours have passed since the customer last wrote; send an approved template instead."),
-    131049: _Entry(UndeliverableError, "WhatsApp held the message back to limit marketing to this customer; wait a day."),
-    131050: _Entry(UndeliverableError, "The customer has opted out of marketing messages."),
-    131051: _Entry(WhatsAppError, "WhatsApp does not support this message type."),
-    131052: _Entry(WhatsAppError, "The customer's media could not be downloaded (over 100 MB?); ask for another channel."),
-    131053: _Entry(WhatsAppError, "The file could not be uploaded: its type does not match its contents."),
+    131008: _Entry(WhatsAppError, "A required parameter was missing from the request.", title="Required parameter is missing"),
+    131009: _Entry(WhatsAppError, "A parameter value was not valid.", title="Parameter value is not valid"),
+    131021: _Entry(UndeliverableError, "A number cannot message itself.", title="Recipient cannot be sender"),
+    131026: _Entry(UndeliverableError, "Undeliverable: the customer's number is not on WhatsApp, or their app is too old.", title="Message undeliverable"),
+    131047: _Entry(WindowClosedError, "Not sent: more than 24 hours have passed since the customer last wrote; send an approved template instead.", title="Re-engagement message"),
+    131049: _Entry(UndeliverableError, "WhatsApp held the message back to limit marketing to this customer; wait a day.", title="This message was not delivered to maintain healthy ecosystem engagement."),
+    131050: _Entry(UndeliverableError, "The customer has opted out of marketing messages.", title="Unable to deliver message. Reasons can include: The recipient has stopped marketing messages."),
+    131051: _Entry(WhatsAppError, "WhatsApp does not support this message type.", title="Message type unknown"),
+    131052: _Entry(WhatsAppError, "The customer's media could not be downloaded (over 100 MB?); ask for another channel.", title="Media download error"),
+    131053: _Entry(WhatsAppError, "The file could not be uploaded: its type does not match its contents.", title="Media upload error"),
     131062: _Entry(UndeliverableError, "This customer can only be reached by phone number, not username."),
-    132000: _Entry(TemplateError, "The number of parameters does not match the template."),
-    132001: _Entry(TemplateError, "The template does not exist in that language or is not approved."),
-    132005: _Entry(TemplateError, "The template text is too long once its parameters are filled in."),
+    132000: _Entry(TemplateError, "The number of parameters does not match the template.", title="Number of parameters does not match the expected number of params"),
+    132001: _Entry(TemplateError, "The template does not exist in that language or is not approved.", title="Template name does not exist in the translation"),
+    132005: _Entry(TemplateError, "The template text is too long once its parameters are filled in.", title="Translated text too long"),
     132007: _Entry(TemplateError, "The template's content breaks WhatsApp policy."),
-    132012: _Entry(TemplateError, "A template parameter is in the wrong format."),
-    132015: _Entry(TemplateError, "The template is paused for low quality; pick another.", 400),
-    132016: _Entry(TemplateError, "The template is disabled; pick another.", 400),
+    132012: _Entry(TemplateError, "A template parameter is in the wrong format.", title="Parameter format does not match format in the created template"),
+    132015: _Entry(TemplateError, "The template is paused for low quality; pick another.", 400, title="Template is Paused"),
+    132016: _Entry(TemplateError, "The template is disabled; pick another.", 400, title="Template is Disabled"),
 }
+
+
+REFUSED_CODES = frozenset(code for code, entry in ERRORS.items() if entry.refused)
+"""Codes that say the request was turned away before WhatsApp acted on it: safe to resend."""
+
+
+def title(code: int) -> str:
+    """Meta's title for an error code ("Re-engagement message" for 131047)."""
+    entry = ERRORS.get(code)
+    return entry.title if entry and entry.title else "Unknown error"
 
 
 def describe(code: int) -> str:

@@ -74,11 +74,10 @@ from backends.cloud.encode import (
     representable,
     signature,
     template_document,
-    title,
     webhook_bytes,
     webhook_for,
 )
-from backends.errors import WhatsAppError, describe, error_for
+from backends.errors import WhatsAppError, describe, error_for, title
 from backends.mock.catalogue import find
 from backends.mock.people import TOPICS, Person
 from backends.mock.simulation import Simulation

@@ -33,6 +33,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from backends.errors import title
 from desk.models import (
     Customer,
     Direction,
@@ -61,48 +62,11 @@ __all__ = [
 
 ERROR_HREF = "https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes"
 
-_TITLES = {
-    0: "AuthException",
-    1: "API Unknown",
-    2: "API Service",
-    4: "API Too Many Calls",
-    10: "Permission Denied",
-    100: "Invalid parameter",
-    190: "Access token has expired",
-    130429: "Rate limit hit",
-    131000: "Something went wrong",
-    131005: "Access denied",
-    131008: "Required parameter is missing",
-    131009: "Parameter value is not valid",
-    131016: "Service unavailable",
-    131021: "Recipient cannot be sender",
-    131026: "Message undeliverable",
-    131047: "Re-engagement message",
-    131049: "This message was not delivered to maintain healthy ecosystem engagement.",
-    131050: "Unable to deliver message. Reasons can include: The recipient has stopped marketing messages.",
-    131051: "Message type unknown",
-    131052: "Media download error",
-    131053: "Media upload error",
-    131056: "(Business Account, Consumer Account) pair rate limit hit",
-    132000: "Number of parameters does not match the expected number of params",
-    132001: "Template name does not exist in the translation",
-    132005: "Translated text too long",
-    132012: "Parameter format does not match format in the created template",
-    132015: "Template is Paused",
-    132016: "Template is Disabled",
-}
-"""Meta's error titles (its error-code page), used for `message` ("(#code) title") and `title`."""
-
 _DETAILS = {
     131026: "Message Undeliverable.",
     131047: "More than 24 hours have passed since the recipient last replied to the sender number.",
     131051: "Message type is currently not supported.",
 }
-
-
-def title(code: int) -> str:
-    """Meta's title for an error code ("Re-engagement message" for 131047)."""
-    return _TITLES.get(code, "Unknown error")
 
 
 def timestamp(at: datetime) -> str:

@@ -57,7 +57,7 @@ from backends.base import Sent
 from backends.cloud import payloads
 from backends.cloud.jsonload import loads
 from backends.cloud.templates import template_from_graph
-from backends.errors import OutcomeUnknown, TemporaryError, WhatsAppError, error_for
+from backends.errors import REFUSED_CODES, OutcomeUnknown, TemporaryError, WhatsAppError, error_for
 from desk.clock import Clock
 from desk.models import Template
 
@@ -67,9 +67,6 @@ T = TypeVar("T")
 
 BACKOFF = (0.5, 1.0, 2.0)
 """Seconds before each retry; its length is the number of retries."""
-
-REFUSED_CODES = frozenset({2, 4, 80007, 130429, 131016})
-"""Graph codes meaning WhatsApp turned the request away before acting on it: safe to resend."""
 
 TEMPLATE_FIELDS = "name,language,status,category,components,parameter_format,id"
 MAX_TEMPLATE_PAGES = 50
