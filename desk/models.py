@@ -165,6 +165,15 @@ class Message:
         return replace(self, status=status, status_at=at or self.status_at, **changes)
 
 
+def merge_templates(catalogue: Iterable[Template], updates: Iterable[Template]) -> tuple[Template, ...]:
+    """The catalogue with each update in place of the template it names (by TemplateRef), new ones
+    added at the end: a webhook about one template changes that one and keeps the rest."""
+    by_key = {t.key: t for t in catalogue}
+    for t in updates:
+        by_key[t.key] = t
+    return tuple(by_key.values())
+
+
 def awaiting_retry(messages: Iterable[Message]) -> list[Message]:
     """Our FAILED or UNKNOWN messages that no later copy replaced, oldest first: the ones that
     offer a retry (or an edit). A replaced one stays in the transcript, marked, and offers none."""
@@ -232,6 +241,18 @@ class TemplateButton:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateRef:
+    """Which template: WhatsApp names one by its name and its language, on sends and in webhooks.
+    Shown (and stored on a message we sent) as "name (language)"."""
+
+    name: str
+    language: str
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
+@dataclass(frozen=True, slots=True)
 class Template:
     name: str
     language: str
@@ -248,8 +269,8 @@ class Template:
     id: str = ""
 
     @property
-    def key(self) -> str:
-        return f"{self.name}:{self.language}"
+    def key(self) -> TemplateRef:
+        return TemplateRef(self.name, self.language)
 
     @property
     def status_name(self) -> str:

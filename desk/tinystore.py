@@ -65,6 +65,7 @@ from desk.models import (
     Template,
     TemplatesChanged,
     conversation_id as make_conversation_id,
+    merge_templates,
 )
 from desk.shard import Shard, count_shard_files, id_from_path, salvage, shard_files, shard_path
 from desk.store import ConversationUnavailable, Store, StoreFault, StoreUnavailable
@@ -1046,10 +1047,7 @@ class TinyStore(Store):
         if synced_at is not None:
             return incoming, synced_at
         current, current_synced = self._templates.get(r["bn"], ((), None))
-        by_key = {t.key: t for t in current}
-        for t in incoming:
-            by_key[t.key] = t
-        return tuple(by_key.values()), current_synced
+        return merge_templates(current, incoming), current_synced
 
     def _apply_templates(self, r: dict[str, Any]) -> None:
         templates, synced_at = self._merged_templates(r)

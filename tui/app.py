@@ -111,7 +111,7 @@ class WadeskApp(App[None]):
     def template_choice(self, conversation: Conversation, message: Message) -> TemplateChoice | None:
         """The approved template and values a template message was sent with, to send it again."""
         for template in self.ctx.store.templates(conversation.business_number_id):
-            if f"{template.name} ({template.language})" == message.template and template.sendable:
+            if str(template.key) == message.template and template.sendable:
                 return TemplateChoice(template, dict(message.template_values))
         return None
 

@@ -45,7 +45,7 @@ class Outbox:
     async def queue_template(self, conversation: Conversation, choice: TemplateChoice) -> Message:
         template = choice.template
         message = self._new(
-            conversation, "template", template.render(choice.values), template=f"{template.name} ({template.language})"
+            conversation, "template", template.render(choice.values), template=str(template.key)
         )
         message = replace(message, template_values=tuple(choice.values.items()))
         return await self._record(message)

@@ -27,7 +27,17 @@ from backends.cloud.webhook import TemplateUpdate, parse_body
 from backends.errors import OutcomeUnknown, error_for, error_sentence
 from desk.clock import Clock
 from desk.config import Config, ConfigError
-from desk.models import BusinessNumber, Customer, Event, Template, TemplatesChanged, TemplateStatus, file_kind
+from desk.models import (
+    BusinessNumber,
+    Customer,
+    Event,
+    Template,
+    TemplateRef,
+    TemplatesChanged,
+    TemplateStatus,
+    file_kind,
+    merge_templates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +176,10 @@ class CloudBackend(Backend):
             updated = tuple(
                 replace(t, status=TemplateStatus.parse(update.status))
                 for t in templates
-                if (t.id and t.id == update.template_id) or (t.name, t.language) == (update.name, update.language)
+                if (t.id and t.id == update.template_id) or t.key == TemplateRef(update.name, update.language)
             )
             if updated:
-                by_key = {t.key: t for t in templates} | {t.key: t for t in updated}
-                self._catalogue[number_id] = tuple(by_key.values())
+                self._catalogue[number_id] = merge_templates(templates, updated)
                 changed.append(TemplatesChanged(number_id, updated))
         if not changed:
             # A template we have not seen: fetch the catalogue again.
