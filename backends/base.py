@@ -26,6 +26,9 @@ class Capability(enum.Flag):
     MEDIA_DOWNLOAD = enum.auto()
     TEMPLATE_SYNC = enum.auto()
     SEND_FILES = enum.auto()
+    WEBHOOKS = enum.auto()
+    """Receives webhooks (a listening address; `drain()` applies what was acknowledged on stop):
+    what `wadesk serve` runs."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from backends.base import Capability
 from backends.errors import ERRORS, AuthError, error_sentence
 from desk.ingest import Ingest
 from desk.models import Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice, TemplatesChanged
@@ -242,7 +243,7 @@ class WadeskApp(App[None]):
         if conversation.unread or conversation.undelivered:
             await self.write(self.ctx.store.mark_read, conversation.id)
             self.changed([conversation.id])
-        if wamid:
+        if wamid and Capability.MARK_READ in self.ctx.backend.capabilities:
             await self.ctx.backend.mark_read(conversation.business_number_id, wamid)
 
     # --- command palette ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
+from backends.base import Capability
 from desk.ingest import Ingest
 from tui.context import DeskContext
 
@@ -25,8 +26,9 @@ T = TypeVar("T")
 
 
 def serve(context: DeskContext) -> int:
-    if context.backend.name != "cloud":
-        print("wadesk: serve receives webhooks, which only the cloud backend has (--backend cloud).", file=sys.stderr)
+    if Capability.WEBHOOKS not in context.backend.capabilities:
+        print(f"wadesk: serve receives webhooks, which the {context.backend.name} backend does not (--backend cloud does).",
+              file=sys.stderr)
         return 2
     return asyncio.run(_serve(context))
 

@@ -72,7 +72,7 @@ class CloudBackend(Backend):
     name = "cloud"
     capabilities = (
         Capability.TEMPLATES | Capability.MARK_READ | Capability.MEDIA_DOWNLOAD | Capability.TEMPLATE_SYNC
-        | Capability.SEND_FILES
+        | Capability.SEND_FILES | Capability.WEBHOOKS
     )
 
     def __init__(

@@ -251,7 +251,9 @@ class ConversationScreen(DeskScreen[None]):
 
     # --- files -------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        needs = {"media": Capability.MEDIA_DOWNLOAD, "attach": Capability.SEND_FILES}.get(action)
+        needs = {
+            "media": Capability.MEDIA_DOWNLOAD, "attach": Capability.SEND_FILES, "templates": Capability.TEMPLATES,
+        }.get(action)
         return needs is None or needs in self.app.ctx.backend.capabilities
 
     def action_attach(self) -> None:
