@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
     """Open the store and run the desk or `serve`; every failure at start becomes a sentence."""
+    from backends.base import Capability
     from backends.cloud.receiver import CannotListen, check_listen
 
     try:
@@ -174,7 +175,7 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
         from tui.context import build
 
         context = build(config, data_dir)
-        if config.backend == "cloud":
+        if Capability.WEBHOOKS in context.backend.capabilities:
             # The receiver binds inside the app's event loop, once the TUI owns the terminal: a busy
             # port must stop the start here, while a sentence on stderr can still be read.
             check_listen(config.webhook.host, config.webhook.port)
