@@ -170,3 +170,30 @@ def test_every_whatsapp_error_is_told_with_its_detail():
     )
     assert error_sentence(Unreachable("Could not reach WhatsApp.")) == "Could not reach WhatsApp."
     assert error_sentence(OSError(errno.ENOSPC, "No space left on device", "/data/x")) == "No space left on device (/data/x)."
+
+
+async def test_a_damaged_conversation_says_so_instead_of_reading_as_empty(data_dir, clock):
+    from desk.shard import shard_path
+    from desk.tinystore import TinyStore
+    from tui.context import DeskContext
+    from tui.screens.conversation import ConversationScreen
+    from tui.widgets.transcript import Transcript
+
+    desk = make_context(data_dir, clock)
+    target = writable(desk)
+    desk.store.close()
+    path = shard_path(data_dir / "conversations", target)
+    path.write_bytes(path.read_bytes()[:200])  # truncated: the conversation's record survives
+    store = TinyStore(data_dir, clock=clock)
+    store.open()
+    desk = DeskContext(desk.config, store, desk.backend, clock, data_dir)
+    try:
+        app = WadeskApp(desk, pump_events=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await app.push_screen(ConversationScreen(target))
+            await ready(pilot)
+            shown = str(app.screen.query_one(Transcript).query_one("#transcript-body").render())
+            assert f"The file of the conversation with {desk.store.conversation(target).customer.name}" in shown
+            assert str(path) in shown and "No messages yet." not in shown.split("\n")[0]
+    finally:
+        store.close()

@@ -95,7 +95,9 @@ class ConversationScreen(DeskScreen[None]):
     def _refresh_all(self) -> None:
         ctx = self.app.ctx
         conv = self.conversation
-        self.query_one(Transcript).show(ctx.store.messages(conv.id), conv.customer.name, ctx.zone, ctx.clock.now())
+        messages = ctx.store.messages(conv.id)  # first: a reader is what finds a damaged file
+        problem = next((f.sentence for f in ctx.store.faults() if f.conversation_id == conv.id), None)
+        self.query_one(Transcript).show(messages, conv.customer.name, ctx.zone, ctx.clock.now(), problem)
 
     def _tick(self) -> None:
         """Timers count down; a window that closes while the agent types disables the composer."""

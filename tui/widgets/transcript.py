@@ -27,9 +27,16 @@ class Transcript(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(id="transcript-body")
 
-    def show(self, messages: list[Message], customer_name: str, zone: ZoneInfo, now: datetime) -> None:
+    def show(
+        self, messages: list[Message], customer_name: str, zone: ZoneInfo, now: datetime, problem: str | None = None
+    ) -> None:
+        """`problem`: what the store says is wrong with this conversation's file, shown first, so
+        that a transcript being rebuilt never reads as a conversation with no messages."""
         at_end = self.scroll_y >= self.max_scroll_y - 1
-        self.query_one("#transcript-body", Static).update(self.render_messages(messages, customer_name, zone, now))
+        text = self.render_messages(messages, customer_name, zone, now)
+        if problem:
+            text = Text.assemble((f"✖ {safe(problem)}\n\n", self._style("failed")), text)
+        self.query_one("#transcript-body", Static).update(text)
         if at_end:
             self.call_after_refresh(self.scroll_end, animate=False)
 
