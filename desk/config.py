@@ -124,6 +124,9 @@ class Config:
     mock: MockConfig = field(default_factory=MockConfig)
     cloud: CloudConfig = field(default_factory=CloudConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    keys: dict[str, str] = field(default_factory=dict)
+    """Keys moved: a binding's id ("conversation.template") -> its new key or keys ("f9", or
+    "f9,alt+t"); tui/keys.py lists the ids and checks them."""
 
     def numbers(self) -> list[BusinessNumber]:
         """The business numbers of the configured backend."""
@@ -206,6 +209,11 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         return _convert(inner[0], value, key)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"The config key {key} must be a table.")
+        kind = typing.get_args(hint)[1]
+        return {str(k): _convert(kind, v, f"{key}.{k}") for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list):
             raise ConfigError(f"The config key {key} must be a list.")

@@ -24,6 +24,7 @@ from desk.models import Conversation, Event, Message, MessageStatus, StatusChang
 from desk.text import display_name, safe
 from tui.context import DeskContext
 from tui.failures import WORKER_JOBS
+from tui.keys import keymap
 from tui.messages import ConversationsChanged, TemplatesSynced
 from tui.outbox import Outbox
 from tui.paste import install as install_paste_fix
@@ -48,7 +49,7 @@ class WadeskApp(App[None]):
     BINDINGS = [
         # Not in the footers (help lists it): the inbox shows its own "q Quit", and the
         # conversation's footer needs the room at 80 columns.
-        Binding("ctrl+q", "quit", "Quit", tooltip="Quit wadesk from any screen.", priority=True, id="quit", show=False),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit wadesk from any screen.", priority=True, id="app.quit", show=False),
     ]
 
     def __init__(self, context: DeskContext, *, pump_events: bool = True) -> None:
@@ -56,6 +57,7 @@ class WadeskApp(App[None]):
         # Before the driver starts: Textual would reorder a paste that holds ESC (tui/paste.py).
         install_paste_fix()
         self.ctx = context
+        self.set_keymap(keymap(context.config.keys))  # [keys] in the config: checked by the CLI first
         self._pump_events = pump_events
         # Every store write goes through this one thread: TinyDB is not thread-safe, and the UI loop
         # must never wait on fsync (a durable write is ~1 ms here, 1-10 ms on a laptop SSD).

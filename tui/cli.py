@@ -175,6 +175,9 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
         from tui.context import build
 
         context = build(config, data_dir)
+        from tui.keys import keymap
+
+        keymap(config.keys)  # an unknown key id stops the start here, as a sentence
         if Capability.WEBHOOKS in context.backend.capabilities:
             # The receiver binds inside the app's event loop, once the TUI owns the terminal: a busy
             # port must stop the start here, while a sentence on stderr can still be read.

@@ -20,7 +20,7 @@ LIMITS = {"image": 5 * 1024 * 1024, "document": 100 * 1024 * 1024}
 
 
 class AttachScreen(DeskModal[tuple[Path, str] | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="attach.cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="attach"):

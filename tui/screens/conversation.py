@@ -39,16 +39,16 @@ class ConversationScreen(DeskScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the inbox; the draft is kept.", id="conversation.back"),
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
-        Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", show=False),
+        Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", id="conversation.template-key", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
         Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
         Binding("ctrl+g", "edit_failed", "Edit", tooltip="Take the latest failed or unknown text back into the composer to edit and send again.", id="conversation.edit", show=False),
         Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
         Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
-        Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", show=False),
-        Binding("j,down", "scroll(1)", "Scroll down", show=False),
-        Binding("k,up", "scroll(-1)", "Scroll up", show=False),
+        Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", id="conversation.help-key", show=False),
+        Binding("j,down", "scroll(1)", "Scroll down", id="conversation.scroll-down", show=False),
+        Binding("k,up", "scroll(-1)", "Scroll up", id="conversation.scroll-up", show=False),
     ]
 
     def __init__(self, conversation_id: str) -> None:

@@ -57,7 +57,7 @@ def describe_keys(screen: Screen) -> Text:
 
 
 class HelpScreen(DeskModal[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
     def __init__(self, title: str, keys: Text) -> None:
         super().__init__()

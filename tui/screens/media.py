@@ -36,8 +36,8 @@ def system_opener() -> list[str] | None:
 
 class MediaScreen(DeskModal[None]):
     BINDINGS = [
-        Binding("ctrl+o", "open", "Open", tooltip="Open the file with the system's program for it."),
-        Binding("escape", "dismiss", "Close"),
+        Binding("ctrl+o", "open", "Open", tooltip="Open the file with the system's program for it.", id="media.open"),
+        Binding("escape", "dismiss", "Close", id="media.close"),
     ]
 
     def __init__(self, path: Path, label: str) -> None:

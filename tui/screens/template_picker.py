@@ -39,10 +39,10 @@ def _ordered(templates: list[Template]) -> list[Template]:
 
 class TemplatePicker(DeskModal[TemplateChoice | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", tooltip="Back to the list from the parameters; else close without sending."),
-        Binding("ctrl+s", "send", "Send", tooltip="Send the chosen template with its parameters."),
-        Binding("ctrl+r", "sync", "Sync", tooltip="Fetch the templates again from WhatsApp."),
-        Binding("f1", "help", "Help", tooltip="Show every key of the template picker."),
+        Binding("escape", "cancel", "Cancel", tooltip="Back to the list from the parameters; else close without sending.", id="picker.cancel"),
+        Binding("ctrl+s", "send", "Send", tooltip="Send the chosen template with its parameters.", id="picker.send"),
+        Binding("ctrl+r", "sync", "Sync", tooltip="Fetch the templates again from WhatsApp.", id="picker.sync"),
+        Binding("f1", "help", "Help", tooltip="Show every key of the template picker.", id="picker.help"),
     ]
 
     def __init__(self, templates: list[Template], customer_name: str, business_number_id: str) -> None:

@@ -49,13 +49,13 @@ class InboxList(ScrollView, can_focus=True):
         "inbox-list--unread",
     }
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "open", "Open", tooltip="Open the conversation under the cursor.", id="open"),
+        Binding("up,k", "cursor(-1)", "Up", id="inbox.up", show=False),
+        Binding("down,j", "cursor(1)", "Down", id="inbox.down", show=False),
+        Binding("pageup", "page(-1)", "Page up", id="inbox.page-up", show=False),
+        Binding("pagedown", "page(1)", "Page down", id="inbox.page-down", show=False),
+        Binding("home", "jump(0)", "First", id="inbox.first", show=False),
+        Binding("end", "jump(-1)", "Last", id="inbox.last", show=False),
+        Binding("enter", "open", "Open", tooltip="Open the conversation under the cursor.", id="inbox.open"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
