@@ -24,7 +24,6 @@ from tui.app import WadeskApp
 from tui.screens.inbox import InboxScreen
 
 
-
 async def one_run(size: int, run: int, count: int) -> dict[str, float]:
     data_dir = fresh_copy(seeded(size, quiet=True), f"live_update-{size}-{run}")
     ctx = make_context(data_dir)

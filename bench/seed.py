@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import tui  # noqa: E402,F401  (first: it sets the app's TEXTUAL_FPS before Textual is imported)
 import orjson  # noqa: E402
 
+import tui  # noqa: E402,F401  (first: it sets the app's TEXTUAL_FPS before Textual is imported)
 from desk.atomic_storage import fsync_dir  # noqa: E402
 from desk.codec import conversation_to_row, message_to_doc  # noqa: E402
 from desk.models import ConversationStatus, Customer, Direction, Message, MessageStatus  # noqa: E402

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from desk.models import (
-    ConversationStatus,
     Conversation,
+    ConversationStatus,
     Customer,
     Direction,
     Location,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 import mimetypes
 import re
-from dataclasses import dataclass, field, replace
 from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 

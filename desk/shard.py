@@ -18,8 +18,8 @@ import json
 import os
 import re
 from pathlib import Path
-from urllib.parse import unquote_to_bytes
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from tinydb import TinyDB
 from tinydb.table import Document

@@ -32,6 +32,7 @@ from typing import Any
 
 from tinydb import Query, TinyDB
 
+from desk import faults
 from desk.atomic_storage import AtomicOrjsonStorage, fsync_dir, read_json
 from desk.clock import Clock, SystemClock
 from desk.codec import (
@@ -49,7 +50,6 @@ from desk.codec import (
     ts_from_doc,
     ts_to_doc,
 )
-from desk import faults
 from desk.datadir import DataDirLock
 from desk.journal import Journal
 from desk.models import (
@@ -64,8 +64,10 @@ from desk.models import (
     StatusChanged,
     Template,
     TemplatesChanged,
-    conversation_id as make_conversation_id,
     merge_templates,
+)
+from desk.models import (
+    conversation_id as make_conversation_id,
 )
 from desk.shard import Shard, count_shard_files, id_from_path, salvage, shard_files, shard_path
 from desk.store import ConversationUnavailable, Store, StoreFault, StoreUnavailable

@@ -18,3 +18,15 @@ def test_domain_and_backends_do_not_import_textual():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "KEPT" in result.stdout
+
+
+def test_lint_is_clean():
+    """ruff, configured in pyproject.toml ([tool.ruff]): no unused import or name, imports in order,
+    no blind except that does not say why."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "desk", "backends", "tui", "bench", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -12,10 +12,10 @@ import pytest
 
 from backends.cloud.encode import webhook_bytes, webhook_for
 from backends.cloud.spool import Spool
-from tui.check import main
 from desk.shard import shard_path
 from desk.tinystore import TinyStore
 from tests.test_store_faults import ALICE, BN, BOB, A, B, inbound, opened
+from tui.check import main
 
 CAROL_ID = "15550000003"
 

@@ -23,7 +23,16 @@ from backends.base import Sent
 from backends.cloud import payloads
 from backends.cloud.graph import Graph, MediaIntegrityError, Unreachable
 from backends.cloud.pacing import Pacer
-from backends.errors import REFUSED_CODES, AuthError, OutcomeUnknown, TemplateError, TemporaryError, ThrottledError, WhatsAppError, WindowClosedError
+from backends.errors import (
+    REFUSED_CODES,
+    AuthError,
+    OutcomeUnknown,
+    TemplateError,
+    TemporaryError,
+    ThrottledError,
+    WhatsAppError,
+    WindowClosedError,
+)
 from desk.clock import FrozenClock
 from desk.models import TemplateStatus
 

@@ -22,7 +22,6 @@ from tui.app import WadeskApp
 from tui.screens.conversation import ConversationScreen
 from tui.screens.inbox import InboxScreen
 from tui.screens.template_picker import TemplatePicker
-from tui.widgets.composer import Composer
 from tui.widgets.inbox_list import InboxList
 
 SIZE = (80, 24)

@@ -160,7 +160,7 @@ async def test_at_80x24_a_long_name_cuts_nothing_in_half(data_dir, clock):
         assert "✖" not in top or "breached" in top
         await pilot.press("enter", "escape")
         await pilot.pause()
-        screen = await open_conversation(pilot, target)
+        await open_conversation(pilot, target)
         who, timers = screen_lines(pilot.app)[:2]
         number = pilot.app.ctx.number(conv.business_number_id)
         assert number.department in who and "…" in who

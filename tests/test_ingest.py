@@ -22,7 +22,7 @@ from desk.ingest import Ingest
 from desk.shard import shard_path
 from desk.tinystore import TinyStore
 from tests.conftest import make_context, quiet_config
-from tests.test_store_faults import A, ALICE, B, BOB, inbound, opened
+from tests.test_store_faults import ALICE, BOB, A, B, inbound, opened
 from tui.app import WadeskApp
 from tui.context import DeskContext
 

@@ -16,7 +16,7 @@ import phonenumbers
 import pytest
 
 from backends.base import Capability
-from backends.errors import TemplateError, WindowClosedError, WhatsAppError, describe
+from backends.errors import TemplateError, WhatsAppError, WindowClosedError, describe
 from backends.mock import MockBackend, Simulation
 from backends.mock.people import HOSTILE_LONG_LINE
 from desk.clock import FrozenClock, SystemClock

@@ -11,8 +11,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
-import resource
 import socket
 import subprocess
 import sys

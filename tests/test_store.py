@@ -10,6 +10,7 @@ import pytest
 
 from desk.clock import FrozenClock
 from desk.codec import conversation_from_row, conversation_to_row, message_from_doc, message_to_doc, ts_from_doc, ts_to_doc
+from desk.journal import Journal
 from desk.models import (
     ConversationStatus,
     ConversationStatusChanged,
@@ -27,7 +28,6 @@ from desk.models import (
     TemplateStatus,
     conversation_id,
 )
-from desk.journal import Journal
 from desk.shard import safe_name, shard_path
 from desk.summary import ConversationMeta, one_line, summarize
 from desk.tinystore import TinyStore

@@ -68,7 +68,6 @@ import aiohttp
 from aiohttp import web
 
 from backends.base import Sent
-from backends.cloud.jsonload import loads
 from backends.cloud.encode import (
     component_parameters,
     representable,
@@ -77,6 +76,7 @@ from backends.cloud.encode import (
     webhook_bytes,
     webhook_for,
 )
+from backends.cloud.jsonload import loads
 from backends.errors import WhatsAppError, describe, error_for, title
 from backends.mock.catalogue import find
 from backends.mock.people import TOPICS, Person

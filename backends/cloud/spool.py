@@ -205,7 +205,7 @@ class Spool:
                 batch, self._pending = self._pending, []
                 try:
                     first = await loop.run_in_executor(self._executor, self._write, [b for b, _ in batch])
-                except Exception as exc:  # the disk failed: no 200 for any of them
+                except Exception as exc:  # noqa: BLE001 - the disk failed: no 200 for any of them, each told why
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)

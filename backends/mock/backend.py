@@ -22,7 +22,6 @@ from desk.clock import Clock, real_seconds
 from desk.config import MockConfig
 from desk.models import BusinessNumber, Customer, Event, Template
 
-
 CHECKPOINT_SECONDS = 10.0
 """Real seconds at most between two saves of the state file while the clock runs fast."""
 

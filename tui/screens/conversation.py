@@ -15,11 +15,11 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
+from backends.base import Capability
+from backends.errors import error_sentence
 from desk.clock import tick_seconds
 from desk.contacts import handle
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
-from backends.base import Capability
-from backends.errors import error_sentence
 from desk.sla import sla_state
 from desk.summary import one_line
 from desk.text import display_name
@@ -27,9 +27,9 @@ from desk.window import window
 from tui.header import conversation_header
 from tui.labels import local_time, waited_label
 from tui.messages import ConversationsChanged
+from tui.screens.attach import AttachScreen
 from tui.screens.base import DeskScreen, reports_failure
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.attach import AttachScreen
 from tui.screens.media import MediaScreen
 from tui.widgets.composer import Composer
 from tui.widgets.transcript import Transcript

@@ -13,7 +13,6 @@ from textual.widgets import Input, Static, TextArea
 from tui.plain import plain
 from tui.screens.base import DeskModal
 
-
 SECTIONS = {"desk": "", "editor": "Editing text", "textual": "More keys (Textual's)"}
 """The desk's own keys come first, untitled (the ones an agent needs); then the text editor's
 (TextArea and Input: cursor, select, cut, undo ...); then Textual's other ones (focus, scrolling,

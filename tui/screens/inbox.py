@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Iterable
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
