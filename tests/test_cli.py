@@ -16,18 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_config import CLOUD as CLOUD_CONFIG
 from tui import cli
 from tui.cli import main
 from tui.logs import log_path
 
-CLOUD = """
-backend = "cloud"
-[cloud]
-waba_id = "102290129340398"
-[[cloud.numbers]]
-phone_number_id = "106540352242922"
-department = "Support"
-[webhook]
+CLOUD = CLOUD_CONFIG + """[webhook]
 host = "127.0.0.1"
 port = {port}
 """

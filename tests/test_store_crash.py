@@ -125,13 +125,8 @@ def test_a_killed_owner_does_not_block_the_next_start(tmp_path: Path):
     assert after.returncode == 0 and out.strip() == "opened", err
 
 
-@pytest.mark.parametrize(
-    ("acks", "flush_every"),
-    [(5, 5000), (50, 5000), (200, 5000), (50, 16), (200, 7)],
-)
-def test_kill_9_keeps_every_acknowledged_message(tmp_path: Path, acks: int, flush_every: int):
-    data_dir = tmp_path / "data"
-    child = spawn(WRITER, str(data_dir), str(flush_every), str(Path(__file__).parent))
+def kill_after(child: subprocess.Popen, acks: int) -> list[str]:
+    """Read the writer's acknowledged message ids until there are `acks`, then SIGKILL it."""
     acknowledged: list[str] = []
     try:
         assert child.stdout.readline().strip() == "ready"
@@ -142,6 +137,17 @@ def test_kill_9_keeps_every_acknowledged_message(tmp_path: Path, acks: int, flus
     finally:
         child.send_signal(signal.SIGKILL)
         child.communicate(timeout=60)
+    return acknowledged
+
+
+@pytest.mark.parametrize(
+    ("acks", "flush_every"),
+    [(5, 5000), (50, 5000), (200, 5000), (50, 16), (200, 7)],
+)
+def test_kill_9_keeps_every_acknowledged_message(tmp_path: Path, acks: int, flush_every: int):
+    data_dir = tmp_path / "data"
+    child = spawn(WRITER, str(data_dir), str(flush_every), str(Path(__file__).parent))
+    acknowledged = kill_after(child, acks)
     assert child.returncode == -signal.SIGKILL
 
     # Every file left behind is whole: plain JSON, and TinyDB opens every shard.
@@ -253,16 +259,7 @@ for i in range(1_000_000):
 def test_kill_9_while_one_conversation_cannot_be_written_keeps_its_held_messages(tmp_path: Path, flush_every: int):
     data_dir = tmp_path / "data"
     child = spawn(HELD_WRITER, str(data_dir), str(flush_every), str(Path(__file__).parent))
-    acknowledged: list[str] = []
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        while len(acknowledged) < 150:
-            line = child.stdout.readline()
-            assert line, child.stderr.read()
-            acknowledged.append(line.strip())
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=60)
+    acknowledged = kill_after(child, 150)
     held_cid = inbound(0).message.conversation_id
     with TinyStore(data_dir) as store:  # the disk has room again
         stored = {m.id for c in store.conversations() for m in store.messages(c.id)}
