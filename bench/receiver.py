@@ -429,7 +429,7 @@ async def send_all(server: Server, bodies: list[bytes], concurrency: int, client
 def one_run(kind: str, concurrency: int, client: str, wamids: list[str], bodies: list[bytes], seed: int) -> dict[str, float]:
     """One server process, one send loop. serve with httpx waits for the marker (ingest lag); serve
     with the raw client is stopped right after the last 200 instead (what SIGTERM leaves behind)."""
-    from desk.shard import shard_path
+    from desk.store.tiny.shard import shard_path
 
     work = Path(tempfile.mkdtemp(prefix=f"receiver-{kind}-c{concurrency}-", dir=CACHE / "work"))
     data_dir = work / "data"
@@ -475,7 +475,7 @@ def verify(kind: str, data_dir: Path, wamids: list[str], bodies: list[bytes], ma
     assert sorted(spooled[: len(bodies)]) == sorted(bodies) and len(extra) <= 1, "the spool does not hold every body once"
     if kind == "receiver":
         return 0
-    from desk.tinystore import TinyStore
+    from desk.store.tiny import TinyStore
 
     done = int((data_dir / "webhooks.done").read_text())
     index = {body: k for k, body in enumerate(bodies)}
@@ -499,7 +499,7 @@ def verify(kind: str, data_dir: Path, wamids: list[str], bodies: list[bytes], ma
 def store_alone(bodies: list[bytes], run: int) -> dict[str, float]:
     """Parse the bodies, then apply their events to a fresh TinyStore, in this process."""
     from backends.cloud.webhook import parse_body
-    from desk.tinystore import TinyStore
+    from desk.store.tiny import TinyStore
 
     work = Path(tempfile.mkdtemp(prefix=f"receiver-store-{run}-", dir=CACHE / "work"))
     try:

@@ -1,7 +1,7 @@
 """Shared bench code: seeded stores, a desk on the mock, frame timestamps, statistics.
 
 A seeded store holds N conversations of 20 messages each, written in bulk with the store's own
-helpers (desk.shard.shard_path / meta_to_doc, desk.codec.message_to_doc, desk.summary.summarize,
+helpers (desk.store.tiny.shard.shard_path / meta_to_doc, desk.codec.message_to_doc, desk.summary.summarize,
 desk.codec.conversation_to_row): one TinyDB file per conversation, exactly what `Shard.commit()`
 writes, but without the per-file fsync. The index is written by the store itself
 (`TinyStore.flush()`). Seeded stores are cached under /tmp/wadesk-bench/<size>/.
@@ -34,7 +34,7 @@ import tui  # noqa: E402,F401  (first: it sets the app's TEXTUAL_FPS before Text
 from desk.atomic_storage import fsync_dir  # noqa: E402
 from desk.codec import conversation_to_row, message_to_doc  # noqa: E402
 from desk.models import ConversationStatus, Customer, Direction, Message, MessageStatus  # noqa: E402
-from desk.shard import meta_to_doc, shard_path  # noqa: E402
+from desk.store.tiny.shard import meta_to_doc, shard_path  # noqa: E402
 from desk.summary import ConversationMeta, summarize  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -91,7 +91,7 @@ def conversation_data(i: int, rng: random.Random) -> tuple[ConversationMeta, lis
 
 
 def _write_store(size: int, target: Path) -> None:
-    from desk.tinystore import TinyStore
+    from desk.store.tiny import TinyStore
 
     # An empty store first: lock, journal, drafts, templates, an empty index.
     store = TinyStore(target)
@@ -118,16 +118,16 @@ def _write_store(size: int, target: Path) -> None:
     # The index, written by the store itself (so its format is the store's).
     store = TinyStore(target)
     store.open()
-    store._index = rows  # private: the bulk equivalent of N x _refresh()
-    store._all_built = False
+    store._index.rows = rows  # private: the bulk equivalent of N x _refresh()
+    store._index.all_built = False
     store.flush()
     store.close()
 
 
 def _verify(size: int, target: Path) -> None:
     """Reopen through the public API; a sample of shards must load and summarise to the index."""
-    from desk.shard import Shard
-    from desk.tinystore import TinyStore
+    from desk.store.tiny import TinyStore
+    from desk.store.tiny.shard import Shard
 
     store = TinyStore(target)
     store.open()
@@ -204,7 +204,7 @@ def make_context(data_dir: Path):
     from backends.mock import MockBackend
     from desk.clock import FrozenClock
     from desk.config import Config, MockConfig
-    from desk.tinystore import TinyStore
+    from desk.store.tiny import TinyStore
     from tui.context import DeskContext
 
     clock = FrozenClock(NOW)

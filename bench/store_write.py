@@ -18,7 +18,7 @@ from seed import NOW, arguments, drop, fresh_copy, median, p95, ratio_line, seed
 
 from desk.codec import conversation_from_row
 from desk.models import Direction, Message, MessageReceived, MessageStatus
-from desk.tinystore import TinyStore
+from desk.store.tiny import TinyStore
 
 
 def one_run(size: int, run: int, writes: int) -> dict[str, float]:
@@ -30,7 +30,7 @@ def one_run(size: int, run: int, writes: int) -> dict[str, float]:
         store.open()
         open_ms = (time.perf_counter() - t0) * 1000
         gc.freeze()  # as the app does once its inbox is loaded: the collector skips the index
-        rows = store._index  # the index rows as loaded: ids and customers, no Conversations built
+        rows = store._index.rows  # the index rows as loaded: ids and customers, no Conversations built
         ids = random.Random(run).sample(sorted(rows), min(writes, len(rows)))
         events = []
         for k, cid in enumerate(ids * (writes // len(ids) + 1)):

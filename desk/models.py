@@ -36,37 +36,6 @@ class MessageStatus(str, enum.Enum):
     PLAYED = "played"
     FAILED = "failed"
 
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    def can_become(self, new: MessageStatus) -> bool:
-        """Statuses only move forward (WhatsApp sends them in no particular order).
-
-        FAILED is final unless a later success arrives (a second device can still get it), and any
-        word from WhatsApp settles UNKNOWN.
-        """
-        if new is self:
-            return False
-        if self is MessageStatus.FAILED:
-            return new in (MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED)
-        if new is MessageStatus.FAILED:
-            return self.rank < MessageStatus.DELIVERED.rank
-        return new.rank > self.rank
-
-
-_RANK = {
-    MessageStatus.RECEIVED: 0,
-    MessageStatus.QUEUED: 1,
-    MessageStatus.SENDING: 2,
-    MessageStatus.UNKNOWN: 3,
-    MessageStatus.FAILED: 4,
-    MessageStatus.SENT: 5,
-    MessageStatus.DELIVERED: 6,
-    MessageStatus.READ: 7,
-    MessageStatus.PLAYED: 8,
-}
-
 
 class ConversationStatus(str, enum.Enum):
     OPEN = "open"
@@ -163,15 +132,6 @@ class Message:
 
     def with_status(self, status: MessageStatus, at: datetime | None = None, **changes: Any) -> Message:
         return replace(self, status=status, status_at=at or self.status_at, **changes)
-
-
-def merge_templates(catalogue: Iterable[Template], updates: Iterable[Template]) -> tuple[Template, ...]:
-    """The catalogue with each update in place of the template it names (by TemplateRef), new ones
-    added at the end: a webhook about one template changes that one and keeps the rest."""
-    by_key = {t.key: t for t in catalogue}
-    for t in updates:
-        by_key[t.key] = t
-    return tuple(by_key.values())
 
 
 def awaiting_retry(messages: Iterable[Message]) -> list[Message]:

@@ -13,7 +13,7 @@ import pytest
 from backends.mock import MockBackend
 from desk.clock import FrozenClock
 from desk.config import Config, MockConfig
-from desk.tinystore import TinyStore
+from desk.store.tiny import TinyStore
 from tui.app import WadeskApp
 from tui.context import DeskContext
 

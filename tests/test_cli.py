@@ -216,7 +216,7 @@ def test_check_gets_the_resolved_data_dir_and_the_repair_flag(tmp_path, monkeypa
 
 
 def test_check_on_a_clean_store_exits_0(tmp_path):
-    from desk.tinystore import TinyStore
+    from desk.store.tiny import TinyStore
 
     store = TinyStore(tmp_path / "data")
     store.open()

@@ -24,7 +24,7 @@ from backends.cloud.encode import signature, webhook_bytes, webhook_for
 from backends.errors import describe
 from desk.config import CloudConfig, CloudNumberConfig, Config, WebhookConfig
 from desk.models import Direction, Message, MessageReceived, MessageStatus, StatusChanged
-from desk.tinystore import TinyStore
+from desk.store.tiny import TinyStore
 from desk.window import window
 from tests.conftest import NOW, quiet_config, ready
 from tests.test_flows import open_conversation, transcript_text

@@ -10,7 +10,6 @@ import pytest
 
 from desk.clock import FrozenClock
 from desk.codec import conversation_from_row, conversation_to_row, message_from_doc, message_to_doc, ts_from_doc, ts_to_doc
-from desk.journal import Journal
 from desk.models import (
     ConversationStatus,
     ConversationStatusChanged,
@@ -28,9 +27,10 @@ from desk.models import (
     TemplateStatus,
     conversation_id,
 )
-from desk.shard import safe_name, shard_path
+from desk.store.tiny import TinyStore
+from desk.store.tiny.journal import Journal
+from desk.store.tiny.shard import safe_name, shard_path
 from desk.summary import ConversationMeta, one_line, summarize
-from desk.tinystore import TinyStore
 
 BN = "106540352242922"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

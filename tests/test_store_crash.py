@@ -16,10 +16,10 @@ from tinydb import TinyDB
 
 from desk.atomic_storage import AtomicOrjsonStorage
 from desk.codec import customer_to_doc, message_to_doc
-from desk.journal import Journal
 from desk.models import Customer, Direction, Message, MessageReceived, MessageStatus, conversation_id
 from desk.store import StoreLocked
-from desk.tinystore import INDEX_VERSION, TinyStore
+from desk.store.tiny import INDEX_VERSION, TinyStore
+from desk.store.tiny.journal import Journal
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
@@ -53,7 +53,7 @@ OPEN_AND_REPORT = """
 import sys
 from pathlib import Path
 from desk.store import StoreLocked
-from desk.tinystore import INDEX_VERSION, TinyStore
+from desk.store.tiny import INDEX_VERSION, TinyStore
 try:
     TinyStore(Path(sys.argv[1])).open()
 except StoreLocked as exc:
@@ -65,7 +65,7 @@ print("opened")
 HOLD = """
 import sys
 from pathlib import Path
-from desk.tinystore import INDEX_VERSION, TinyStore
+from desk.store.tiny import INDEX_VERSION, TinyStore
 store = TinyStore(Path(sys.argv[1]))
 store.open()
 print("ready", flush=True)
@@ -78,7 +78,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from test_store_crash import inbound
 from desk.models import MessageStatus, StatusChanged
-from desk.tinystore import INDEX_VERSION, TinyStore
+from desk.store.tiny import INDEX_VERSION, TinyStore
 store = TinyStore(Path(sys.argv[1]))
 store.INDEX_FLUSH_RECORDS = int(sys.argv[2])
 store.open()
@@ -235,8 +235,8 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from test_store_crash import inbound
 import desk.atomic_storage as atomic_storage
-from desk.shard import shard_path
-from desk.tinystore import TinyStore
+from desk.store.tiny.shard import shard_path
+from desk.store.tiny import TinyStore
 store = TinyStore(Path(sys.argv[1]))
 store.INDEX_FLUSH_RECORDS = int(sys.argv[2])
 store.open()

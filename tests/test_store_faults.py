@@ -14,12 +14,12 @@ import orjson
 import pytest
 
 import desk.atomic_storage as atomic_storage
-import desk.journal as journal_module
+import desk.store.tiny.journal as journal_module
 from desk.clock import FrozenClock
 from desk.models import Customer, Direction, Message, MessageReceived, MessageStatus, conversation_id
-from desk.shard import shard_path
 from desk.store import StoreUnavailable
-from desk.tinystore import TinyStore
+from desk.store.tiny import TinyStore
+from desk.store.tiny.shard import shard_path
 
 BN = "106540352242922"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ import pytest
 from backends.cloud import backend as cloud_backend
 from backends.cloud.backend import CloudBackend, sync_delay
 from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
-from desk.tinystore import TinyStore
+from desk.store.tiny import TinyStore
 from tests.conftest import quiet_config
 from tests.test_cloud_e2e import SECRETS, WABA, until
 from tui.app import WadeskApp

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from desk.models import Template, TemplateRef, TemplateStatus, merge_templates
+from desk.models import Template, TemplateRef, TemplateStatus
+from desk.store.rules import merge_templates
 
 
 def template(name: str, language: str, status: TemplateStatus = TemplateStatus.APPROVED) -> Template:

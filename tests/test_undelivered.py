@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from desk.codec import ROW_FIELDS, conversation_from_row, conversation_to_row
 from desk.models import Direction, Message, MessageReceived, MessageStatus, StatusChanged
+from desk.store.tiny import TinyStore
 from desk.summary import ConversationMeta, failure_key, summarize
-from desk.tinystore import TinyStore
 from desk.window import window
 from tests.conftest import NOW, find_conversation, make_context, ready
 from tui.app import WadeskApp

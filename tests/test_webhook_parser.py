@@ -31,7 +31,7 @@ from desk.models import (
     StatusChanged,
     conversation_id,
 )
-from desk.tinystore import TinyStore
+from desk.store.tiny import TinyStore
 
 EXAMPLES: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "meta" / "webhook-examples.json").read_text(encoding="utf-8")

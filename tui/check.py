@@ -27,15 +27,16 @@ from backends.cloud.webhook import parse_body
 from desk.atomic_storage import read_json, write_file_atomic
 from desk.clock import SystemClock
 from desk.codec import conversation_to_row
-from desk.datadir import DataDirLock
 from desk.faults import move_aside
-from desk.journal import Journal
 from desk.models import MessageReceived, StatusChanged, conversation_id
-from desk.shard import Shard, id_from_path, shard_files
 from desk.store import StoreLocked, StoreUnavailable
+from desk.store.rules import whatsapp_moves
+from desk.store.tiny import INDEX_VERSION, TinyStore
+from desk.store.tiny.datadir import DataDirLock
+from desk.store.tiny.journal import Journal
+from desk.store.tiny.shard import Shard, id_from_path, shard_files
 from desk.summary import summarize
 from desk.text import flatten
-from desk.tinystore import INDEX_VERSION, TinyStore
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ def _stored(event: object, seen: dict[str, _Conversation], journaled: set[tuple[
         if (event.wamid, event.status.value) in conv.pending:
             return True
         current = conv.statuses.get(event.wamid)
-        return current is not None and not current.can_become(event.status)
+        return current is not None and not whatsapp_moves(current, event.status)
     return True
 
 

@@ -98,7 +98,7 @@ def build(
     `clock` is the real time (tests pass a frozen one) and `base` the real elapsed seconds under a
     simulated clock. The store, the backend, the outbox and the screens all get the same clock.
     """
-    from desk.tinystore import TinyStore
+    from desk.store.tiny import TinyStore
 
     clock = desk_clock(config, data_dir, clock or SystemClock(), base)
     backend = build_backend(config.backend, config, clock, data_dir)

@@ -36,8 +36,8 @@ from desk.models import (
     TemplatesChanged,
     TemplateStatus,
     file_kind,
-    merge_templates,
 )
+from desk.store.rules import merge_templates
 
 log = logging.getLogger(__name__)
 

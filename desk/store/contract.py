@@ -1,14 +1,17 @@
 """The store's contract: what the app, the backends' ingest and later a team hub rely on.
 
-The embedded implementation is `desk.tinystore.TinyStore` (TinyDB; layout in docs/storage.md).
+The embedded implementation is `desk.store.tiny.TinyStore` (TinyDB; layout in docs/storage.md).
 A PostgreSQL one for teams will sit beside it. Every write is durable when the call returns,
-idempotent where an event can come twice, and moves statuses only forward.
+idempotent where an event can come twice, moves statuses only forward (desk.store.rules decides
+what may change), names the agent who acted, and is announced in order by `changes()`. The
+promises are held by the contract suite, tests/store_contract/, which every store passes.
 """
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +48,29 @@ class StoreFault:
         return (self.kind, self.conversation_id, str(self.path))
 
 
+class ChangeKind(str, enum.Enum):
+    CONVERSATION = "conversation"
+    """A conversation's summary or transcript changed (a message, a status, read, resolved)."""
+    TEMPLATES = "templates"
+    """A business number's template catalogue changed."""
+    RESYNC = "resync"
+    """The consumer asked to resume from further back than the store keeps (or from before a
+    restart): it reads everything again, and goes on from this change's number."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change, as `Store.changes()` announces it to every consumer, whoever made it."""
+
+    seq: int
+    """Increasing by one per change: a consumer resumes after the last one it handled."""
+    kind: ChangeKind
+    conversation_id: str | None = None
+    business_number_id: str | None = None
+    agent: str | None = None
+    """Who acted; None for what WhatsApp, a customer or the store itself (a retry) did."""
+
+
 class ConversationUnavailable(Exception):
     """One conversation's file cannot be read now; the rest of the store works."""
 
@@ -63,7 +89,10 @@ class StoreUnavailable(Exception):
 
 
 class Store(ABC):
-    """One owner process at a time; calls come from one writer thread, reads from any thread."""
+    """One owner process at a time; calls come from one writer thread, reads from any thread.
+
+    `agent` on a write is who acted (the configured agent's name); None is WhatsApp, a customer
+    or the desk itself. It is kept with the change and announced by `changes()`."""
 
     @abstractmethod
     def open(self) -> None:
@@ -76,8 +105,9 @@ class Store(ABC):
 
     # --- reading (cheap: from memory) -----------------------------------------------------------
     @abstractmethod
-    def conversations(self) -> list[Conversation]:
-        """Every conversation's summary, in no particular order."""
+    def conversations(self, *, after: str | None = None, limit: int | None = None) -> list[Conversation]:
+        """Every conversation's summary, in no particular order; or, with `limit` (and `after`,
+        the last id of the page before), one page of them in the order of their ids."""
 
     def waiting_conversations(self) -> list[Conversation]:
         """The conversations whose customer waits for our reply: what the inbox shows first, so
@@ -97,7 +127,19 @@ class Store(ABC):
         restart. Messages left SENDING by a crash are UNKNOWN, not here: they are never resent."""
 
     def is_empty(self) -> bool:
-        return not self.conversations()
+        return not self.conversations(limit=1)
+
+    # --- following changes ----------------------------------------------------------------------
+    @abstractmethod
+    def last_change(self) -> int:
+        """The number of the latest change: where a consumer that has just read everything starts."""
+
+    @abstractmethod
+    def changes(self, after: int) -> AsyncIterator[Change]:
+        """Every change after number `after`, in order, then each one as it is made, by any writer
+        of this store; it never ends (the consumer stops iterating). Resuming from further back
+        than the store keeps gives one RESYNC change first. Iterate on an event loop; the writes
+        may come from any thread."""
 
     def faults(self) -> list[StoreFault]:
         """What cannot be read or written now (empty when all is well)."""
@@ -110,7 +152,7 @@ class Store(ABC):
 
     # --- writing (durable when the call returns) ------------------------------------------------
     @abstractmethod
-    def apply(self, event: Event) -> str | None:
+    def apply(self, event: Event, *, agent: str | None = None) -> str | None:
         """Apply a backend event idempotently. Returns the id of the conversation that changed, or
         None when nothing did (a duplicate, a status that would move backwards, templates).
 
@@ -118,16 +160,16 @@ class Store(ABC):
         now (it then waits in the journal, `faults()` says so and `retry()` applies it). Raises
         StoreUnavailable when nothing can be made durable: the event must be kept and tried again."""
 
-    def apply_many(self, events: Iterable[Event]) -> set[str]:
+    def apply_many(self, events: Iterable[Event], *, agent: str | None = None) -> set[str]:
         changed = set()
         for event in events:
-            conversation_id = self.apply(event)
+            conversation_id = self.apply(event, agent=agent)
             if conversation_id:
                 changed.add(conversation_id)
         return changed
 
     @abstractmethod
-    def record_outgoing(self, message: Message) -> Message:
+    def record_outgoing(self, message: Message, *, agent: str | None = None) -> Message:
         """Put one of our messages in the outbox (status QUEUED), durably, before it is sent."""
 
     @abstractmethod
@@ -141,23 +183,26 @@ class Store(ABC):
         wamid: str | None = None,
         error_code: int | None = None,
         error_text: str | None = None,
+        agent: str | None = None,
     ) -> Message:
         """Record what happened to one of our messages (SENDING, SENT with its wamid, FAILED with
         WhatsApp's code and a sentence, UNKNOWN). A SENT reply stops the conversation's SLA clock."""
 
     @abstractmethod
-    def mark_read(self, conversation_id: str) -> None:
+    def mark_read(self, conversation_id: str, *, agent: str | None = None) -> None:
         """The agent has seen everything in the conversation: unread becomes 0."""
 
     @abstractmethod
-    def set_status(self, conversation_id: str, status: ConversationStatus) -> None: ...
+    def set_status(self, conversation_id: str, status: ConversationStatus, *, agent: str | None = None) -> None:
+        """Open or resolve; resolving is stamped no earlier than the conversation's last message
+        (rules.resolved_at)."""
 
     # --- drafts and templates --------------------------------------------------------------------
     @abstractmethod
     def draft(self, conversation_id: str) -> str: ...
 
     @abstractmethod
-    def save_draft(self, conversation_id: str, text: str) -> None:
+    def save_draft(self, conversation_id: str, text: str, *, agent: str | None = None) -> None:
         """Keep what the agent typed, durably; an empty text removes the draft."""
 
     @abstractmethod

@@ -1,0 +1,308 @@
+"""What the TinyDB store does when a file fails it: one conversation's file that cannot be read
+or written, one that does not parse, an index that does not match the shards, a crash mid-send.
+
+A fault in one conversation's file never stops the others. Its events are durable in the journal
+already: they are held (re-applied whenever the shard is loaded) until retry() writes them. A file
+that does not parse is moved aside, never deleted, and the conversation rebuilt from what it still
+holds whole and from the journal. Each fault is told once, as a sentence (desk.faults).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desk import faults
+from desk.atomic_storage import read_json
+from desk.codec import conversation_from_row
+from desk.models import Direction, MessageStatus
+from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault
+from desk.store.tiny import records
+from desk.store.tiny.records import ShardRecord
+from desk.store.tiny.shard import Shard, id_from_path, salvage, shard_files, shard_path
+from desk.summary import ConversationMeta
+
+if TYPE_CHECKING:
+    from desk.store.tiny.facade import TinyStore
+
+log = logging.getLogger(__name__)
+
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError)
+"""What a shard that does not parse (truncated or garbled JSON, a wrong shape) raises on load."""
+
+LEFT_SENDING = (
+    "The desk stopped while this message was being sent; it may or may not have reached the customer."
+)
+
+Held = list[tuple[int, ShardRecord]]
+"""Journal records (seq, record) that their conversation's file does not have yet."""
+
+
+class Recovery:
+    """The TinyStore's half that deals with faults; it works on the store's own state."""
+
+    _shards: OrderedDict[str, Shard]
+
+    def __init__(self) -> None:
+        self._held: dict[str, Held] = {}
+        """Durable in the journal, not in their conversation's file: it could not be read or
+        written. Re-applied when the shard is loaded, written by retry()."""
+        self._suspect: set[str] = set()
+        """Conversations a reader could not read: retry() loads them on the writer thread."""
+        self._faults: dict[tuple[str, str | None], StoreFault] = {}
+        self._faults_lock = threading.Lock()
+
+    # --- telling ---------------------------------------------------------------------------------------
+
+    def faults(self) -> list[StoreFault]:
+        with self._faults_lock:
+            return list(self._faults.values())
+
+    def _set_fault(self, fault: StoreFault, exc: BaseException | None) -> None:
+        with self._faults_lock:
+            new = (fault.kind, fault.conversation_id) not in self._faults
+            self._faults[(fault.kind, fault.conversation_id)] = fault
+        if new:  # the traceback once, for whoever reads the log
+            log.error("%s", fault.sentence, exc_info=exc)
+
+    def _clear_fault(self, kind: str, cid: str | None) -> None:
+        with self._faults_lock:
+            fault = self._faults.pop((kind, cid), None)
+        if fault is not None:
+            log.warning("resolved: %s", fault.sentence)
+
+    def _name(self: TinyStore, cid: str) -> str | None:
+        conversation = self.conversation(cid)
+        return conversation.customer.name if conversation else None
+
+    # --- loading a shard -------------------------------------------------------------------------------
+
+    def _shard(self: TinyStore, cid: str) -> Shard:
+        """The conversation's shard, loaded (with what is held for it applied in memory). A file
+        that does not parse is moved aside and rebuilt; one that cannot be read raises
+        ConversationUnavailable."""
+        shard = self._shards.get(cid)
+        if shard is not None:
+            self._shards.move_to_end(cid)
+            return shard
+        path = shard_path(self._conversations_dir, cid)
+        try:
+            shard = Shard(path, cid)
+        except OSError as exc:
+            fault = faults.unreadable(cid, self._name(cid), path, exc)
+            self._set_fault(fault, exc)
+            raise ConversationUnavailable(fault) from exc
+        except DAMAGE as exc:
+            shard = self._quarantine(cid, path, exc)
+        for seq, record in self._held.get(cid, ()):
+            try:
+                records.apply(shard, record)
+            except (KeyError, ValueError, TypeError) as exc:
+                log.error("journal record %s could not be applied to %s: %r", seq, cid, exc)
+        if self._faults:
+            self._clear_fault("unreadable", cid)
+        self._shards[cid] = shard
+        if len(self._shards) > self.SHARD_CACHE:
+            old, _ = self._shards.popitem(last=False)
+            self._transcripts.pop(old, None)
+        return shard
+
+    def _quarantine(self: TinyStore, cid: str, path: Path, exc: BaseException, seed: Any = None) -> Shard:
+        """A shard that does not parse: moved aside (never deleted) and rebuilt from what it still
+        holds whole (shard.salvage), else its index summary (who, which number, open or
+        resolved), and every journal record it still has."""
+        meta, kept = salvage(path, cid)
+        aside = faults.move_aside(path)
+        self._shard_files -= 1
+        shard = Shard(path, cid)
+        seed = seed if seed is not None else self._index.rows.get(cid)
+        if isinstance(seed, list):
+            seed = conversation_from_row(seed)
+        if meta is None and seed is not None:
+            meta = ConversationMeta(cid, seed.business_number_id, seed.customer, seed.status)
+        if meta is not None:
+            shard.set_meta(meta)
+        for message in kept:
+            if shard.find(message.id) is None:
+                shard.insert(message)
+        applied: Held = []
+        for doc in self._journal.read()[0]:
+            if doc.get("cid") == cid:
+                try:
+                    record = records.decode(doc)
+                    if records.apply(shard, record)[0]:  # type: ignore[arg-type]
+                        applied.append((doc["seq"], record))  # type: ignore[arg-type]
+                except (KeyError, ValueError, TypeError):
+                    continue
+        name = shard.meta.customer.name if shard.meta else None
+        self._set_fault(faults.damaged(cid, name, path, aside, len(applied), len(kept)), exc)
+        try:
+            self._commit(shard)
+        except OSError as write_exc:
+            # Kept loaded and written by retry(); the journal keeps what it was rebuilt from.
+            self._held.setdefault(cid, []).extend(applied)
+            self._suspect.add(cid)
+            self._set_fault(faults.unwritable(cid, name, path, write_exc, len(applied)), write_exc)
+        return shard
+
+    def _replay(self: TinyStore, doc: dict[str, object]) -> None:
+        """Re-apply one journal record at open: a no-op where the shard already has it."""
+        try:
+            record = records.decode(doc)  # type: ignore[arg-type]
+            if isinstance(record, records.Templates):
+                self._apply_templates(record)
+                return
+            shard = self._shard(record.cid)
+            changed, _ = records.apply(shard, record)
+            if changed:
+                try:
+                    self._commit(shard)
+                except OSError as exc:
+                    self._hold(shard.id, int(doc["seq"]), record, exc)  # type: ignore[call-overload]
+            self._refresh(shard)
+        except ConversationUnavailable:
+            self._held.setdefault(record.cid, []).append((int(doc["seq"]), record))  # type: ignore[call-overload, union-attr]
+        except (KeyError, ValueError, TypeError) as exc:
+            log.error("journal record %s could not be replayed: %r", doc.get("seq"), exc)
+            self._evict(str(doc.get("cid", "")))
+
+    # --- holding and retrying --------------------------------------------------------------------------
+
+    def _hold(self: TinyStore, cid: str, seq: int, record: ShardRecord, exc: OSError | None) -> None:
+        held = self._held.setdefault(cid, [])
+        held.append((seq, record))
+        if exc is not None:
+            path = shard_path(self._conversations_dir, cid)
+            self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, len(held)), exc)
+
+    def _release(self, cid: str) -> None:
+        """The shard's file now has everything held for it."""
+        count = len(self._held.pop(cid, ()))
+        self._clear_fault("unwritable", cid)
+        self._clear_fault("unreadable", cid)
+        log.info("conversation %s: %d held event(s) written", cid, count)
+
+    def retry(self: TinyStore) -> set[str]:
+        with self._write_lock:
+            self._check_open()
+            changed: set[str] = set()
+            for cid in sorted(self._suspect | set(self._held)):
+                cached = self._shards.get(cid)
+                if cid in self._suspect and cached is not None and cached.storage.has_data:
+                    cached.storage.dirty = True  # a reader found the file bad; the writer's copy is whole
+                try:
+                    shard = self._shard(cid)
+                    self._commit(shard)
+                except ConversationUnavailable:
+                    continue
+                except OSError as exc:
+                    path = shard_path(self._conversations_dir, cid)
+                    held = len(self._held.get(cid, ()))
+                    self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, held), exc)
+                    continue
+                self._suspect.discard(cid)
+                self._clear_fault("unreadable", cid)
+                if cid in self._held:
+                    self._release(cid)
+                self._refresh(shard)
+                changed.add(cid)
+                self._changes.add(ChangeKind.CONVERSATION, cid)
+            if ("index", None) in self._faults:
+                try:
+                    self._flush_index()
+                except OSError as exc:
+                    self._set_fault(faults.index_unwritable(self._index.path, exc), exc)
+                else:
+                    self._clear_fault("index", None)
+            return changed
+
+    def _recover_sending(self: TinyStore) -> None:
+        """Our messages left SENDING by a crash become UNKNOWN: the request may have left, so they
+        are never resent on their own. QUEUED ones stay QUEUED: their request never left."""
+        now = self._clock.now()
+        for cid in self._index.in_flight_ids():
+            try:
+                transcript = self._shard(cid).transcript
+            except ConversationUnavailable:
+                continue  # told as a fault; its messages are looked at when it can be read
+            for message in transcript:
+                if message.direction is Direction.OUTBOUND and message.status is MessageStatus.SENDING:
+                    self.update_outgoing(cid, message.id, MessageStatus.UNKNOWN, at=now, error_text=LEFT_SENDING)
+
+    # --- the index against the shards ------------------------------------------------------------------
+
+    def _stale_index(self: TinyStore, index_seq: int | None) -> str | None:
+        """Why the index loaded cannot be trusted for the summaries it holds (records it never saw
+        may be in the shards), or None. Read after the journal."""
+        journal = self._journal
+        if index_seq is None:
+            return None
+        if journal.garbled:
+            return f"the journal {journal.path} lost records in the middle"
+        if journal.base is None and index_seq > 0 and not journal.path.exists():
+            # (One without a start mark but there was written before marks existed: trusted.)
+            return f"the journal {journal.path} is missing"
+        if journal.base is not None and journal.base > index_seq:
+            return (
+                f"the index {self._index.path} is older than the journal "
+                f"(it covers record {index_seq}, the journal starts after {journal.base})"
+            )
+        return None
+
+    def _rebuild_index(self: TinyStore, files: list[Path]) -> None:
+        """Every summary from the shards themselves (no usable index.json)."""
+        seeds = self._index.clear()
+        count = sum(1 for path in sorted(files) if self._add_from_file(path, seeds))
+        if count:
+            log.warning("rebuilt the index from %d conversation files", count)
+
+    def _add_from_file(self: TinyStore, path: Path, seeds: dict[str, Any]) -> bool:
+        """Put the conversation of one shard file into the index; True if it has one."""
+        try:
+            data = read_json(path)
+            conversation = (data or {}).get("conversation", {}).get("1")
+            if not conversation:
+                return False  # only statuses waiting for a conversation that never came
+            shard = Shard(path, conversation["id"])
+        except OSError as exc:
+            log.error("shard %s is unreadable: %r", path, exc)
+            return False
+        except DAMAGE as exc:
+            cid = id_from_path(path) or next(
+                (c for c in seeds if shard_path(self._conversations_dir, c) == path), None
+            )
+            if cid is None:
+                log.error("shard %s does not parse and its name does not say whose it is: %r", path, exc)
+                return False
+            shard = self._quarantine(cid, path, exc, seeds.get(cid))
+        self._refresh(shard)
+        return shard.meta is not None
+
+    def _reconcile(self: TinyStore, files: list[Path]) -> None:
+        """The index was written with another number of shard files than there are: list every
+        conversation that has a file, drop those that have none."""
+        on_disk = set(files)
+        known = {shard_path(self._conversations_dir, cid): cid for cid in self._index.ids()}
+        added = [path for path in sorted(on_disk - known.keys()) if self._add_from_file(path, self._index.rows)]
+        gone = [cid for path, cid in known.items() if path not in on_disk]
+        self._index.drop(gone)
+        if added or gone:
+            log.warning(
+                "the index %s did not match the %d conversation files: added %d conversation(s) from their files, "
+                "removed %d that have no file",
+                self._index.path, len(files), len(added), len(gone),
+            )
+
+    def rebuild_index(self: TinyStore) -> None:
+        """Every summary again from the shard files, then written (`wadesk check --repair`)."""
+        with self._write_lock:
+            self._check_open()
+            files = shard_files(self._conversations_dir)
+            self._shards.clear()
+            self._transcripts.clear()
+            self._shard_files = len(files)
+            self._rebuild_index(files)
+            self._flush_index()
