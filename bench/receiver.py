@@ -80,8 +80,8 @@ sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
 
-from backends.cloud.encode import signature, webhook_bytes, webhook_for  # noqa: E402
 from desk.models import Customer, Direction, Message, MessageReceived, MessageStatus  # noqa: E402
+from emulator.encode import signature, webhook_bytes, webhook_for  # noqa: E402
 
 APP_SECRET = "bench-app-secret"
 VERIFY_TOKEN = "bench-verify-token"

@@ -104,7 +104,7 @@ def test_an_option_after_the_command_wins_and_one_before_is_kept():
 )
 def test_the_emulator_gets_the_config_given_before_or_after_it(monkeypatch, argv, forwarded):
     seen = []
-    monkeypatch.setattr("backends.cloud.emulator.main", lambda rest: seen.append(rest) or 0)
+    monkeypatch.setattr("emulator.cli.main", lambda rest: seen.append(rest) or 0)
     assert main(argv) == 0
     assert seen == [forwarded]
 

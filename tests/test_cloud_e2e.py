@@ -19,13 +19,13 @@ import httpx
 import pytest
 
 from backends.cloud.backend import CloudBackend, Secrets
-from backends.cloud.emulator import Emulator
-from backends.cloud.encode import signature, webhook_bytes, webhook_for
 from backends.errors import describe
 from desk.config import CloudConfig, CloudNumberConfig, Config, WebhookConfig
 from desk.models import Direction, Message, MessageReceived, MessageStatus, StatusChanged
 from desk.store.tiny import TinyStore
 from desk.window import window
+from emulator.encode import signature, webhook_bytes, webhook_for
+from emulator.server import Emulator
 from tests.conftest import NOW, quiet_config, ready
 from tests.test_flows import open_conversation, transcript_text
 from tui.app import WadeskApp
@@ -397,8 +397,8 @@ async def test_a_local_file_is_uploaded_then_sent(cloud_desk, emulator, tmp_path
 
 
 async def test_a_template_status_webhook_updates_the_cached_catalogue_at_once(cloud_desk, emulator):
-    from backends.cloud.encode import template_status_webhook
     from desk.models import TemplateStatus
+    from emulator.encode import template_status_webhook
 
     async with WadeskApp(cloud_desk).run_test(size=SIZE) as pilot:
         await start_desk(pilot, cloud_desk, emulator)

@@ -24,14 +24,17 @@ import httpx
 import pytest
 from aiohttp import web
 
-from backends.cloud import emulator as emulator_module
-from backends.cloud.emulator import RETRY_FIRST, Emulator, serve_emulator
-from backends.cloud.encode import template_document, webhook_bytes, webhook_for
 from backends.mock.people import Person
 from desk.clock import FrozenClock
 from desk.config import MockConfig
 from desk.models import Direction, MessageReceived, MessageStatus, StatusChanged, TemplateStatus
 from desk.window import window
+from emulator import cli as emulator_module
+from emulator.cli import serve_emulator
+from emulator.delivery import RETRY_FIRST
+from emulator.encode import webhook_bytes, webhook_for
+from emulator.server import Emulator
+from emulator.templates import template_document
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 TOKEN, SECRET, WABA = "emulator-test-token", "emulator-test-secret", "102290129340398"
@@ -608,8 +611,8 @@ def _key(event: Any) -> tuple[str, ...]:
 
 def test_template_status_webhook_parses_as_a_template_update():
     webhook = pytest.importorskip("backends.cloud.webhook")
-    from backends.cloud.encode import template_status_webhook
     from backends.mock.catalogue import catalogue
+    from emulator.encode import template_status_webhook
 
     template = next(t for t in catalogue(SALES, 0) if t.status is TemplateStatus.PAUSED)
     payload = template_status_webhook(WABA, template, "PAUSED", None, at=NOW,

@@ -5,9 +5,9 @@ and the emulator's error bodies are derived from it."""
 from __future__ import annotations
 
 from backends.cloud import graph
-from backends.cloud.encode import webhook_for
 from backends.errors import ERRORS, REFUSED_CODES, TemporaryError, ThrottledError, title
 from desk.models import MessageStatus, StatusChanged
+from emulator.encode import webhook_for
 from tests.conftest import NOW
 
 

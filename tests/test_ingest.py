@@ -15,12 +15,12 @@ import pytest
 import desk.atomic_storage as atomic_storage
 import desk.store.tiny.journal as journal_module
 from backends.cloud.backend import CloudBackend, Secrets
-from backends.cloud.encode import webhook_bytes, webhook_for
 from backends.cloud.spool import Spool, read_done
 from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
 from desk.ingest import Ingest
 from desk.store.tiny import TinyStore
 from desk.store.tiny.shard import shard_path
+from emulator.encode import webhook_bytes, webhook_for
 from tests.conftest import make_context, quiet_config
 from tests.test_store_faults import ALICE, BOB, A, B, inbound, opened
 from tui.app import WadeskApp

@@ -220,10 +220,10 @@ async def test_a_webhook_dated_year_3000_is_kept_at_the_backends_now(tmp_path):
     import httpx
 
     from backends.cloud.backend import CloudBackend, Secrets
-    from backends.cloud.encode import webhook_bytes
     from desk.clock import FrozenClock
     from desk.config import CloudConfig, CloudNumberConfig, Config, WebhookConfig
     from desk.window import window
+    from emulator.encode import webhook_bytes
     from tests.conftest import NOW
 
     config = Config(backend="cloud", cloud=CloudConfig(graph_url="http://127.0.0.1:9", waba_id="1",

@@ -766,8 +766,8 @@ def test_echoes_of_our_messages_come_back_as_ours_already_sent():
     """`smb_message_echoes` (messages the business sent elsewhere, or before the desk was there)."""
     from datetime import datetime, timezone
 
-    from backends.cloud.encode import webhook_for
     from desk.models import Customer, Direction, Message, MessageReceived, MessageStatus
+    from emulator.encode import webhook_for
 
     customer = Customer("16505551234", "Sheena Nelson", "+16505551234")
     at = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)

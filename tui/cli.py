@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p = parser()
     args, rest = p.parse_known_args(argv)
     if args.command == "emulator":
-        from backends.cloud.emulator import main as emulator_main
+        from emulator.cli import main as emulator_main
 
         return emulator_main(_emulator_argv(p, args, rest))
     if rest:

@@ -1,7 +1,7 @@
 """Domain events -> WhatsApp webhook bodies: the inverse of backends/cloud/webhook.py. Pure, no I/O.
 
-The emulator (backends/cloud/emulator.py) uses this to turn what the mock's Simulation does into
-what Meta would POST, and tests use it to make webhooks from events. Shapes follow Meta's examples
+The emulator (emulator/server.py) uses this to turn what the mock's Simulation does into what Meta
+would POST, and tests use it to make webhooks from events. Shapes follow Meta's examples
 (tests/fixtures/meta/webhook-examples.json) and ../shared/reference/whatsapp-cloud-api.md §6:
 
 - `webhook_for(events)`: one body, one entry (the WABA), one change per (phone_number_id, field).
@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import json
 import re
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -44,18 +43,14 @@ from desk.models import (
     MessageStatus,
     StatusChanged,
     Template,
-    TemplateStatus,
 )
 
 __all__ = [
     "ERROR_HREF",
-    "component_parameters",
     "representable",
     "signature",
-    "template_document",
     "template_status_webhook",
     "timestamp",
-    "title",
     "webhook_bytes",
     "webhook_for",
 ]
@@ -159,68 +154,6 @@ def webhook_bytes(payload: dict[str, Any]) -> bytes:
 def signature(body: bytes, app_secret: str) -> str:
     """The `X-Hub-Signature-256` header value for `body`: "sha256=<lowercase hex HMAC>"."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-# --- templates (the list API's shape) ---------------------------------------------------------------
-
-def template_document(template: Template) -> dict[str, Any]:
-    """A template as `GET /{waba-id}/message_templates` lists it (§4.1): the inverse of
-    backends.cloud.templates.template_from_graph. Examples are made up from the placeholder names."""
-    named = template.parameter_format.upper() == "NAMED"
-    components: list[dict[str, Any]] = []
-    if template.header:
-        header: dict[str, Any] = {"type": "HEADER", "format": "TEXT", "text": template.header}
-        names = component_parameters(template, "header")
-        if names:
-            header["example"] = (
-                {"header_text_named_params": [{"param_name": n, "example": _example(n)} for n in names]}
-                if named else {"header_text": [_example(n) for n in names]}
-            )
-        components.append(header)
-    body: dict[str, Any] = {"type": "BODY", "text": template.body}
-    names = component_parameters(template, "body")
-    if names:
-        body["example"] = (
-            {"body_text_named_params": [{"param_name": n, "example": _example(n)} for n in names]}
-            if named else {"body_text": [[_example(n) for n in names]]}
-        )
-    components.append(body)
-    if template.footer:
-        components.append({"type": "FOOTER", "text": template.footer})
-    if template.buttons:
-        buttons = []
-        for button in template.buttons:
-            doc = {"type": button.type, "text": button.text}
-            if button.type == "URL":
-                doc["url"] = "https://shop.example.com/"
-            buttons.append(doc)
-        components.append({"type": "BUTTONS", "buttons": buttons})
-    doc: dict[str, Any] = {
-        "name": template.name,
-        "parameter_format": template.parameter_format.upper(),
-        "components": components,
-        "language": template.language,
-        "status": template.status_name,
-        "category": template.category,
-        "id": template.id,
-    }
-    if template.status is TemplateStatus.REJECTED:
-        doc["rejected_reason"] = "PROMOTIONAL" if template.category == "MARKETING" else "INVALID_FORMAT"
-    return doc
-
-
-def component_parameters(template: Template, kind: str) -> list[str]:
-    """The placeholder names of the template's "header" or "body", POSITIONAL ones in number order
-    (a send's values are matched to {{1}}, {{2}} by position, as backends/cloud/payloads.py sends them)."""
-    text = template.header if kind == "header" else template.body
-    names = replace(template, header=None, body=text or "").parameters()
-    if template.parameter_format.upper() != "NAMED" and all(n.isdigit() for n in names):
-        names.sort(key=int)
-    return names
-
-
-def _example(name: str) -> str:
-    return f"example {name}" if name.isdigit() else f"example_{name}"
 
 
 # --- parts ------------------------------------------------------------------------------------------
