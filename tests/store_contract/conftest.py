@@ -1,0 +1,52 @@
+"""The stores the contract suite runs over: one harness each. A new store joins the whole suite by
+one entry in HARNESSES (its harness: harness.StoreHarness)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desk.clock import FrozenClock
+from desk.store.contract import Store
+from tests.store_contract.builders import NOW
+from tests.store_contract.harness import HarnessFactory, StoreHarness, TinyHarness
+from tests.store_contract.knockouts import ENV, knock_out_from_env
+
+HARNESSES: dict[str, HarnessFactory] = {
+    "tiny": TinyHarness,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # test_rules_held.py runs this suite with one rule knocked out (WADESK_KNOCK_OUT): in place
+    # before any test, in every module that holds a reference to it.
+    try:
+        knock_out_from_env()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    name = os.environ.get(ENV)
+    return f"store contract: rule {name} knocked out" if name else None
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreHarness]:
+    made = HARNESSES[request.param](tmp_path, FrozenClock(NOW))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def store(harness: StoreHarness) -> Store:
+    """A fresh store, opened; closed by the harness after the test."""
+    return harness.open()
+
+
+@pytest.fixture
+def clock(harness: StoreHarness) -> FrozenClock:
+    return harness.clock
