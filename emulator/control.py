@@ -15,6 +15,7 @@ from backends.mock.people import TOPICS
 from desk.clock import FrozenClock
 from desk.models import MessageStatus, StatusChanged
 from emulator.encode import webhook_bytes
+from emulator.identity import bsuid
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -23,7 +24,7 @@ __all__ = ["CONTROL_ENDPOINTS", "Control"]
 
 CONTROL_ENDPOINTS = """\
 control endpoints (JSON, no token; the emulator is meant for 127.0.0.1):
-  POST /_emulator/customer_writes  {"phone_number_id", "customer_id" (id or +number), "text"?,
+  POST /_emulator/customer_writes  {"phone_number_id", "customer_id" (id, BSUID or +number), "text"?,
                                    "kind"? (text, image, document, voice, audio, location, contacts,
                                    reaction, reply, unsupported), "topic"?}: the customer writes now
                                    (which opens the window) and it is delivered: {"id", "statuses"}
@@ -38,7 +39,7 @@ control endpoints (JSON, no token; the emulator is meant for 127.0.0.1):
                                    deliver what is due: {"now", "statuses", "retry_queue"}
   POST /_emulator/flush            retry every queued webhook now
   POST /_emulator/receiver         {"url": ...}: deliver to another receiver (and flush)
-  GET  /_emulator/customers        [{"id", "name", "phone", "username", "number_ids"}]
+  GET  /_emulator/customers        [{"id", "user_id" (the BSUID), "name", "phone", "username", "number_ids"}]
   GET  /_emulator/state            {"now", "clock", "next_due", "retry_queue", "delivered", "refused", ...}
 
 example: curl -s localhost:8788/_emulator/customer_writes -d \\
@@ -149,6 +150,7 @@ class Control:
         return web.json_response([
             {
                 "id": p.id,
+                "user_id": bsuid(p.id, self.emu.waba_id),
                 "name": p.customer.name,
                 "phone": p.customer.phone,
                 "username": p.customer.username,

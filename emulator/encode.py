@@ -9,9 +9,13 @@ would POST, and tests use it to make webhooks from events. Shapes follow Meta's 
   `system` messages); a status of ours in `value.statuses[]`; one of *our* messages (the mock's
   history holds some) in a `smb_message_echoes` change, which is how Meta reports business messages
   sent elsewhere (the parser may skip that field). Timestamps are strings of epoch seconds.
-- A customer with a phone number is `from`/`wa_id`/`recipient_id` (digits, no "+"); a customer
-  known only by a username is `from_user_id`/`user_id`/`recipient_user_id` (the BSUID), with
-  `profile.username` and no wa_id (§11).
+- Every customer is named by their business-scoped user id too (the BSUID, §11; made by
+  emulator/identity.py): `contacts[].user_id` on every message, status and echo change,
+  `from_user_id` on a message, `recipient_user_id` on a status, `to_user_id` on an echo. A customer
+  with a phone number is also `from`/`wa_id`/`recipient_id`/`to` (digits, no "+"); one known only
+  by a username has no phone fields and has `profile.username`. As Meta's BSUID guide has it, a
+  failed status comes without `contacts` (and without `recipient_user_id` when the customer has a
+  number), and a `sent` status's contact has no username.
 - `TemplatesChanged` and `ConversationStatusChanged` have no message webhook (the desk reads the
   catalogue from the list API; resolving is the desk's own act): `webhook_for` leaves them out, see
   `representable`. A template's status change is `template_status_webhook`.
@@ -29,6 +33,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +49,7 @@ from desk.models import (
     StatusChanged,
     Template,
 )
+from emulator.identity import bsuid, is_bsuid
 
 __all__ = [
     "ERROR_HREF",
@@ -77,13 +83,22 @@ def representable(event: Event) -> bool:
 # --- bodies -----------------------------------------------------------------------------------------
 
 
-def webhook_for(events: list[Event], *, waba_id: str, display_numbers: dict[str, str]) -> dict[str, Any]:
+def webhook_for(
+    events: list[Event],
+    *,
+    waba_id: str,
+    display_numbers: dict[str, str],
+    customers: Mapping[str, Customer] | None = None,
+) -> dict[str, Any]:
     """One webhook body holding `events`, grouped into one change per phone_number_id and field.
 
     `display_numbers` maps each phone_number_id to the number customers see ("+1 555-0100"); its
-    digits become `metadata.display_phone_number`. Events that are not `representable` are left out.
+    digits become `metadata.display_phone_number`. `customers` (by id) gives a status's contact its
+    profile; without it the contact has the ids alone. BSUIDs are scoped to `waba_id`. Events that
+    are not `representable` are left out.
     """
     changes: dict[tuple[str, str], dict[str, Any]] = {}
+    known = customers or {}
 
     def value(number_id: str, field: str) -> dict[str, Any]:
         key = (number_id, field)
@@ -98,20 +113,21 @@ def webhook_for(events: list[Event], *, waba_id: str, display_numbers: dict[str,
 
     for event in events:
         if isinstance(event, StatusChanged):
-            value(event.business_number_id, "messages").setdefault("statuses", []).append(_status(event))
+            into = value(event.business_number_id, "messages")
+            if event.status is not MessageStatus.FAILED:
+                _add_contact(into, _status_contact(event, known.get(event.customer_id), waba_id))
+            into.setdefault("statuses", []).append(_status(event, waba_id))
         elif isinstance(event, MessageReceived) and event.message.direction is Direction.OUTBOUND:
             echo = value(event.business_number_id, "smb_message_echoes")
             business = echo["metadata"]["display_phone_number"]
-            echo.setdefault("message_echoes", []).append(_echo(event.message, event.customer, business))
+            _add_contact(echo, _contact(event.customer, waba_id))
+            echo.setdefault("message_echoes", []).append(_echo(event.message, event.customer, business, waba_id))
         elif isinstance(event, MessageReceived):
             into = value(event.business_number_id, "messages")
             business = into["metadata"]["display_phone_number"]
             if event.message.type != "system":  # system messages come without contacts (§6.4)
-                contacts = into.setdefault("contacts", [])
-                contact = _contact(event.customer)
-                if contact not in contacts:
-                    contacts.append(contact)
-            into.setdefault("messages", []).append(_inbound(event.message, event.customer, business))
+                _add_contact(into, _contact(event.customer, waba_id))
+            into.setdefault("messages", []).append(_inbound(event.message, event.customer, business, waba_id))
     return {
         "object": "whatsapp_business_account",
         "entry": [{"id": waba_id, "changes": [{"value": v, "field": field} for (_, field), v in changes.items()]}],
@@ -163,34 +179,54 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-def _contact(customer: Customer) -> dict[str, Any]:
+def _add_contact(value: dict[str, Any], contact: dict[str, Any]) -> None:
+    """One entry per customer in `value.contacts`, the first one kept."""
+    contacts = value.setdefault("contacts", [])
+    if not any(c["user_id"] == contact["user_id"] for c in contacts):
+        contacts.append(contact)
+
+
+def _contact(customer: Customer, scope: str) -> dict[str, Any]:
     profile: dict[str, Any] = {"name": customer.name}
     if customer.username:
         profile["username"] = customer.username
     contact: dict[str, Any] = {"profile": profile}
     if customer.phone:
         contact["wa_id"] = _digits(customer.phone)
-        if customer.id != contact["wa_id"]:
-            contact["user_id"] = customer.id
-    else:
-        contact["user_id"] = customer.id
+    contact["user_id"] = _user_id(customer, scope)
     return contact
 
 
-def _sender(customer: Customer) -> dict[str, str]:
-    if customer.phone:
-        sender = {"from": _digits(customer.phone)}
-        if customer.id != sender["from"]:
-            sender["from_user_id"] = customer.id
-        return sender
-    return {"from_user_id": customer.id}
+def _user_id(customer: Customer, scope: str) -> str:
+    """A customer without a number is known by their user id already (desk.models.Customer.id)."""
+    return bsuid(customer.id, scope) if customer.phone else customer.id
 
 
-def _inbound(message: Message, customer: Customer, business: str) -> dict[str, Any]:
+def _status_contact(event: StatusChanged, customer: Customer | None, scope: str) -> dict[str, Any]:
+    """The recipient of a status as its `contacts` entry: the ids, the profile when the customer is
+    known, the username only once the message reached them (delivered, read, played)."""
+    contact: dict[str, Any] = {}
+    if customer is not None:
+        contact["profile"] = {"name": customer.name}
+        if customer.username and event.status is not MessageStatus.SENT:
+            contact["profile"]["username"] = customer.username
+    if not is_bsuid(event.customer_id):
+        contact["wa_id"] = event.customer_id
+    contact["user_id"] = bsuid(event.customer_id, scope)
+    return contact
+
+
+def _sender(customer: Customer, scope: str) -> dict[str, str]:
+    sender = {"from": _digits(customer.phone)} if customer.phone else {}
+    sender["from_user_id"] = _user_id(customer, scope)
+    return sender
+
+
+def _inbound(message: Message, customer: Customer, business: str, scope: str) -> dict[str, Any]:
     item: dict[str, Any] = {}
     if message.reply_to:
         item["context"] = {"from": business, "id": message.reply_to}
-    item.update(_sender(customer))
+    item.update(_sender(customer, scope))
     item["id"] = message.id
     item["timestamp"] = timestamp(message.timestamp)
     item.update(_content(message))
@@ -199,13 +235,12 @@ def _inbound(message: Message, customer: Customer, business: str) -> dict[str, A
     return item
 
 
-def _echo(message: Message, customer: Customer, business: str) -> dict[str, Any]:
+def _echo(message: Message, customer: Customer, business: str, scope: str) -> dict[str, Any]:
     """One of our messages as `smb_message_echoes` reports it: from the business, to the customer."""
     item: dict[str, Any] = {"from": business}
     if customer.phone:
         item["to"] = _digits(customer.phone)
-    else:
-        item["to_user_id"] = customer.id
+    item["to_user_id"] = _user_id(customer, scope)
     if message.reply_to:
         item["context"] = {"from": business, "id": message.reply_to}
     item["id"] = message.wamid or message.id
@@ -283,14 +318,15 @@ def _card(line: str) -> dict[str, Any]:
     return {"name": names, "phones": [{"phone": phone, "wa_id": _digits(phone), "type": "MOBILE"}]}
 
 
-def _status(event: StatusChanged) -> dict[str, Any]:
+def _status(event: StatusChanged, scope: str) -> dict[str, Any]:
     if event.status not in _WEBHOOK_STATUSES:
         raise ValueError(f"WhatsApp never reports a message as {event.status.value}")
     item: dict[str, Any] = {"id": event.wamid, "status": event.status.value, "timestamp": timestamp(event.timestamp)}
-    if "." in event.customer_id:  # a BSUID ("US.1349..."); a wa_id is digits only
-        item["recipient_user_id"] = event.customer_id
-    else:
+    by_number = not is_bsuid(event.customer_id)
+    if by_number:
         item["recipient_id"] = event.customer_id
+    if not (by_number and event.status is MessageStatus.FAILED):
+        item["recipient_user_id"] = bsuid(event.customer_id, scope)
     if event.status is MessageStatus.FAILED:
         item["errors"] = [_error(event.error_code or 131000, event.error_text, href=True)]
     return item

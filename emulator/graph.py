@@ -86,16 +86,17 @@ class Graph:
         return web.json_response({"success": True})
 
     def _recipient(self, body: dict[str, Any]) -> tuple[Person, dict[str, str]]:
-        """The customer addressed by `recipient` (a BSUID or a number) or `to` (a number), and the
-        response's contacts entry: {"input", "wa_id"} or, for a BSUID, {"input", "user_id"}."""
-        given = body.get("recipient") or body.get("to")
+        """The customer addressed by `to` (a number) or `recipient` (a BSUID, or a number), `to`
+        first when both are given, and the response's contacts entry: {"input", "wa_id"} for a
+        number, {"input", "user_id"} for a BSUID (Meta's BSUID guide, §11)."""
+        given = body.get("to") or body.get("recipient")
         if not isinstance(given, str) or not given.strip():
             raise Refused(131008, "The parameter to is required.")
         if "." in given:  # a business-scoped user id, "DE.1349..."
-            person = self.emu.people.get(given.strip())
+            person = self.emu.bsuids.get(given.strip())
             if person is None:
                 raise Refused(131026, f"{given} is not a WhatsApp user of the emulator (GET /_emulator/customers).")
-            return person, {"input": given, "user_id": person.id}
+            return person, {"input": given, "user_id": given.strip()}
         digits = re.sub(r"[\s()+\-]", "", given)
         if not digits.isdigit():
             raise Refused(100, f"Invalid parameter to: {given!r} is not a phone number.")

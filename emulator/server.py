@@ -41,6 +41,7 @@ from emulator.delivery import Delivery
 from emulator.encode import representable, webhook_bytes, webhook_for
 from emulator.files import UPLOAD_LIMITS
 from emulator.graph import Graph
+from emulator.identity import bsuid
 from emulator.media import MediaStore
 from emulator.wire import INVALID_TOKEN, Refused, authorized, error_response, unknown_object
 
@@ -88,6 +89,9 @@ class Emulator:
         self.delivery = Delivery(clock, app_secret, receiver_url, report)
         self.people = {p.id: p for p in self.simulation.people}
         self.phones = {p.customer.phone.lstrip("+"): p for p in self.simulation.people if p.customer.phone}
+        self.bsuids = {bsuid(p.id, waba_id): p for p in self.simulation.people}
+        """Every customer by their business-scoped user id (emulator/identity.py)."""
+        self._customers = {p.id: p.customer for p in self.simulation.people}
         self.media = MediaStore(self)
         self.sent: dict[str, tuple[str, str]] = {}
         """wamid of each message the desk sent -> (phone_number_id, customer id), oldest first."""
@@ -234,7 +238,8 @@ class Emulator:
             task.add_done_callback(self._tasks.discard)
 
     def _body(self, events: list[Event]) -> bytes:
-        return webhook_bytes(webhook_for(events, waba_id=self.waba_id, display_numbers=self.display_numbers))
+        return webhook_bytes(webhook_for(events, waba_id=self.waba_id, display_numbers=self.display_numbers,
+                                         customers=self._customers))
 
     def _seconds_to_next(self) -> float | None:
         dues = [d for d in (self.simulation.next_due(), self.delivery.next_due()) if d is not None]
@@ -251,10 +256,11 @@ class Emulator:
         return self._seq
 
     def person(self, given: object) -> Person | None:
-        """The customer named by a control request: their id, or their number with or without "+"."""
+        """The customer named by a control request: their id, their BSUID, or their number with or
+        without "+"."""
         if not isinstance(given, str):
             return None
-        return self.people.get(given) or self.phones.get(given.lstrip("+"))
+        return self.people.get(given) or self.bsuids.get(given) or self.phones.get(given.lstrip("+"))
 
     def authorized(self, request: web.Request) -> bool:
         return authorized(request, self._token)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -52,6 +53,19 @@ def fixture(name: str) -> dict[str, Any]:
 def quiet(**changes: Any) -> MockConfig:
     """No trickle and no failures unless a test asks for them."""
     return replace(MockConfig(), **{"inbound_per_minute": 0.0, "failure_rate": 0.0, **changes})
+
+
+def as_of_2026(example: dict[str, Any]) -> dict[str, Any]:
+    """One of Meta's 2025 webhook examples as webhooks are since 2026 (§11): every contact has a
+    business-scoped `user_id`, every sender a `from_user_id` (the BSUID's value does not matter
+    to `shape`)."""
+    doc = copy.deepcopy(example)
+    for change in (c for e in doc["entry"] for c in e["changes"]):
+        for contact in change["value"].get("contacts", []):
+            contact["user_id"] = "US.13491208655302741918"
+        for message in change["value"].get("messages", []):
+            message["from_user_id"] = "US.13491208655302741918"
+    return doc
 
 
 def shape(value: Any) -> Any:
@@ -354,12 +368,13 @@ async def test_customer_writes_arrives_signed_in_metas_envelope(emu: Emulator, h
     assert hook.headers["Content-Type"] == "application/json"
     assert b"\\u00c7a va, \\u263a" in hook.raw  # non-ASCII escaped as Meta does, and signed that way
     example = fixture("webhook-examples.json")["Text Message"]
-    assert shape(hook.payload) == shape(example)
+    assert shape(hook.payload) == shape(as_of_2026(example))
     value = hook.payload["entry"][0]["changes"][0]["value"]
     assert hook.payload["entry"][0]["id"] == WABA
     assert value["metadata"] == {"display_phone_number": "".join(c for c in emu.display_numbers[number_id] if c.isdigit()),
                                  "phone_number_id": number_id}
-    assert value["contacts"] == [{"profile": {"name": person.customer.name}, "wa_id": person.id}]
+    assert value["contacts"] == [{"profile": {"name": person.customer.name}, "wa_id": person.id,
+                                  "user_id": value["contacts"][0]["user_id"]}]
     message = value["messages"][0]
     assert message["from"] == person.id and message["id"] == response.json()["id"]
     assert message["text"] == {"body": "Ist mein Paket unterwegs? Ça va, ☺"}
@@ -424,7 +439,7 @@ async def test_customers_lists_the_simulated_people(emu: Emulator, http: httpx.A
     assert len(people) == len(emu.simulation.people)
     lena = next(p for p in people if p["phone"] is None)
     assert lena["id"].startswith("DE.") and lena["username"] == "@lena.k" and lena["number_ids"]
-    assert all(set(p) == {"id", "name", "phone", "username", "number_ids"} for p in people)
+    assert all(set(p) == {"id", "user_id", "name", "phone", "username", "number_ids"} for p in people)
 
 
 async def test_advance_needs_a_frozen_clock(receiver: Receiver):
@@ -543,7 +558,7 @@ async def test_inbound_media_can_be_downloaded_and_matches_the_webhook(emu: Emul
     example = fixture("webhook-examples.json")["Image Message"]
     image = next(e for e in emu.history_events() if isinstance(e, MessageReceived) and e.message.type == "image")
     payload = webhook_for([image], waba_id=WABA, display_numbers=emu.display_numbers)
-    assert shape(payload) == shape(example)
+    assert shape(payload) == shape(as_of_2026(example))
     media = image.message.media
     assert media is not None and (await http.get(f"/{VERSION}/{media.media_id}")).status_code == 200
 

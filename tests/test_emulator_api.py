@@ -1,0 +1,130 @@
+"""The emulator speaks today's Cloud API, so a client library or a bot works against it unchanged:
+over real HTTP on 127.0.0.1, the answers and webhooks checked against Meta's documented shapes
+(tests/fixtures/meta, ../shared/reference/whatsapp-cloud-api.md).
+
+The fixtures (an emulator on a FrozenClock, a receiver that checks every signature) are those of
+tests/test_emulator.py. Nothing sleeps: a webhook is awaited on the receiver's queue, and
+/_emulator/advance answers only once every delivery it made was answered.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from desk.models import Direction, MessageReceived
+from emulator.identity import BSUID
+from emulator.server import Emulator
+from tests import test_emulator as base
+from tests.test_emulator import VERSION, Make, Receiver, customer, text_body
+
+receiver, make, emu, http = base.receiver, base.make, base.emu, base.http
+"""The fixtures of tests/test_emulator.py, for pytest to find here."""
+
+
+def value_of(hook) -> dict:
+    [entry] = hook.payload["entry"]
+    [change] = entry["changes"]
+    return change["value"]
+
+
+# --- every webhook names the customer both ways (§11) ---------------------------------------------------
+
+
+async def test_messages_statuses_and_echoes_carry_the_wa_id_and_the_bsuid(emu: Emulator, http, receiver: Receiver,
+                                                                           make: Make):
+    number_id, person = customer(emu, window_open=True)
+    wa_id = person.id
+
+    await http.post("/_emulator/customer_writes", json={"phone_number_id": number_id, "customer_id": wa_id, "text": "hi"})
+    value = value_of(await receiver.next())
+    [contact] = value["contacts"]
+    user_id = contact["user_id"]
+    assert contact == {"profile": {"name": person.customer.name}, "wa_id": wa_id, "user_id": user_id}
+    # The documented format: the number's country, ".", then up to 128 alphanumerics.
+    assert BSUID.fullmatch(user_id), user_id
+    country = phonenumbers.region_code_for_number(phonenumbers.parse(person.customer.phone))
+    assert user_id.split(".")[0] == country
+    [message] = value["messages"]
+    assert (message["from"], message["from_user_id"]) == (wa_id, user_id)
+
+    # A status names its recipient by number and by BSUID, and has the contact beside it.
+    sent = await http.post(f"/{VERSION}/{number_id}/messages", json=text_body(person.customer.phone))
+    wamid = sent.json()["messages"][0]["id"]
+    await http.post("/_emulator/advance", json={"seconds": 120})
+    hooks = receiver.drain()
+    assert hooks
+    for hook in hooks:
+        value = value_of(hook)
+        [status] = value["statuses"]
+        assert status["id"] == wamid and status["status"] in ("sent", "delivered", "read")
+        assert (status["recipient_id"], status["recipient_user_id"]) == (wa_id, user_id)
+        assert value["contacts"] == [{"profile": {"name": person.customer.name}, "wa_id": wa_id, "user_id": user_id}]
+
+    # A failed status comes without contacts, and without recipient_user_id for a message sent to a number.
+    await http.post("/_emulator/status", json={"wamid": wamid, "status": "failed"})
+    value = value_of(await receiver.next())
+    [status] = value["statuses"]
+    assert "contacts" not in value
+    assert status["recipient_id"] == wa_id and "recipient_user_id" not in status
+
+    # One of the business's own messages comes back as an echo, to the customer both ways.
+    echo = next(e for e in emu.history_events() if isinstance(e, MessageReceived)
+                and e.message.direction is Direction.OUTBOUND and e.customer.phone)
+    await emu.deliver([echo])
+    hook = await receiver.next()
+    assert hook.payload["entry"][0]["changes"][0]["field"] == "smb_message_echoes"
+    value = value_of(hook)
+    [item] = value["message_echoes"]
+    echo_user_id = value["contacts"][0]["user_id"]
+    assert (item["to"], item["to_user_id"]) == (echo.customer.id, echo_user_id)
+    assert value["contacts"] == [{"profile": {"name": echo.customer.name}, "wa_id": echo.customer.id, "user_id": echo_user_id}]
+
+    # Stable: the same in every webhook, in the customer list, and in another emulator of the same account.
+    listed = {p["id"]: p["user_id"] for p in (await http.get("/_emulator/customers")).json()}
+    assert listed[wa_id] == user_id and listed[echo.customer.id] == echo_user_id
+    assert (await make()).bsuids[user_id].id == wa_id
+
+
+async def test_a_customer_known_only_by_username_has_no_phone_fields(emu: Emulator, http, receiver: Receiver):
+    lena = emu.simulation.people[1].customer
+    number_id = next(n.id for n in emu.simulation.numbers if emu.simulation.last_inbound(n.id, lena.id))
+    await http.post("/_emulator/customer_writes", json={"phone_number_id": number_id, "customer_id": lena.id, "text": "Hallo"})
+    value = value_of(await receiver.next())
+    assert value["contacts"] == [{"profile": {"name": lena.name, "username": lena.username}, "user_id": lena.id}]
+    [message] = value["messages"]
+    assert message["from_user_id"] == lena.id and "from" not in message
+
+    sent = await http.post(f"/{VERSION}/{number_id}/messages", json={
+        "messaging_product": "whatsapp", "recipient": lena.id, "type": "text", "text": {"body": "Hallo Lena"}})
+    assert sent.json()["contacts"] == [{"input": lena.id, "user_id": lena.id}]
+    await http.post("/_emulator/advance", json={"seconds": 120})
+    for hook in receiver.drain():
+        value = value_of(hook)
+        [status] = value["statuses"]
+        assert status["recipient_user_id"] == lena.id and "recipient_id" not in status
+        [contact] = value["contacts"]
+        assert contact["user_id"] == lena.id and "wa_id" not in contact
+        # The username is in delivered and read statuses, not in sent ones.
+        assert ("username" in contact["profile"]) is (status["status"] != "sent")
+
+
+async def test_a_bsuid_addresses_a_customer_and_to_wins_over_recipient(emu: Emulator, http, receiver: Receiver):
+    number_id, person = customer(emu, window_open=True)
+    user_id = next(p["user_id"] for p in (await http.get("/_emulator/customers")).json() if p["id"] == person.id)
+    url = f"/{VERSION}/{number_id}/messages"
+
+    by_bsuid = await http.post(url, json={"messaging_product": "whatsapp", "recipient_type": "individual",
+                                          "recipient": user_id, "type": "text", "text": {"body": "Hi"}})
+    assert by_bsuid.status_code == 200, by_bsuid.text
+    assert by_bsuid.json()["contacts"] == [{"input": user_id, "user_id": user_id}]
+    wamid = by_bsuid.json()["messages"][0]["id"]
+    await http.post("/_emulator/advance", json={"seconds": 120})
+    statuses = [value_of(h)["statuses"][0] for h in receiver.drain()]
+    assert statuses and all((s["id"], s["recipient_user_id"]) == (wamid, user_id) for s in statuses)
+
+    # Both given: "to" is the one that counts, and the answer is the phone number's.
+    other = next(p for p in emu.simulation.people if p.id != person.id)
+    both = await http.post(url, json={**text_body(person.customer.phone), "recipient": other.id})
+    assert both.status_code == 200, both.text
+    assert both.json()["contacts"] == [{"input": person.customer.phone, "wa_id": person.id}]
+    assert emu.sent[both.json()["messages"][0]["id"]] == (number_id, person.id)
