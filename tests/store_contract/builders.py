@@ -26,7 +26,8 @@ from desk.store.contract import Store
 BN = "106540352242922"
 OTHER_BN = "106540352242999"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-NOW = T0 + timedelta(hours=10)
+NOW_MINUTES = 600
+NOW = T0 + timedelta(minutes=NOW_MINUTES)
 """Where the harness's clock starts: after every message the tests build, unless a test moves it."""
 
 ALICE = Customer("15551234567", "Alice", phone="+15551234567", country="US")

@@ -1,0 +1,34 @@
+"""The agent has read a conversation: its unread count is 0, and the read marker never moves back
+(a message delivered late, older than what was read, is not unread)."""
+
+from __future__ import annotations
+
+from desk.store.contract import Store
+from tests.store_contract.builders import cid, inbound
+
+
+def test_mark_read_makes_unread_zero(store: Store):
+    store.apply(inbound("wamid.1", 0))
+    store.apply(inbound("wamid.2", 1))
+    assert store.conversation(cid()).unread == 2
+    store.mark_read(cid())
+    assert store.conversation(cid()).unread == 0
+
+
+def test_a_message_after_mark_read_is_unread(store: Store):
+    store.apply(inbound("wamid.1", 0))
+    store.mark_read(cid())
+    store.apply(inbound("wamid.2", 1))
+    assert store.conversation(cid()).unread == 1
+
+
+def test_the_read_marker_never_moves_back(store: Store):
+    store.apply(inbound("wamid.1", 0))
+    store.apply(inbound("wamid.3", 3))
+    store.mark_read(cid())
+    store.apply(inbound("wamid.2", 2, "delivered late"))
+    assert store.conversation(cid()).unread == 0
+    store.mark_read(cid())
+    store.apply(inbound("wamid.4", 4))
+    assert store.conversation(cid()).unread == 1
+
