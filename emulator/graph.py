@@ -4,7 +4,9 @@ and its checks live in backends/mock/simulation.py; this speaks Meta's wire form
     POST /{version}/{phone_number_id}/messages   text, template, image/video/audio/document/sticker
                                                  (by uploaded media id or link), reaction, location,
                                                  contacts, interactive; {"status": "read"} -> {"success": true}
-    GET  /{version}/{waba_id}/message_templates  limit, after (cursor), name, status, category, language
+    GET  /{version}/{waba_id}/message_templates  fields, limit, after/before (cursors), summary; filters
+                                                 name (a part of it), status, category, language
+                                                 (each a comma list)
     GET  /{version}/{phone_number_id}            the number's display name, quality and throughput
 
 Free-form messages outside the window: 131047, synchronously (HTTP 400) with `window_errors="sync"`,
@@ -28,7 +30,7 @@ from backends.errors import WhatsAppError, describe
 from backends.mock.catalogue import find
 from backends.mock.people import Person
 from desk.models import MessageStatus, StatusChanged, Template
-from emulator.templates import cursor, cursor_index, template_document, template_values
+from emulator.templates import template_document, template_page, template_values
 from emulator.wire import Refused, read_json, unknown_object
 
 if TYPE_CHECKING:
@@ -178,24 +180,14 @@ class Graph:
         if waba_id != self.emu.waba_id:
             raise unknown_object(waba_id, "get")
         query = request.query
-        documents = [
-            doc for doc in (template_document(t) for t in self._waba_templates())
-            if all(not query.get(key) or str(doc[key]).lower() == query[key].lower()
-                   for key in ("name", "status", "category", "language"))
+        documents = [template_document(t) for t in self._waba_templates()]
+        listed = [
+            doc for doc in documents
+            if query.get("name", "").lower() in doc["name"].lower()  # a part of the name will do
+            and all(not query.get(key) or str(doc[key]).lower() in query[key].lower().split(",")
+                    for key in ("status", "category", "language"))
         ]
-        limit_text = query.get("limit", "25")
-        if not limit_text.isdigit() or int(limit_text) < 1:
-            raise Refused(100, f"Invalid parameter limit: {limit_text!r}.")
-        limit = int(limit_text)
-        start = cursor_index(query["after"]) + 1 if "after" in query else 0
-        page = documents[start : start + limit]
-        answer: dict[str, Any] = {"data": page}
-        if page:
-            last = start + len(page) - 1
-            answer["paging"] = {"cursors": {"before": cursor(start), "after": cursor(last)}}
-            if last + 1 < len(documents):
-                answer["paging"]["next"] = str(request.url.update_query(after=cursor(last), limit=str(limit)))
-        return web.json_response(answer)
+        return web.json_response(template_page(documents, listed, query, request.url))
 
     def _waba_templates(self) -> list[Template]:
         """The account's catalogue: the numbers' catalogues, one template per name and language.

@@ -1,20 +1,32 @@
 """Templates on the wire, both ways: a Template as `GET /{waba-id}/message_templates` lists it, the
-values a template send carries, and the list's paging. Pure, no I/O.
+values a template send carries, and the list's page. Pure, no I/O.
 
 Shapes: ../shared/reference/whatsapp-cloud-api.md §4 and Meta's list example
-(tests/fixtures/meta/message-templates-list-examples.json).
+(tests/fixtures/meta/message-templates-list-examples.json). The list answers Graph's edge
+conventions: `fields` (those asked for, and `id`), `limit` (25 by default), cursor paging
+(`paging.cursors.before`/`after`; `paging.next` and `paging.previous`, full URLs, only where there
+is a page that way; `after=` and `before=` to turn one), and `summary` (`summary=true`, or the
+names of the counts wanted).
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desk.models import Template, TemplateStatus
-from emulator.wire import Refused
+from emulator.wire import Refused, select_fields
 
-__all__ = ["component_parameters", "cursor", "cursor_index", "template_document", "template_values"]
+if TYPE_CHECKING:
+    from yarl import URL  # aiohttp's request.url
+
+__all__ = ["MAX_TEMPLATES", "component_parameters", "template_document", "template_page", "template_values"]
+
+MAX_TEMPLATES = 250
+"""A WABA holds at most 250 templates, a name in all its languages counting once (§4.2)."""
+_SUMMARY = ("total_count", "message_template_count", "message_template_limit", "are_translations_complete")
 
 
 def template_document(template: Template) -> dict[str, Any]:
@@ -116,7 +128,56 @@ def _parameter_text(parameter: object) -> str | None:
     return None
 
 
-# --- paging -----------------------------------------------------------------------------------------
+# --- the list -----------------------------------------------------------------------------------------
+
+
+def template_page(documents: list[dict[str, Any]], listed: list[dict[str, Any]], query: Mapping[str, str],
+                  url: URL) -> dict[str, Any]:
+    """One page of `listed` (the account's `documents` that pass the query's filters), as Graph
+    answers `url` with `query`. Error 100 for a bad limit or cursor."""
+    limit_text = query.get("limit", "25")
+    if not limit_text.isdigit() or int(limit_text) < 1:
+        raise Refused(100, f"Invalid parameter limit: {limit_text!r}.")
+    limit = int(limit_text)
+    if "after" in query:
+        start = cursor_index(query["after"]) + 1
+        end = start + limit
+    elif "before" in query:
+        end = cursor_index(query["before"])
+        start = max(end - limit, 0)
+    else:
+        start, end = 0, limit
+    end = min(end, len(listed))
+    page = listed[start:end] if start < end else []
+    answer: dict[str, Any] = {"data": [select_fields(doc, query.get("fields")) for doc in page]}
+    if page:
+        paging: dict[str, Any] = {"cursors": {"before": cursor(start), "after": cursor(end - 1)}}
+        if start > 0:
+            paging["previous"] = str(url.without_query_params("after").update_query(before=cursor(start)))
+        if end < len(listed):
+            paging["next"] = str(url.without_query_params("before").update_query(after=cursor(end - 1)))
+        answer["paging"] = paging
+    summary = _summary(documents, listed, query.get("summary", ""))
+    if summary:
+        answer["summary"] = summary
+    return answer
+
+
+def _summary(documents: list[dict[str, Any]], listed: list[dict[str, Any]], asked: str) -> dict[str, Any]:
+    """The counts asked for by `summary=` (`true` is total_count alone; unknown names are ignored)."""
+    names = ["total_count"] if asked.lower() in ("true", "1") else [n.strip() for n in asked.split(",")]
+    languages = {doc["language"] for doc in documents}
+    by_name: dict[str, set[str]] = {}
+    for doc in documents:
+        by_name.setdefault(doc["name"], set()).add(doc["language"])
+    values = {
+        "total_count": len(listed),
+        "message_template_count": len(by_name),
+        "message_template_limit": MAX_TEMPLATES,
+        # Our reading of "the status for template translations": every name in every language used.
+        "are_translations_complete": all(found == languages for found in by_name.values()),
+    }
+    return {name: values[name] for name in _SUMMARY if name in names}
 
 
 def cursor(index: int) -> str:

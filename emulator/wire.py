@@ -19,7 +19,7 @@ from aiohttp import web
 from backends.cloud.jsonload import loads
 from backends.errors import error_for, title
 
-__all__ = ["Refused", "authorized", "error_response", "read_json", "unknown_object"]
+__all__ = ["Refused", "authorized", "error_response", "read_json", "select_fields", "unknown_object"]
 
 INVALID_TOKEN = "Invalid OAuth access token - Cannot parse access token"
 
@@ -74,3 +74,16 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Refused(100, "The request body must be a JSON object.")
     return body
+
+
+def select_fields(document: dict[str, Any], fields: str | None) -> dict[str, Any]:
+    """`document` as Graph answers `?fields=a,b`: those fields it has, in that order, and its `id`
+    (always). No `fields`: the document as it is (the endpoint's default fields). A nested
+    selection (`components{type,text}`) is read as the whole field."""
+    if not fields:
+        return document
+    names = [name.split("{")[0].strip() for name in fields.split(",")]
+    picked = {name: document[name] for name in names if name in document}
+    if "id" in document:
+        picked.setdefault("id", document["id"])
+    return picked

@@ -15,7 +15,7 @@ from desk.models import Direction, MessageReceived
 from emulator.identity import BSUID
 from emulator.server import Emulator
 from tests import test_emulator as base
-from tests.test_emulator import VERSION, Make, Receiver, customer, text_body
+from tests.test_emulator import VERSION, WABA, Make, Receiver, customer, fixture, text_body
 
 receiver, make, emu, http = base.receiver, base.make, base.emu, base.http
 """The fixtures of tests/test_emulator.py, for pytest to find here."""
@@ -128,3 +128,54 @@ async def test_a_bsuid_addresses_a_customer_and_to_wins_over_recipient(emu: Emul
     assert both.status_code == 200, both.text
     assert both.json()["contacts"] == [{"input": person.customer.phone, "wa_id": person.id}]
     assert emu.sent[both.json()["messages"][0]["id"]] == (number_id, person.id)
+
+
+# --- the template list: fields, limit, cursors, summary (§4.1) --------------------------------------------
+
+
+async def test_the_template_list_answers_fields_limit_cursors_and_summary(emu: Emulator, http):
+    url = f"/{VERSION}/{WABA}/message_templates"
+    example = fixture("message-templates-list-examples.json")["Example response"]
+    counts = "total_count,message_template_count,message_template_limit,are_translations_complete"
+    first = (await http.get(url, params={"fields": "name,status,language", "limit": "3", "summary": counts})).json()
+
+    assert set(first) == {"data", "paging", "summary"}
+    assert [list(d) for d in first["data"]] == [["name", "status", "language", "id"]] * 3  # asked for, then id
+    assert set(first["paging"]["cursors"]) == set(example["paging"]["cursors"]) == {"before", "after"}
+    assert "previous" not in first["paging"]  # nothing before the first page
+    documents = first["data"]
+    page = first
+    while "next" in page["paging"]:  # a full URL that keeps the query (fields, limit, summary)
+        assert page["paging"]["next"].startswith(emu.url)
+        following = (await http.get(page["paging"]["next"])).json()
+        assert following["summary"] == first["summary"]
+        assert all(list(d) == ["name", "status", "language", "id"] for d in following["data"])
+        assert 1 <= len(following["data"]) <= 3
+        # ... and back again: previous is the page before, and so are before= and after= by hand.
+        assert (await http.get(following["paging"]["previous"])).json()["data"] == page["data"]
+        by_hand = {"fields": "name,status,language", "limit": "3"}
+        before = (await http.get(url, params={**by_hand, "before": following["paging"]["cursors"]["before"]})).json()
+        after = (await http.get(url, params={**by_hand, "after": page["paging"]["cursors"]["after"]})).json()
+        assert (before["data"], after["data"]) == (page["data"], following["data"])
+        documents += following["data"]
+        page = following
+
+    sim = emu.simulation
+    expected = {(t.name, t.language) for n in sim.numbers for t in sim.templates(n.id)}
+    assert sorted((d["name"], d["language"]) for d in documents) == sorted(expected)
+    summary = first["summary"]
+    assert list(summary) == counts.split(",")
+    assert summary["total_count"] == len(expected)
+    assert summary["message_template_count"] == len({name for name, _ in expected})  # a name in all its languages: one
+    assert summary["message_template_limit"] == 250
+    assert isinstance(summary["are_translations_complete"], bool)
+
+    # summary=true is the total alone; filters take comma lists and narrow the total, not the account's count.
+    assert (await http.get(url, params={"summary": "true", "limit": "1"})).json()["summary"] == {"total_count": len(expected)}
+    some = (await http.get(url, params={"status": "APPROVED,PAUSED", "fields": "status", "summary": counts})).json()
+    assert {d["status"] for d in some["data"]} == {"APPROVED", "PAUSED"}
+    assert some["summary"]["total_count"] == len(some["data"]) < len(expected)
+    assert some["summary"]["message_template_count"] == summary["message_template_count"]
+    # Without fields, the default ones: those of Meta's example.
+    default = (await http.get(url, params={"limit": "1"})).json()["data"][0]
+    assert set(example["data"][0]) - {"previous_category"} <= set(default)
