@@ -89,13 +89,15 @@ def webhook_for(
     waba_id: str,
     display_numbers: dict[str, str],
     customers: Mapping[str, Customer] | None = None,
+    callbacks: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One webhook body holding `events`, grouped into one change per phone_number_id and field.
 
     `display_numbers` maps each phone_number_id to the number customers see ("+1 555-0100"); its
     digits become `metadata.display_phone_number`. `customers` (by id) gives a status's contact its
-    profile; without it the contact has the ids alone. BSUIDs are scoped to `waba_id`. Events that
-    are not `representable` are left out.
+    profile; without it the contact has the ids alone. `callbacks` (by wamid) holds the sends'
+    `biz_opaque_callback_data`, which their statuses carry back. BSUIDs are scoped to `waba_id`.
+    Events that are not `representable` are left out.
     """
     changes: dict[tuple[str, str], dict[str, Any]] = {}
     known = customers or {}
@@ -116,7 +118,7 @@ def webhook_for(
             into = value(event.business_number_id, "messages")
             if event.status is not MessageStatus.FAILED:
                 _add_contact(into, _status_contact(event, known.get(event.customer_id), waba_id))
-            into.setdefault("statuses", []).append(_status(event, waba_id))
+            into.setdefault("statuses", []).append(_status(event, waba_id, (callbacks or {}).get(event.wamid)))
         elif isinstance(event, MessageReceived) and event.message.direction is Direction.OUTBOUND:
             echo = value(event.business_number_id, "smb_message_echoes")
             business = echo["metadata"]["display_phone_number"]
@@ -318,7 +320,7 @@ def _card(line: str) -> dict[str, Any]:
     return {"name": names, "phones": [{"phone": phone, "wa_id": _digits(phone), "type": "MOBILE"}]}
 
 
-def _status(event: StatusChanged, scope: str) -> dict[str, Any]:
+def _status(event: StatusChanged, scope: str, callback: str | None = None) -> dict[str, Any]:
     if event.status not in _WEBHOOK_STATUSES:
         raise ValueError(f"WhatsApp never reports a message as {event.status.value}")
     item: dict[str, Any] = {"id": event.wamid, "status": event.status.value, "timestamp": timestamp(event.timestamp)}
@@ -327,6 +329,8 @@ def _status(event: StatusChanged, scope: str) -> dict[str, Any]:
         item["recipient_id"] = event.customer_id
     if not (by_number and event.status is MessageStatus.FAILED):
         item["recipient_user_id"] = bsuid(event.customer_id, scope)
+    if callback is not None:
+        item["biz_opaque_callback_data"] = callback
     if event.status is MessageStatus.FAILED:
         item["errors"] = [_error(event.error_code or 131000, event.error_text, href=True)]
     return item

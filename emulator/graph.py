@@ -3,11 +3,14 @@ and its checks live in backends/mock/simulation.py; this speaks Meta's wire form
 
     POST /{version}/{phone_number_id}/messages   text, template, image/video/audio/document/sticker
                                                  (by uploaded media id or link), reaction, location,
-                                                 contacts, interactive; {"status": "read"} -> {"success": true}
+                                                 contacts, interactive, with a reply's `context`; no
+                                                 `type`: the body's one message object says it;
+                                                 `biz_opaque_callback_data` comes back in the statuses;
+                                                 {"status": "read"} (and a typing_indicator) -> {"success": true}
     GET  /{version}/{waba_id}/message_templates  fields, limit, after/before (cursors), summary; filters
                                                  name (a part of it), status, category, language
                                                  (each a comma list)
-    GET  /{version}/{phone_number_id}            the number's display name, quality and throughput
+    GET  /{version}/{phone_number_id}            the number's display name, quality and throughput (fields)
 
 Free-form messages outside the window: 131047, synchronously (HTTP 400) with `window_errors="sync"`,
 or accepted with a wamid and then failed by a status webhook with `window_errors="async"` (Meta does
@@ -31,7 +34,7 @@ from backends.mock.catalogue import find
 from backends.mock.people import Person
 from desk.models import MessageStatus, StatusChanged, Template
 from emulator.templates import template_document, template_page, template_values
-from emulator.wire import Refused, read_json, unknown_object
+from emulator.wire import Refused, read_json, select_fields, unknown_object
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -40,6 +43,17 @@ __all__ = ["Graph"]
 
 _FREE_FORM = ("text", "image", "video", "audio", "document", "sticker", "reaction", "location", "contacts", "interactive")
 _MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+_CALLBACK_MOST = 512
+"""biz_opaque_callback_data is at most 512 characters (§2)."""
+
+
+def _message_type(body: dict[str, Any]) -> str:
+    """`type`, or when it is left out the one message object the body has: some of Meta's own
+    examples send {"interactive": {...}} with no type ("Send Reply to List Message"). Else text."""
+    kind = body.get("type")
+    if isinstance(kind, str) and kind:
+        return kind
+    return next((k for k in ("template", *_FREE_FORM) if k in body), "text")
 
 
 class Graph:
@@ -60,7 +74,7 @@ class Graph:
         if "status" in body:
             return self._mark_read(body)
         person, contact = self._recipient(body)
-        kind = body.get("type", "text")
+        kind = _message_type(body)
         now = emu.clock.now()
         try:
             if kind == "template":
@@ -74,10 +88,14 @@ class Graph:
                 raise
             sent = self._fail_later(number_id, person.id, error, now)
         emu.sent[sent.wamid] = (number_id, person.id)
+        callback = body.get("biz_opaque_callback_data")
+        if isinstance(callback, str) and callback:
+            emu.callbacks[sent.wamid] = callback[:_CALLBACK_MOST]
         emu.kick()
         return web.json_response({"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": sent.wamid}]})
 
     def _mark_read(self, body: dict[str, Any]) -> web.Response:
+        """A read receipt, with or without the typing indicator (§3): {"success": true}."""
         if body.get("status") != "read":
             raise Refused(100, "The parameter status must be \"read\".")
         wamid = body.get("message_id")
@@ -85,6 +103,9 @@ class Graph:
             raise Refused(131008, "The parameter message_id is required.")
         if not wamid.startswith("wamid."):
             raise Refused(100, f"Invalid message_id {wamid!r}.")
+        typing = body.get("typing_indicator")
+        if typing is not None and (not isinstance(typing, dict) or typing.get("type") != "text"):
+            raise Refused(100, "The parameter typing_indicator.type must be \"text\".")
         return web.json_response({"success": True})
 
     def _recipient(self, body: dict[str, Any]) -> tuple[Person, dict[str, str]]:
@@ -161,18 +182,18 @@ class Graph:
         return Sent(wamid, now)
 
     # GET /{version}/{phone_number_id} (a media id is emulator/media.py's)
-    def number(self, object_id: str) -> web.Response | None:
+    def number(self, request: web.Request, object_id: str) -> web.Response | None:
         number = next((n for n in self.emu.simulation.numbers if n.id == object_id), None)
         if number is None:
             return None
-        return web.json_response({
+        return web.json_response(select_fields({
             "verified_name": number.department,
             "display_phone_number": number.display,
             "id": number.id,
             "quality_rating": "GREEN",
             "platform_type": "CLOUD_API",
             "throughput": {"level": "STANDARD"},
-        })
+        }, request.query.get("fields")))
 
     # GET /{version}/{waba_id}/message_templates
     async def templates(self, request: web.Request) -> web.Response:

@@ -8,8 +8,9 @@ client, webhook receiver, parser) is exercised end to end without Meta.
 Facts: ../shared/reference/whatsapp-cloud-api.md §1-9.
 
 Every Graph call needs `Authorization: Bearer <token>`, else error 190 with HTTP 401; the version
-segment is any v21.0 or later, older ones get 2635. The endpoints: emulator/graph.py (messages,
-templates, the number) and emulator/media.py. Webhooks: emulator/delivery.py. Test control:
+segment is any v21.0 or later (older ones get 2635), or left out for `api_version`. The endpoints:
+emulator/graph.py (messages, templates, the number) and emulator/media.py; any other path or
+method is answered with Graph's error object (100), not a page. Webhooks: emulator/delivery.py. Test control:
 emulator/control.py. `wadesk emulator` prints one line on stderr for each request it answers and
 each webhook it delivers (method, path without its query, status; never a token, a secret or a
 customer's text).
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -95,6 +97,8 @@ class Emulator:
         self.media = MediaStore(self)
         self.sent: dict[str, tuple[str, str]] = {}
         """wamid of each message the desk sent -> (phone_number_id, customer id), oldest first."""
+        self.callbacks: dict[str, str] = {}
+        """wamid -> the send's biz_opaque_callback_data, which its statuses carry back (§2)."""
         self.lock = asyncio.Lock()
         """Held around every delivery, so webhooks go out one at a time and in order."""
         self._token = token
@@ -239,7 +243,7 @@ class Emulator:
 
     def _body(self, events: list[Event]) -> bytes:
         return webhook_bytes(webhook_for(events, waba_id=self.waba_id, display_numbers=self.display_numbers,
-                                         customers=self._customers))
+                                         customers=self._customers, callbacks=self.callbacks))
 
     def _seconds_to_next(self) -> float | None:
         dues = [d for d in (self.simulation.next_due(), self.delivery.next_due()) if d is not None]
@@ -284,20 +288,32 @@ class Emulator:
         router.add_get("/_emulator/customers", control.customers)
         router.add_get("/_emulator/state", control.state)
         router.add_get("/_media/{media_id}", media.download)
-        router.add_post(f"/{_VERSION}/{{number_id}}/messages", self._graph(graph.messages))
-        router.add_post(f"/{_VERSION}/{{number_id}}/media", self._graph(media.upload))
-        router.add_get(f"/{_VERSION}/{{waba_id}}/message_templates", self._graph(graph.templates))
-        router.add_get(f"/{_VERSION}/{{object_id}}", self._graph(self._object))
-        router.add_delete(f"/{_VERSION}/{{object_id}}", self._graph(media.delete))
+        # The version segment may be left out: Graph then uses the app's default version (§1).
+        for root in (f"/{_VERSION}", ""):
+            router.add_post(f"{root}/{{number_id}}/messages", self._graph(graph.messages))
+            router.add_post(f"{root}/{{number_id}}/media", self._graph(media.upload))
+            router.add_get(f"{root}/{{waba_id}}/message_templates", self._graph(graph.templates))
+            router.add_get(f"{root}/{{object_id}}", self._graph(self._object))
+            router.add_delete(f"{root}/{{object_id}}", self._graph(media.delete))
+        router.add_route("*", "/{path:.*}", self._graph(self._unsupported))
         return app
 
     # GET /{version}/{media_id | phone_number_id}
     async def _object(self, request: web.Request) -> web.Response:
         object_id = request.match_info["object_id"]
-        found = self.media.lookup(request, object_id) or self._api.number(object_id)
+        found = self.media.lookup(request, object_id) or self._api.number(request, object_id)
         if found is None:
             raise unknown_object(object_id, "get")
         return found
+
+    # anything else: a Graph error object, as Graph answers a path or method it does not serve
+    async def _unsupported(self, request: web.Request) -> web.Response:
+        if request.path.startswith("/_"):  # a mistyped control endpoint: no Graph there
+            raise web.HTTPNotFound(text=f"no such endpoint {request.path}; see wadesk emulator --help")
+        parts = [p for p in request.path.split("/") if p]
+        if parts and re.fullmatch(r"v[0-9]+\.[0-9]+", parts[0]):
+            parts = parts[1:]
+        raise unknown_object(parts[0] if parts else "", request.method.lower())
 
     @web.middleware
     async def _report_request(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -320,7 +336,7 @@ class Emulator:
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
             try:
-                version = request.match_info["version"]
+                version = request.match_info.get("version", self.api_version)
                 if int(version[1:].split(".")[0]) < OLDEST_VERSION:
                     raise Refused(
                         2635, f"You are calling a deprecated version of the Graph API. Please update to "

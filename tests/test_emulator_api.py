@@ -9,13 +9,14 @@ tests/test_emulator.py. Nothing sleeps: a webhook is awaited on the receiver's q
 
 from __future__ import annotations
 
+import httpx
 import phonenumbers
 
 from desk.models import Direction, MessageReceived
 from emulator.identity import BSUID
 from emulator.server import Emulator
 from tests import test_emulator as base
-from tests.test_emulator import VERSION, WABA, Make, Receiver, customer, fixture, text_body
+from tests.test_emulator import VERSION, WABA, Make, Receiver, assert_graph_error, customer, fixture, shape, text_body
 
 receiver, make, emu, http = base.receiver, base.make, base.emu, base.http
 """The fixtures of tests/test_emulator.py, for pytest to find here."""
@@ -179,3 +180,70 @@ async def test_the_template_list_answers_fields_limit_cursors_and_summary(emu: E
     # Without fields, the default ones: those of Meta's example.
     default = (await http.get(url, params={"limit": "1"})).json()["data"][0]
     assert set(example["data"][0]) - {"previous_category"} <= set(default)
+
+
+# --- every endpoint answers with Meta's shapes ---------------------------------------------------------------
+
+UPLOADS = {"image": "image/png", "audio": "audio/ogg", "video": "video/mp4", "document": "application/pdf",
+           "sticker": "image/webp"}
+
+
+async def test_metas_own_send_examples_are_answered_with_metas_responses(emu: Emulator, http, receiver: Receiver):
+    """Every free-form request example of Meta's OpenAPI file (text, each media by id and by link,
+    location, contacts, interactive, reaction, replies with `context`, the read receipt with the
+    typing indicator), placeholders filled in, gets Meta's answer. Templates are checked against the
+    mock's catalogue (test_emulator.py): the examples name templates it does not have."""
+    number_id, person = customer(emu, window_open=True)
+    media_ids = {}
+    for kind, mime in UPLOADS.items():
+        uploaded = await http.post(f"/{VERSION}/{number_id}/media", data={"messaging_product": "whatsapp", "type": mime},
+                                   files={"file": (f"a.{kind}", b"data", mime)})
+        assert list(uploaded.json()) == ["id"], uploaded.text
+        media_ids[kind] = uploaded.json()["id"]
+    answers = {name.lower(): answer for name, answer in fixture("send-message-response-examples.json").items()}
+    examples = fixture("send-message-request-examples.json")
+    sent = 0
+    for name, example in examples.items():
+        if example.get("type") == "template":
+            continue
+        body = {**example, "to": person.customer.phone} if "to" in example else dict(example)
+        kind = body.get("type")
+        if kind in media_ids and "id" in body[kind]:
+            body[kind] = {**body[kind], "id": media_ids[kind]}
+        response = await http.post(f"/{VERSION}/{number_id}/messages", json=body)
+        assert response.status_code == 200, (name, response.text)
+        expected = answers.get(name.lower(), answers["example response"])
+        assert shape(response.json()) == shape(expected), name
+        sent += "messages" in response.json()
+    assert sent == 40  # Meta's 50 examples: 9 templates, 1 read receipt, 40 messages
+
+    # biz_opaque_callback_data (a send's "tracker") comes back in each of its statuses (§2, §6.5).
+    tracked = await http.post(f"/{VERSION}/{number_id}/messages",
+                              json={**text_body(person.customer.phone), "biz_opaque_callback_data": "order-4711"})
+    wamid = tracked.json()["messages"][0]["id"]
+    receiver.drain()
+    await http.post("/_emulator/advance", json={"seconds": 120})
+    statuses = [s for h in receiver.drain() for s in value_of(h)["statuses"] if s["id"] == wamid]
+    assert statuses and all(s["biz_opaque_callback_data"] == "order-4711" for s in statuses)
+
+
+async def test_graph_paths_answer_as_graph_does(emu: Emulator, http):
+    number_id, person = customer(emu, window_open=True)
+    # The version may be left out (§1): the default one is used.
+    versionless = await http.post(f"/{number_id}/messages", json=text_body(person.customer.phone))
+    assert versionless.status_code == 200 and versionless.json()["messages"][0]["id"].startswith("wamid.")
+    assert (await http.get(f"/{WABA}/message_templates", params={"limit": "1"})).json()["data"]
+    # fields on an object: those asked for, and the id.
+    number = (await http.get(f"/{VERSION}/{number_id}", params={"fields": "display_phone_number"})).json()
+    assert number == {"display_phone_number": emu.display_numbers[number_id], "id": number_id}
+    # A path or method Graph does not serve is a Graph error object, not an HTML page.
+    for method, path in (("GET", f"/{VERSION}/{number_id}/messages"), ("GET", f"/{VERSION}/{number_id}/no_such_edge"),
+                         ("PUT", f"/{VERSION}/{number_id}"), ("POST", f"/{number_id}/no_such_edge")):
+        error = assert_graph_error(await http.request(method, path), 100, 400)
+        assert error["message"] == "(#100) Invalid parameter" and number_id in error["error_data"]["details"]
+    # ... after the token check, as Graph does it.
+    async with httpx.AsyncClient(base_url=emu.url) as anonymous:
+        assert_graph_error(await anonymous.get(f"/{VERSION}/{number_id}/no_such_edge"), 190, 401)
+    # A typing indicator is {"type": "text"}; anything else is refused.
+    read = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X", "typing_indicator": {"type": "x"}}
+    assert_graph_error(await http.post(f"/{VERSION}/{number_id}/messages", json=read), 100, 400)
