@@ -258,7 +258,7 @@ def conversation_to_row(c: Conversation) -> list[Any]:
     customer = c.customer
     bn: str | None = c.business_number_id
     customer_id: str | None = customer.id
-    if "~" not in bn and c.id == f"{bn}~{customer_id}":
+    if "~" not in c.business_number_id and c.id == f"{bn}~{customer_id}":
         bn = customer_id = None
     return [
         c.id,

@@ -15,11 +15,12 @@ import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import EllipsisType
 
 from desk.contacts import handle
 from desk.models import Conversation
 from desk.sla import SlaPolicy, SlaState, sla_state
-from desk.urgency import WAITING, Filter, matches, search_text, sort_key, text_matches
+from desk.urgency import WAITING, Filter, SortKey, matches, search_text, sort_key, text_matches
 from desk.window import CLOSING_SOON, WindowState, window
 
 
@@ -28,7 +29,7 @@ class InboxRow:
     conversation: Conversation
     policy: SlaPolicy
     department: str
-    key: tuple
+    key: SortKey
     rekey_at: datetime | None = None
     """When the key changes without the conversation changing: its window closes while it waits."""
     closing_soon: timedelta = CLOSING_SOON
@@ -190,7 +191,7 @@ class InboxModel:
         now: datetime,
         *,
         filter: Filter | None = None,
-        business_number_id: str | None | type[...] = ...,
+        business_number_id: str | None | EllipsisType = ...,
     ) -> None:
         if filter is not None:
             self.filter = filter

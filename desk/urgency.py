@@ -45,8 +45,12 @@ def _deadline(conv: Conversation, due_at: datetime | None, now: datetime) -> dat
 WAITING, REST = 0, 1
 """The first element of a sort key: conversations waiting on us, then the rest."""
 
+SortKey = tuple[int, bool, datetime | int, str]
+"""(WAITING, no deadline, deadline, id) or (REST, no message, -microseconds since the epoch, id):
+the first element keeps the datetimes and the integers from ever being compared."""
 
-def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> tuple:
+
+def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> SortKey:
     """Sort by this for the inbox order (ascending); ties fall to the conversation id.
 
     The key depends on `now` only when a window closes (the deadline becomes the SLA due time) or

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from desk.atomic_storage import AtomicOrjsonStorage, read_json
 from desk.codec import ROW_FIELDS, conversation_from_row, conversation_to_row
@@ -89,7 +89,7 @@ class Index:
             str(number): {"rows": rows[start : start + INDEX_CHUNK]}
             for number, start in enumerate(range(0, len(rows), INDEX_CHUNK), 1)
         }
-        data = {
+        data: dict[str, dict[str, Any]] = {
             "meta": {"1": {"version": INDEX_VERSION, "seq": covered, "shards": shard_files}},
             "conversations": chunks,
             "outbox": {"1": {"conversations": in_flight}},
@@ -115,7 +115,8 @@ class Index:
                         if isinstance(value, list):
                             rows[cid] = conversation_from_row(value)
                 self.all_built = True
-            return list(self.rows.values())  # type: ignore[arg-type]
+            # all_built: every value is a Conversation now, which the dict's type cannot say.
+            return cast(list[Conversation], list(self.rows.values()))
 
     def waiting_ids(self) -> list[str]:
         """From the raw rows: ~10% of conversations wait, and building the other 90% is what makes

@@ -26,7 +26,13 @@ from desk.store.tiny.shard import Shard, id_from_path, salvage, shard_files, sha
 from desk.summary import ConversationMeta
 
 if TYPE_CHECKING:
-    from desk.store.tiny.facade import TinyStore
+    from datetime import datetime
+
+    from desk.clock import Clock
+    from desk.models import Conversation, Message
+    from desk.store.changes import ChangeLog
+    from desk.store.tiny.index import Index
+    from desk.store.tiny.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,47 @@ Held = list[tuple[int, ShardRecord]]
 class Recovery:
     """The TinyStore's half that deals with faults; it works on the store's own state."""
 
+    # The store's state and methods this half uses: TinyStore sets and defines each (declared
+    # here for the type checker only, so that nothing changes at run time).
+    SHARD_CACHE: int
     _shards: OrderedDict[str, Shard]
+    _transcripts: dict[str, tuple[Message, ...]]
+    _conversations_dir: Path
+    _shard_files: int
+    _index: Index
+    _journal: Journal
+    _write_lock: threading.RLock
+    _clock: Clock
+    _changes: ChangeLog
+
+    if TYPE_CHECKING:
+
+        def conversation(self, conversation_id: str) -> Conversation | None: ...
+
+        def update_outgoing(
+            self,
+            conversation_id: str,
+            message_id: str,
+            status: MessageStatus,
+            *,
+            at: datetime,
+            wamid: str | None = None,
+            error_code: int | None = None,
+            error_text: str | None = None,
+            agent: str | None = None,
+        ) -> Message: ...
+
+        def _check_open(self) -> None: ...
+
+        def _commit(self, shard: Shard) -> None: ...
+
+        def _refresh(self, shard: Shard) -> None: ...
+
+        def _evict(self, cid: str) -> None: ...
+
+        def _apply_templates(self, record: records.Templates) -> None: ...
+
+        def _flush_index(self) -> None: ...
 
     def __init__(self) -> None:
         self._held: dict[str, Held] = {}
@@ -74,13 +120,13 @@ class Recovery:
         if fault is not None:
             log.warning("resolved: %s", fault.sentence)
 
-    def _name(self: TinyStore, cid: str) -> str | None:
+    def _name(self, cid: str) -> str | None:
         conversation = self.conversation(cid)
         return conversation.customer.name if conversation else None
 
     # --- loading a shard -------------------------------------------------------------------------------
 
-    def _shard(self: TinyStore, cid: str) -> Shard:
+    def _shard(self, cid: str) -> Shard:
         """The conversation's shard, loaded (with what is held for it applied in memory). A file
         that does not parse is moved aside and rebuilt; one that cannot be read raises
         ConversationUnavailable."""
@@ -110,7 +156,7 @@ class Recovery:
             self._transcripts.pop(old, None)
         return shard
 
-    def _quarantine(self: TinyStore, cid: str, path: Path, exc: BaseException, seed: Any = None) -> Shard:
+    def _quarantine(self, cid: str, path: Path, exc: BaseException, seed: Any = None) -> Shard:
         """A shard that does not parse: moved aside (never deleted) and rebuilt from what it still
         holds whole (shard.salvage), else its index summary (who, which number, open or
         resolved), and every journal record it still has."""
@@ -133,8 +179,10 @@ class Recovery:
             if doc.get("cid") == cid:
                 try:
                     record = records.decode(doc)
-                    if records.apply(shard, record)[0]:  # type: ignore[arg-type]
-                        applied.append((doc["seq"], record))  # type: ignore[arg-type]
+                    if isinstance(record, records.Templates):
+                        continue  # never here: a catalogue's record names no conversation
+                    if records.apply(shard, record)[0]:
+                        applied.append((doc["seq"], record))
                 except (KeyError, ValueError, TypeError):
                     continue
         name = shard.meta.customer.name if shard.meta else None
@@ -148,10 +196,10 @@ class Recovery:
             self._set_fault(faults.unwritable(cid, name, path, write_exc, len(applied)), write_exc)
         return shard
 
-    def _replay(self: TinyStore, doc: dict[str, object]) -> None:
+    def _replay(self, doc: dict[str, Any]) -> None:
         """Re-apply one journal record at open: a no-op where the shard already has it."""
         try:
-            record = records.decode(doc)  # type: ignore[arg-type]
+            record = records.decode(doc)
             if isinstance(record, records.Templates):
                 self._apply_templates(record)
                 return
@@ -161,17 +209,18 @@ class Recovery:
                 try:
                     self._commit(shard)
                 except OSError as exc:
-                    self._hold(shard.id, int(doc["seq"]), record, exc)  # type: ignore[call-overload]
+                    self._hold(shard.id, int(doc["seq"]), record, exc)
             self._refresh(shard)
         except ConversationUnavailable:
-            self._held.setdefault(record.cid, []).append((int(doc["seq"]), record))  # type: ignore[call-overload, union-attr]
+            assert not isinstance(record, records.Templates)  # raised by _shard: a catalogue's returned above
+            self._held.setdefault(record.cid, []).append((int(doc["seq"]), record))
         except (KeyError, ValueError, TypeError) as exc:
             log.error("journal record %s could not be replayed: %r", doc.get("seq"), exc)
             self._evict(str(doc.get("cid", "")))
 
     # --- holding and retrying --------------------------------------------------------------------------
 
-    def _hold(self: TinyStore, cid: str, seq: int, record: ShardRecord, exc: OSError | None) -> None:
+    def _hold(self, cid: str, seq: int, record: ShardRecord, exc: OSError | None) -> None:
         held = self._held.setdefault(cid, [])
         held.append((seq, record))
         if exc is not None:
@@ -185,7 +234,7 @@ class Recovery:
         self._clear_fault("unreadable", cid)
         log.info("conversation %s: %d held event(s) written", cid, count)
 
-    def retry(self: TinyStore) -> set[str]:
+    def retry(self) -> set[str]:
         with self._write_lock:
             self._check_open()
             changed: set[str] = set()
@@ -219,7 +268,7 @@ class Recovery:
                     self._clear_fault("index", None)
             return changed
 
-    def _recover_sending(self: TinyStore) -> None:
+    def _recover_sending(self) -> None:
         """Our messages left SENDING by a crash become UNKNOWN: the request may have left, so they
         are never resent on their own. QUEUED ones stay QUEUED: their request never left."""
         now = self._clock.now()
@@ -234,7 +283,7 @@ class Recovery:
 
     # --- the index against the shards ------------------------------------------------------------------
 
-    def _stale_index(self: TinyStore, index_seq: int | None) -> str | None:
+    def _stale_index(self, index_seq: int | None) -> str | None:
         """Why the index loaded cannot be trusted for the summaries it holds (records it never saw
         may be in the shards), or None. Read after the journal."""
         journal = self._journal
@@ -252,14 +301,14 @@ class Recovery:
             )
         return None
 
-    def _rebuild_index(self: TinyStore, files: list[Path]) -> None:
+    def _rebuild_index(self, files: list[Path]) -> None:
         """Every summary from the shards themselves (no usable index.json)."""
         seeds = self._index.clear()
         count = sum(1 for path in sorted(files) if self._add_from_file(path, seeds))
         if count:
             log.warning("rebuilt the index from %d conversation files", count)
 
-    def _add_from_file(self: TinyStore, path: Path, seeds: dict[str, Any]) -> bool:
+    def _add_from_file(self, path: Path, seeds: dict[str, Any]) -> bool:
         """Put the conversation of one shard file into the index; True if it has one."""
         try:
             data = read_json(path)
@@ -281,7 +330,7 @@ class Recovery:
         self._refresh(shard)
         return shard.meta is not None
 
-    def _reconcile(self: TinyStore, files: list[Path]) -> None:
+    def _reconcile(self, files: list[Path]) -> None:
         """The index was written with another number of shard files than there are: list every
         conversation that has a file, drop those that have none."""
         on_disk = set(files)
@@ -296,7 +345,7 @@ class Recovery:
                 self._index.path, len(files), len(added), len(gone),
             )
 
-    def rebuild_index(self: TinyStore) -> None:
+    def rebuild_index(self) -> None:
         """Every summary again from the shard files, then written (`wadesk check --repair`)."""
         with self._write_lock:
             self._check_open()

@@ -4,9 +4,10 @@ open and rewritten atomically on every change (they hold a few hundred entries a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tinydb import Query, TinyDB
 
@@ -25,7 +26,8 @@ class _Table:
     def __init__(self, path: Path, table: str) -> None:
         self._db = TinyDB(path, storage=AtomicOrjsonStorage, buffered=True)
         self._table = self._db.table(table, cache_size=0)
-        self._storage: AtomicOrjsonStorage = self._db.storage  # type: ignore[assignment]
+        # TinyDB types its storage as the base class; it is an instance of the class passed above.
+        self._storage = cast(AtomicOrjsonStorage, self._db.storage)
 
     def all(self) -> list[dict[str, Any]]:
         return [dict(doc) for doc in self._table.all()]
@@ -36,7 +38,7 @@ class _Table:
     def remove(self, key: str, value: str) -> None:
         self._write(lambda: self._table.remove(Query()[key] == value))
 
-    def _write(self, change: Any) -> None:
+    def _write(self, change: Callable[[], object]) -> None:
         try:
             change()
             self._storage.commit()
@@ -48,7 +50,7 @@ class _Table:
 class Drafts:
     def __init__(self, path: Path) -> None:
         self._file = _Table(path, "drafts")
-        self._drafts = {doc["conversation_id"]: doc["text"] for doc in self._file.all()}
+        self._drafts: dict[str, str] = {doc["conversation_id"]: doc["text"] for doc in self._file.all()}
 
     def get(self, conversation_id: str) -> str:
         return self._drafts.get(conversation_id, "")
