@@ -67,7 +67,7 @@ def text(to: str | Customer, body: str, *, preview_url: bool = False, reply_to: 
 def template(to: str | Customer, template: Template, values: dict[str, str]) -> dict[str, Any]:
     """An approved template with its parameters (text parameters only; see the module docstring)."""
     named = template.parameter_format.upper() == "NAMED"
-    components: dict[str, list[dict[str, Any]]] = {}
+    parameters_of: dict[str, list[dict[str, Any]]] = {}
     for component, name, key in template.placeholders():
         value = values.get(key)
         if value is None or not str(value).strip():
@@ -75,8 +75,8 @@ def template(to: str | Customer, template: Template, values: dict[str, str]) -> 
         parameter: dict[str, Any] = {"type": "text", "text": str(value)}
         if named:
             parameter["parameter_name"] = name
-        components.setdefault(component, []).append(parameter)
-    components = [{"type": kind, "parameters": parameters} for kind, parameters in components.items()]
+        parameters_of.setdefault(component, []).append(parameter)
+    components = [{"type": kind, "parameters": parameters} for kind, parameters in parameters_of.items()]
     spec: dict[str, Any] = {"name": template.name, "language": {"code": template.language.replace("-", "_")}}
     if components:
         spec["components"] = components

@@ -173,7 +173,7 @@ class RateLimit(logging.Filter):
             self._held.clear()
         self._last[key] = now
         held = self._held.pop(key, 0)
-        if held:
+        if held and last is not None:  # (held only counts records that came after a logged one)
             record.msg = f"{record.msg}\n({held} more like this in the last {now - last:.0f} s were not logged)"
         return True
 

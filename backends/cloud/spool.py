@@ -30,6 +30,7 @@ about a thousand webhooks a second on a slow disk.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import struct
@@ -155,7 +156,7 @@ class Spool:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "webhooks.spool"
         self._done_path = data_dir / "webhooks.done"
-        self._file = None
+        self._file: io.FileIO | None = None
         self._next_seq = 1
         self._done = 0
         self._done_written = 0

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -395,7 +395,8 @@ def _parse_status(out: _Out, raw: object, number: str) -> None:
         return
     customer_id = _ident(status.get("recipient_id")) or _ident(status.get("recipient_user_id"))
     at, _ = out.when(status.get("timestamp"), f"status of {wamid}")
-    new = _STATUSES.get(status.get("status")) if isinstance(status.get("status"), str) else None
+    name = status.get("status")
+    new = _STATUSES.get(name) if isinstance(name, str) else None
     if wamid is None or customer_id is None or at is None or new is None:
         out.malformed(f"status {wamid}: missing id, recipient, timestamp or a known status")
         return
@@ -626,7 +627,7 @@ def _order_total(items: list[dict[str, Any]], quantities: list[int | None]) -> s
     prices = [_number(i.get("item_price")) for i in items]
     if None in prices:
         return None
-    total = sum(q * p for q, p in zip(quantities, prices))  # type: ignore[operator]
+    total = sum(q * p for q, p in zip(quantities, prices) if q is not None and p is not None)  # (no None left: returned above)
     return f"{total:,.2f} {currencies.pop()}"
 
 
@@ -741,6 +742,6 @@ def _digits(value: str) -> bool:
 
 def _length(body: object) -> str:
     try:
-        return str(len(body))  # type: ignore[arg-type]
+        return str(len(body)) if isinstance(body, Sized) else "?"
     except TypeError:
         return "?"

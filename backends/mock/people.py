@@ -309,6 +309,8 @@ def random_phone(rng: random.Random, region: str, taken: set[str]) -> str:
     until phonenumbers calls the result valid.
     """
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:  # pragma: no cover - every region the mock draws from has one
+        raise RuntimeError(f"phonenumbers has no example mobile number for {region}")
     national = phonenumbers.national_significant_number(example)
     for attempt in range(1000):
         tail = min(6 + attempt // 100, len(national) - 1)

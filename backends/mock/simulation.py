@@ -252,7 +252,7 @@ class Simulation:
         if template.status is TemplateStatus.DISABLED:
             raise error_for(132016, f"{name} is disabled")
         if template.status is not TemplateStatus.APPROVED:
-            raise error_for(132001, f"{name} ({language}) is {template.status.value}, not approved")
+            raise error_for(132001, f"{name} ({language}) is {template.status_name}, not approved")
         given = {key for key, value in values.items() if value and value.strip()}
         expected = set(template.parameters())
         if len(given) != len(values) or given != expected:
