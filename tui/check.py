@@ -116,8 +116,8 @@ def _print(found: Findings, out: TextIO) -> None:
 
 
 def _few(items: Iterable[object], most: int = 5) -> str:
-    items = [flatten(str(i), 80) for i in items]
-    return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")
+    shown = [flatten(str(i), 80) for i in items]
+    return ", ".join(shown[:most]) + (f" and {len(shown) - most} more" if len(shown) > most else "")
 
 
 # --- looking ------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from typing import Any
 
 from textual._xterm_parser import BRACKETED_PASTE_END, BRACKETED_PASTE_START, XTermParser
 from textual.message import Message
@@ -86,8 +87,8 @@ class PasteMask:
 class PasteSafeParser(XTermParser):
     """Textual's parser with bracketed pastes masked first (see the module docstring)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # whatever Textual's drivers pass (debug)
+        super().__init__(*args, **kwargs)
         self._mask = PasteMask()
 
     def feed(self, data: str) -> Iterable[Message]:
@@ -123,4 +124,4 @@ def install() -> None:
         except ImportError:  # win32 on anything but Windows
             continue
         if getattr(module, "XTermParser", None) is XTermParser:
-            module.XTermParser = PasteSafeParser  # type: ignore[attr-defined]
+            setattr(module, "XTermParser", PasteSafeParser)

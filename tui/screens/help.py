@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,7 +32,7 @@ def _section(node: DOMNode, binding: Binding) -> str:
     return "textual"
 
 
-def describe_keys(screen: Screen) -> Text:
+def describe_keys(screen: Screen[Any]) -> Text:
     """The screen's active bindings as aligned "keys  what it does" lines, one line per action
     (its keys together, "k, ↑"), the desk's own keys first, then the editor's, then Textual's."""
     rows: dict[str, dict[tuple[str, str], list[str]]] = {name: {} for name in SECTIONS}
