@@ -14,9 +14,9 @@ from tests.store_contract.changes import announced
 AGENT = "Ana Souza"
 
 WRITES: dict[str, Callable[[Store], object]] = {
-    "apply a message": lambda s: s.apply(inbound("wamid.a2", 2), agent=AGENT),
-    "apply a resolution": lambda s: s.apply(conversation_status(ConversationStatus.RESOLVED, 3), agent=AGENT),
-    "apply templates": lambda s: s.apply(templates_changed(template("welcome"), synced_at=at(3)), agent=AGENT),
+    "apply-a-message": lambda s: s.apply(inbound("wamid.a2", 2), agent=AGENT),
+    "apply-a-resolution": lambda s: s.apply(conversation_status(ConversationStatus.RESOLVED, 3), agent=AGENT),
+    "apply-templates": lambda s: s.apply(templates_changed(template("welcome"), synced_at=at(3)), agent=AGENT),
     "apply_many": lambda s: s.apply_many([inbound("wamid.a2", 2), inbound("wamid.a3", 3)], agent=AGENT),
     "record_outgoing": lambda s: s.record_outgoing(outgoing("local-2", 2), agent=AGENT),
     "update_outgoing": lambda s: s.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(2), agent=AGENT),

@@ -93,6 +93,21 @@ async def test_a_write_that_changes_nothing_announces_nothing(store: Store):
     assert (change.seq, *what(change)) == (start + 1, CONVERSATION, cid())
 
 
+async def test_a_status_waiting_for_its_wamid_is_announced_when_it_moves_our_message_not_before(store: Store):
+    store.apply(inbound("wamid.a1", 0))
+    store.record_outgoing(outgoing("local-1", 1))
+    store.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(1))
+    summary = store.conversation(cid())
+    start = store.last_change()
+    # Neither the summary nor the transcript changes, and apply says so: nothing to announce.
+    assert store.apply(status("wamid.out", MessageStatus.DELIVERED, 2)) is None
+    assert store.conversation(cid()) == summary
+    store.update_outgoing(cid(), "local-1", MessageStatus.SENT, at=at(1), wamid="wamid.out")
+    assert store.last_change() == start + 1, "a change announced for a status that changed nothing visible"
+    (change,) = await take(store, start, 1)
+    assert what(change) == (CONVERSATION, cid())
+
+
 @pytest.mark.parametrize(
     "event",
     [

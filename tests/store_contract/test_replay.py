@@ -1,5 +1,6 @@
 """A kill loses nothing acknowledged: every write that returned before the owner died is there
-when the data is opened again (the store replays what it had not put in place)."""
+when the data is opened again (the store replays what it had not put in place); a clean close and
+open keeps everything too."""
 
 from __future__ import annotations
 
@@ -72,6 +73,12 @@ def test_every_write_acknowledged_before_a_kill_is_there_after_it(harness: Store
         "receipt": TemplateStatus.PAUSED,
     }
     assert store.templates_synced_at(OTHER_BN) == at(13)
+
+
+def test_everything_survives_a_reopen(harness: StoreHarness):
+    store = harness.open()
+    before = _a_morning(store, harness.clock)
+    assert view(harness.reopen()) == before
 
 
 def _a_status_before_its_wamid(store: Store, clock: FrozenClock) -> None:
