@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from desk.models import (
+    Conversation,
     ConversationStatus,
     ConversationStatusChanged,
     Customer,
@@ -109,6 +110,13 @@ def message(store: Store, message_id: str, conversation: str | None = None) -> M
     found = [m for m in store.messages(conversation or cid()) if m.id == message_id]
     assert len(found) == 1, f"{message_id}: {len(found)} messages"
     return found[0]
+
+
+def summary(store: Store, conversation: str) -> Conversation:
+    """A conversation's summary, which the test knows is there."""
+    found = store.conversation(conversation)
+    assert found is not None, f"no conversation {conversation}"
+    return found
 
 
 def catalogue(store: Store, bn: str = BN) -> dict[tuple[str, str], Template]:

@@ -138,9 +138,10 @@ def kill_owner(
         [sys.executable, "-c", OWNER, *args],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
     )
+    assert child.stdout is not None
     try:
         ready, _, _ = select.select([child.stdout], [], [], OWNER_TIMEOUT)
-        line = child.stdout.readline() if ready else ""  # type: ignore[union-attr]
+        line = child.stdout.readline() if ready else ""
     finally:
         child.send_signal(signal.SIGKILL)
         _, err = child.communicate(timeout=OWNER_TIMEOUT)

@@ -34,13 +34,13 @@ def alice(store: Store) -> Store:
 
 
 @pytest.mark.parametrize("write", list(WRITES.values()), ids=list(WRITES))
-async def test_the_acting_agent_is_named_by_each_change_the_write_makes(alice: Store, write: Callable[[Store], object]):
+async def test_the_acting_agent_is_named_by_each_change_the_write_makes(alice: Store, write: Callable[[Store], object]) -> None:
     changes = await announced(alice, write)
     assert changes, "the write announced nothing"
     assert [c.agent for c in changes] == [AGENT] * len(changes)
 
 
-async def test_save_draft_takes_the_acting_agent(alice: Store):
+async def test_save_draft_takes_the_acting_agent(alice: Store) -> None:
     # A draft changes neither a summary nor a transcript: the contract does not say whether it is
     # announced. What it announces, if anything, names the agent.
     changes = await announced(alice, lambda s: s.save_draft(cid(), "one moment", agent=AGENT))

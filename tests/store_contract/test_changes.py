@@ -37,7 +37,7 @@ def messages_from_alice(store: Store, *minutes: int) -> None:
         store.apply(inbound(f"wamid.{m}", m))
 
 
-async def test_each_changing_write_is_one_change_in_order_numbered_by_one(store: Store):
+async def test_each_changing_write_is_one_change_in_order_numbered_by_one(store: Store) -> None:
     start = store.last_change()
     store.apply(inbound("wamid.a1", 0))
     store.apply(inbound("wamid.b1", 1, customer=BOB))
@@ -66,7 +66,7 @@ async def test_each_changing_write_is_one_change_in_order_numbered_by_one(store:
     assert [what(c) for c in changes] == expected
 
 
-async def test_a_write_that_changes_nothing_announces_nothing(store: Store):
+async def test_a_write_that_changes_nothing_announces_nothing(store: Store) -> None:
     store.apply(inbound("wamid.a1", 0))
     send(store, "local-1", 1, "wamid.out")
     store.apply(status("wamid.out", MessageStatus.DELIVERED, 2))
@@ -93,7 +93,7 @@ async def test_a_write_that_changes_nothing_announces_nothing(store: Store):
     assert (change.seq, *what(change)) == (start + 1, CONVERSATION, cid())
 
 
-async def test_a_status_waiting_for_its_wamid_is_announced_when_it_moves_our_message_not_before(store: Store):
+async def test_a_status_waiting_for_its_wamid_is_announced_when_it_moves_our_message_not_before(store: Store) -> None:
     store.apply(inbound("wamid.a1", 0))
     store.record_outgoing(outgoing("local-1", 1))
     store.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(1))
@@ -118,7 +118,7 @@ async def test_a_status_waiting_for_its_wamid_is_announced_when_it_moves_our_mes
     ],
     ids=["message", "status", "resolution", "templates"],
 )
-async def test_what_whatsapp_and_customers_do_is_announced_with_no_agent(store: Store, event: Event):
+async def test_what_whatsapp_and_customers_do_is_announced_with_no_agent(store: Store, event: Event) -> None:
     store.apply(inbound("wamid.a1", 0))
     send(store, "local-1", 1, "wamid.out")
     changes = await announced(store, lambda s: s.apply(event))
@@ -126,7 +126,7 @@ async def test_what_whatsapp_and_customers_do_is_announced_with_no_agent(store: 
     assert changes[0].agent is None
 
 
-async def test_resuming_from_a_middle_change_yields_exactly_the_rest(store: Store):
+async def test_resuming_from_a_middle_change_yields_exactly_the_rest(store: Store) -> None:
     start = store.last_change()
     messages_from_alice(store, 0, 1, 2, 3, 4)
     every = await take(store, start, 5)
@@ -138,7 +138,7 @@ async def test_resuming_from_a_middle_change_yields_exactly_the_rest(store: Stor
     assert (rest[3].seq, *what(rest[3])) == (every[-1].seq + 1, CONVERSATION, cid(BOB))
 
 
-async def test_every_consumer_gets_every_change(store: Store):
+async def test_every_consumer_gets_every_change(store: Store) -> None:
     start = store.last_change()
     one, two = store.changes(start), store.changes(start)
     messages_from_alice(store, 0, 1)
@@ -150,7 +150,7 @@ async def test_every_consumer_gets_every_change(store: Store):
     await two.aclose()  # type: ignore[attr-defined]
 
 
-async def test_resuming_from_a_number_never_given_yields_one_resync_first(store: Store):
+async def test_resuming_from_a_number_never_given_yields_one_resync_first(store: Store) -> None:
     messages_from_alice(store, 0, 1)
     changes = store.changes(store.last_change() + 5)
     (resync,) = await first(changes, 1)
@@ -161,7 +161,7 @@ async def test_resuming_from_a_number_never_given_yields_one_resync_first(store:
     await changes.aclose()  # type: ignore[attr-defined]
 
 
-async def test_resuming_from_before_a_restart_yields_the_rest_or_one_resync_first(harness: StoreHarness):
+async def test_resuming_from_before_a_restart_yields_the_rest_or_one_resync_first(harness: StoreHarness) -> None:
     store = harness.open()
     start = store.last_change()
     messages_from_alice(store, 0, 1, 2)
@@ -181,7 +181,7 @@ async def test_resuming_from_before_a_restart_yields_the_rest_or_one_resync_firs
     await changes.aclose()  # type: ignore[attr-defined]
 
 
-async def test_a_consumer_waiting_on_the_loop_gets_each_change_as_it_is_made(store: Store):
+async def test_a_consumer_waiting_on_the_loop_gets_each_change_as_it_is_made(store: Store) -> None:
     start = store.last_change()
 
     def write() -> None:
@@ -196,7 +196,7 @@ async def test_a_consumer_waiting_on_the_loop_gets_each_change_as_it_is_made(sto
     assert [what(c) for c in changes] == [(CONVERSATION, cid()), (CONVERSATION, cid(BOB))]
 
 
-async def test_writes_from_the_writer_thread_reach_a_consumer_waiting_on_the_loop(store: Store):
+async def test_writes_from_the_writer_thread_reach_a_consumer_waiting_on_the_loop(store: Store) -> None:
     start = store.last_change()
     go = threading.Event()
 

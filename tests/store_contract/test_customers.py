@@ -8,21 +8,21 @@ import pytest
 
 from desk.models import Customer
 from desk.store.contract import Store
-from tests.store_contract.builders import ALICE, cid, inbound
+from tests.store_contract.builders import ALICE, cid, inbound, summary
 
 
 def customer_after(store: Store, *customers: Customer) -> Customer:
     for number, customer in enumerate(customers):
         store.apply(inbound(f"wamid.{number}", number, customer=customer))
-    return store.conversation(cid(ALICE)).customer
+    return summary(store, cid(ALICE)).customer
 
 
-def test_a_later_message_brings_the_customers_new_details(store: Store):
+def test_a_later_message_brings_the_customers_new_details(store: Store) -> None:
     moved = Customer(ALICE.id, "Alice Walker", phone="+15559876543", username="alice.w", country="CA")
     assert customer_after(store, ALICE, moved) == moved
 
 
-def test_details_a_later_message_does_not_carry_are_kept(store: Store):
+def test_details_a_later_message_does_not_carry_are_kept(store: Store) -> None:
     known = Customer(ALICE.id, "Alice", phone="+15551234567", username="alice.w", country="US")
     bare = Customer(ALICE.id, "Alice W.")
     assert customer_after(store, known, bare) == Customer(
@@ -40,10 +40,10 @@ def test_details_a_later_message_does_not_carry_are_kept(store: Store):
     ],
     ids=["empty", "the-phone", "the-username", "the-id"],
 )
-def test_a_stand_in_name_never_replaces_a_real_one(store: Store, stand_in: Customer):
+def test_a_stand_in_name_never_replaces_a_real_one(store: Store, stand_in: Customer) -> None:
     assert customer_after(store, ALICE, stand_in).name == "Alice"
 
 
-def test_a_real_name_replaces_a_stand_in(store: Store):
+def test_a_real_name_replaces_a_stand_in(store: Store) -> None:
     by_number = Customer(ALICE.id, "+15551234567", phone="+15551234567")
     assert customer_after(store, by_number, ALICE).name == "Alice"

@@ -8,7 +8,7 @@ from tests.store_contract.builders import BOB, cid, inbound
 from tests.store_contract.harness import StoreHarness
 
 
-def test_a_draft_is_kept_and_read_back(store: Store):
+def test_a_draft_is_kept_and_read_back(store: Store) -> None:
     store.apply(inbound("wamid.1", 0))
     assert store.draft(cid()) == ""
     store.save_draft(cid(), "Let me check ✔ that\nfor you")
@@ -17,14 +17,14 @@ def test_a_draft_is_kept_and_read_back(store: Store):
     assert store.draft(cid()) == "Let me check"
 
 
-def test_an_empty_draft_removes_it(store: Store):
+def test_an_empty_draft_removes_it(store: Store) -> None:
     store.apply(inbound("wamid.1", 0))
     store.save_draft(cid(), "Let me check")
     store.save_draft(cid(), "")
     assert store.draft(cid()) == ""
 
 
-def test_each_conversation_has_its_own_draft(store: Store):
+def test_each_conversation_has_its_own_draft(store: Store) -> None:
     store.apply(inbound("wamid.1", 0))
     store.apply(inbound("wamid.2", 0, customer=BOB))
     store.save_draft(cid(), "for Alice")
@@ -33,7 +33,7 @@ def test_each_conversation_has_its_own_draft(store: Store):
     assert (store.draft(cid()), store.draft(cid(BOB))) == ("", "for Bob")
 
 
-def test_drafts_survive_a_reopen(harness: StoreHarness):
+def test_drafts_survive_a_reopen(harness: StoreHarness) -> None:
     store = harness.open()
     store.apply(inbound("wamid.1", 0))
     store.apply(inbound("wamid.2", 0, customer=BOB))
@@ -52,6 +52,6 @@ def _drafts(store: Store, clock: FrozenClock) -> None:
     store.save_draft(cid(BOB), "")
 
 
-def test_drafts_survive_a_kill(harness: StoreHarness):
+def test_drafts_survive_a_kill(harness: StoreHarness) -> None:
     store = harness.kill_and_reopen(_drafts)
     assert (store.draft(cid()), store.draft(cid(BOB))) == ("for Alice", "")

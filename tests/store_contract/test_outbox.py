@@ -37,7 +37,7 @@ def reach(store: Store, st: MessageStatus) -> None:
     assert message(store, "local-1").status is st
 
 
-def test_an_outgoing_message_is_recorded_queued_in_its_conversation(alice: Store):
+def test_an_outgoing_message_is_recorded_queued_in_its_conversation(alice: Store) -> None:
     recorded = alice.record_outgoing(outgoing("local-1", 1))
     assert (recorded.id, recorded.status, recorded.direction) == ("local-1", MessageStatus.QUEUED, Direction.OUTBOUND)
     assert message(alice, "local-1") == recorded
@@ -45,26 +45,26 @@ def test_an_outgoing_message_is_recorded_queued_in_its_conversation(alice: Store
 
 
 @pytest.mark.parametrize("st", [s for s in MessageStatus if s is not MessageStatus.QUEUED], ids=lambda s: s.value)
-def test_only_a_queued_message_is_recorded(alice: Store, st: MessageStatus):
+def test_only_a_queued_message_is_recorded(alice: Store, st: MessageStatus) -> None:
     with pytest.raises(ValueError):
         alice.record_outgoing(outgoing("local-1", 1, status=st))
     assert [m.id for m in alice.messages(cid())] == ["wamid.in"]
 
 
-def test_only_our_own_messages_go_through_the_outbox(alice: Store):
+def test_only_our_own_messages_go_through_the_outbox(alice: Store) -> None:
     with pytest.raises(ValueError):
         alice.record_outgoing(outgoing("local-1", 1, direction=Direction.INBOUND))
     assert [m.id for m in alice.messages(cid())] == ["wamid.in"]
 
 
-def test_an_outgoing_message_needs_an_existing_conversation(alice: Store):
+def test_an_outgoing_message_needs_an_existing_conversation(alice: Store) -> None:
     with pytest.raises(KeyError):
         alice.record_outgoing(outgoing("local-1", 1, customer=BOB))
     assert alice.conversation(cid(BOB)) is None
     assert alice.queued() == []
 
 
-def test_queued_then_sending_then_sent_with_its_wamid(alice: Store):
+def test_queued_then_sending_then_sent_with_its_wamid(alice: Store) -> None:
     alice.record_outgoing(outgoing("local-1", 1))
     sending = alice.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(1))
     assert sending.status is MessageStatus.SENDING
@@ -78,7 +78,7 @@ def test_queued_then_sending_then_sent_with_its_wamid(alice: Store):
     [(MessageStatus.SENDING, False), (MessageStatus.SENT, False), (MessageStatus.FAILED, True), (MessageStatus.UNKNOWN, True)],
     ids=lambda v: v.value if isinstance(v, MessageStatus) else str(v),
 )
-def test_back_to_queued_only_from_failed_or_unknown(alice: Store, st: MessageStatus, may_retry: bool):
+def test_back_to_queued_only_from_failed_or_unknown(alice: Store, st: MessageStatus, may_retry: bool) -> None:
     reach(alice, st)
     returned = alice.update_outgoing(cid(), "local-1", MessageStatus.QUEUED, at=at(3))
     expected = MessageStatus.QUEUED if may_retry else st
@@ -88,7 +88,7 @@ def test_back_to_queued_only_from_failed_or_unknown(alice: Store, st: MessageSta
 
 
 @pytest.mark.parametrize("settled", [MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED], ids=lambda s: s.value)
-def test_the_outbox_never_moves_a_message_whatsapp_settled(alice: Store, settled: MessageStatus):
+def test_the_outbox_never_moves_a_message_whatsapp_settled(alice: Store, settled: MessageStatus) -> None:
     reach(alice, MessageStatus.SENT)
     alice.apply(status("wamid.out", settled, 3))
     for st in OUTBOX_MOVES:
@@ -98,7 +98,7 @@ def test_the_outbox_never_moves_a_message_whatsapp_settled(alice: Store, settled
     assert (ours.status, ours.status_at, ours.error_code, ours.error_text) == (settled, at(3), None, None)
 
 
-def test_the_error_is_kept_on_a_failure_and_on_an_unknown_outcome(alice: Store):
+def test_the_error_is_kept_on_a_failure_and_on_an_unknown_outcome(alice: Store) -> None:
     reach(alice, MessageStatus.SENDING)
     failed = alice.update_outgoing(cid(), "local-1", MessageStatus.FAILED, at=at(2), error_code=131047, error_text="Re-engagement.")
     assert (failed.error_code, failed.error_text) == (131047, "Re-engagement.")
@@ -109,7 +109,7 @@ def test_the_error_is_kept_on_a_failure_and_on_an_unknown_outcome(alice: Store):
 
 
 @pytest.mark.parametrize("after", [MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT], ids=lambda s: s.value)
-def test_the_error_is_cleared_by_any_other_move(alice: Store, after: MessageStatus):
+def test_the_error_is_cleared_by_any_other_move(alice: Store, after: MessageStatus) -> None:
     reach(alice, MessageStatus.FAILED)
     if after is not MessageStatus.QUEUED:
         alice.update_outgoing(cid(), "local-1", MessageStatus.QUEUED, at=at(3))
@@ -123,7 +123,7 @@ def test_the_error_is_cleared_by_any_other_move(alice: Store, after: MessageStat
     assert message(alice, "local-1") == moved
 
 
-def test_a_wamid_once_known_is_kept(alice: Store):
+def test_a_wamid_once_known_is_kept(alice: Store) -> None:
     reach(alice, MessageStatus.SENT)
     failed = alice.update_outgoing(cid(), "local-1", MessageStatus.FAILED, at=at(3), error_code=131026)
     assert failed.wamid == "wamid.out"
@@ -133,7 +133,7 @@ def test_a_wamid_once_known_is_kept(alice: Store):
     assert message(alice, "local-1").wamid == "wamid.out"
 
 
-def test_queued_lists_the_queued_messages_oldest_first(alice: Store):
+def test_queued_lists_the_queued_messages_oldest_first(alice: Store) -> None:
     alice.apply(inbound("wamid.bob", 0, customer=BOB))
     alice.apply(inbound("wamid.carol", 0, customer=CAROL))
     alice.record_outgoing(outgoing("late", 9, customer=BOB))
@@ -154,7 +154,7 @@ def _queued_and_sending(store: Store, clock: FrozenClock) -> None:
     store.update_outgoing(cid(BOB), "may-have-left", MessageStatus.SENDING, at=at(2))
 
 
-def test_after_a_kill_a_message_left_sending_is_unknown_and_never_resent(harness: StoreHarness):
+def test_after_a_kill_a_message_left_sending_is_unknown_and_never_resent(harness: StoreHarness) -> None:
     store = harness.kill_and_reopen(_queued_and_sending)
     assert message(store, "may-have-left", cid(BOB)).status is MessageStatus.UNKNOWN
     assert message(store, "never-left").status is MessageStatus.QUEUED

@@ -20,6 +20,7 @@ from tests.store_contract.builders import (
     outgoing,
     send,
     status,
+    summary,
     template,
     templates_changed,
     view,
@@ -54,7 +55,7 @@ def _a_morning(store: Store, clock: FrozenClock) -> object:
     return view(store)
 
 
-def test_every_write_acknowledged_before_a_kill_is_there_after_it(harness: StoreHarness):
+def test_every_write_acknowledged_before_a_kill_is_there_after_it(harness: StoreHarness) -> None:
     store = harness.kill_and_reopen(_a_morning)
     acknowledged = harness.acknowledged
     assert isinstance(acknowledged, dict)
@@ -64,9 +65,9 @@ def test_every_write_acknowledged_before_a_kill_is_there_after_it(harness: Store
     assert [m.id for m in store.queued()] == ["local-b1"]
     assert message(store, "local-c1", cid(CAROL)).error_code == 131047
     assert message(store, "local-c2", cid(CAROL)).status is MessageStatus.UNKNOWN
-    assert store.conversation(cid(BOB)).unread == 1
-    assert store.conversation(cid()).status is ConversationStatus.RESOLVED
-    assert store.conversation(cid(CAROL)).status is ConversationStatus.RESOLVED
+    assert summary(store, cid(BOB)).unread == 1
+    assert summary(store, cid()).status is ConversationStatus.RESOLVED
+    assert summary(store, cid(CAROL)).status is ConversationStatus.RESOLVED
     assert store.draft(cid(BOB)) == "Yes, one moment"
     assert {t.name: t.status for t in store.templates(BN)} == {
         "welcome": TemplateStatus.APPROVED,
@@ -75,7 +76,7 @@ def test_every_write_acknowledged_before_a_kill_is_there_after_it(harness: Store
     assert store.templates_synced_at(OTHER_BN) == at(13)
 
 
-def test_everything_survives_a_reopen(harness: StoreHarness):
+def test_everything_survives_a_reopen(harness: StoreHarness) -> None:
     store = harness.open()
     before = _a_morning(store, harness.clock)
     assert view(harness.reopen()) == before
@@ -88,7 +89,7 @@ def _a_status_before_its_wamid(store: Store, clock: FrozenClock) -> None:
     store.apply(status("wamid.out-a1", MessageStatus.DELIVERED, 2))
 
 
-def test_a_status_waiting_for_its_wamid_survives_a_kill(harness: StoreHarness):
+def test_a_status_waiting_for_its_wamid_survives_a_kill(harness: StoreHarness) -> None:
     store = harness.kill_and_reopen(_a_status_before_its_wamid)
     # The crash turned the send into an unknown outcome; WhatsApp's word, kept, settles it once
     # the wamid is recorded.
@@ -101,7 +102,7 @@ def _one_message(store: Store, clock: FrozenClock) -> None:
     store.apply(inbound("wamid.a1", 0))
 
 
-def test_a_store_opened_after_a_kill_takes_new_writes(harness: StoreHarness):
+def test_a_store_opened_after_a_kill_takes_new_writes(harness: StoreHarness) -> None:
     store = harness.kill_and_reopen(_one_message)
     assert store.apply(inbound("wamid.a1", 0)) is None
     assert store.apply(inbound("wamid.a2", 1)) == cid()

@@ -22,14 +22,14 @@ def sent(store: Store) -> Store:
     return store
 
 
-def test_statuses_in_whatsapps_order_each_move_our_message(sent: Store):
+def test_statuses_in_whatsapps_order_each_move_our_message(sent: Store) -> None:
     for minutes, st in [(2, MessageStatus.DELIVERED), (3, MessageStatus.READ), (4, MessageStatus.PLAYED)]:
         assert sent.apply(status("wamid.out", st, minutes)) == cid()
         ours = message(sent, "local-1")
         assert (ours.status, ours.status_at) == (st, at(minutes))
 
 
-def test_read_then_delivered_stays_read(sent: Store):
+def test_read_then_delivered_stays_read(sent: Store) -> None:
     assert sent.apply(status("wamid.out", MessageStatus.READ, 3)) == cid()
     assert sent.apply(status("wamid.out", MessageStatus.DELIVERED, 2)) is None
     ours = message(sent, "local-1")
@@ -46,19 +46,19 @@ def test_read_then_delivered_stays_read(sent: Store):
     ],
     ids=lambda s: s.value,
 )
-def test_a_late_status_never_moves_our_message_backwards(sent: Store, first: MessageStatus, late: MessageStatus):
+def test_a_late_status_never_moves_our_message_backwards(sent: Store, first: MessageStatus, late: MessageStatus) -> None:
     sent.apply(status("wamid.out", first, 3))
     assert sent.apply(status("wamid.out", late, 4)) is None
     assert message(sent, "local-1").status is first
 
 
-def test_a_failure_keeps_whatsapps_error(sent: Store):
+def test_a_failure_keeps_whatsapps_error(sent: Store) -> None:
     assert sent.apply(status("wamid.out", MessageStatus.FAILED, 2, error_code=131026, error_text="Undeliverable.")) == cid()
     ours = message(sent, "local-1")
     assert (ours.status, ours.error_code, ours.error_text) == (MessageStatus.FAILED, 131026, "Undeliverable.")
 
 
-def test_a_failure_is_final_when_whatsapp_says_only_sent(sent: Store):
+def test_a_failure_is_final_when_whatsapp_says_only_sent(sent: Store) -> None:
     sent.apply(status("wamid.out", MessageStatus.FAILED, 2, error_code=131026, error_text="Undeliverable."))
     assert sent.apply(status("wamid.out", MessageStatus.SENT, 3)) is None
     ours = message(sent, "local-1")
@@ -68,7 +68,7 @@ def test_a_failure_is_final_when_whatsapp_says_only_sent(sent: Store):
 @pytest.mark.parametrize("arrived", SETTLED, ids=lambda s: s.value)
 def test_a_failure_gives_way_when_whatsapp_says_the_message_arrived_and_its_error_goes(
     sent: Store, arrived: MessageStatus
-):
+) -> None:
     sent.apply(status("wamid.out", MessageStatus.FAILED, 2, error_code=131026, error_text="Undeliverable."))
     assert sent.apply(status("wamid.out", arrived, 3)) == cid()
     ours = message(sent, "local-1")
@@ -76,7 +76,7 @@ def test_a_failure_gives_way_when_whatsapp_says_the_message_arrived_and_its_erro
 
 
 @pytest.mark.parametrize("arrived", SETTLED, ids=lambda s: s.value)
-def test_a_failure_after_the_message_arrived_changes_nothing(sent: Store, arrived: MessageStatus):
+def test_a_failure_after_the_message_arrived_changes_nothing(sent: Store, arrived: MessageStatus) -> None:
     sent.apply(status("wamid.out", arrived, 2))
     assert sent.apply(status("wamid.out", MessageStatus.FAILED, 3, error_code=131026)) is None
     ours = message(sent, "local-1")
@@ -86,7 +86,7 @@ def test_a_failure_after_the_message_arrived_changes_nothing(sent: Store, arrive
 @pytest.mark.parametrize(
     "word", [MessageStatus.SENT, *SETTLED, MessageStatus.FAILED], ids=lambda s: s.value
 )
-def test_any_whatsapp_status_settles_a_message_whose_send_had_no_answer(store: Store, word: MessageStatus):
+def test_any_whatsapp_status_settles_a_message_whose_send_had_no_answer(store: Store, word: MessageStatus) -> None:
     store.apply(inbound("wamid.in", 0))
     store.record_outgoing(outgoing("local-1", 1))
     store.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(1))
@@ -96,7 +96,7 @@ def test_any_whatsapp_status_settles_a_message_whose_send_had_no_answer(store: S
     assert message(store, "local-1").status is word
 
 
-def test_a_status_before_the_wamid_is_known_is_applied_when_the_wamid_is_recorded(store: Store):
+def test_a_status_before_the_wamid_is_known_is_applied_when_the_wamid_is_recorded(store: Store) -> None:
     store.apply(inbound("wamid.in", 0))
     store.record_outgoing(outgoing("local-1", 1))
     store.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(1))
@@ -108,7 +108,7 @@ def test_a_status_before_the_wamid_is_known_is_applied_when_the_wamid_is_recorde
     assert message(store, "local-1") == sent
 
 
-def test_statuses_waiting_for_their_wamid_are_applied_in_arrival_order(store: Store):
+def test_statuses_waiting_for_their_wamid_are_applied_in_arrival_order(store: Store) -> None:
     store.apply(inbound("wamid.in", 0))
     store.record_outgoing(outgoing("local-1", 1))
     store.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(1))
@@ -121,7 +121,7 @@ def test_statuses_waiting_for_their_wamid_are_applied_in_arrival_order(store: St
     assert (ours.status, ours.error_code, ours.error_text, ours.status_at) == (MessageStatus.FAILED, 131026, "first", at(5))
 
 
-def test_statuses_waiting_for_their_wamid_move_only_forward(store: Store):
+def test_statuses_waiting_for_their_wamid_move_only_forward(store: Store) -> None:
     store.apply(inbound("wamid.in", 0))
     store.record_outgoing(outgoing("local-1", 1))
     store.update_outgoing(cid(), "local-1", MessageStatus.SENDING, at=at(1))
