@@ -138,6 +138,7 @@ def view(store: Store, business_numbers: tuple[str, ...] = (BN, OTHER_BN)) -> di
         "conversations": conversations,
         "messages": {c.id: store.messages(c.id) for c in conversations},
         "drafts": {c.id: store.draft(c.id) for c in conversations},
+        "waiting": sorted(c.id for c in store.waiting_conversations()),
         "queued": [m.id for m in store.queued()],
         "templates": {bn: (catalogue(store, bn), store.templates_synced_at(bn)) for bn in business_numbers},
     }

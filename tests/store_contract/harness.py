@@ -56,6 +56,11 @@ class StoreHarness(Protocol):
         open what it left: the store must replay every write it acknowledged."""
         ...
 
+    def another(self) -> Store:
+        """A second store on the same data, not opened (a second owner, which open() refuses
+        while the first is open)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -91,6 +96,9 @@ class TinyHarness:
         self.close()
         self.acknowledged = kill_owner(tiny_store, str(self.data_dir), writes, self.clock, self.scratch)
         return self.open()
+
+    def another(self) -> Store:
+        return tiny_store(str(self.data_dir), self.clock)
 
     def close(self) -> None:
         if self._store is not None:
