@@ -68,7 +68,24 @@ class Backend(ABC):
 
     @abstractmethod
     def events(self) -> AsyncIterator[Event]:
-        """What happens, as it happens: messages, statuses, template changes. Never ends on its own."""
+        """What happens, as it happens: messages, statuses, template changes. Never ends on its own.
+
+        The acknowledgement rule: the consumer asks for the next event only once the last one is
+        durable in the store (engine.pump waits and retries while the store can keep nothing).
+        So when the consumer asks for the next event, the backend may count every event it
+        yielded as kept (the cloud backend then marks a webhook body done in its spool); one the
+        consumer never got past (cancelled, failed) is given again at the next start."""
+
+    @property
+    def receiver_url(self) -> str | None:
+        """Where webhooks are received (WEBHOOKS), once started; None for a backend without."""
+        return None
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop receiving webhooks, then wait up to `timeout` seconds while the pump applies what
+        was already acknowledged (each got its 200); True if all of it was. What is left waits
+        for the next start. A backend without WEBHOOKS has nothing to drain."""
+        return True
 
     @abstractmethod
     async def send_text(

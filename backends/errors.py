@@ -111,6 +111,9 @@ ERRORS: dict[int, _Entry] = {
 REFUSED_CODES = frozenset(code for code, entry in ERRORS.items() if entry.refused)
 """Codes that say the request was turned away before WhatsApp acted on it: safe to resend."""
 
+AUTH_CODES = frozenset(code for code, entry in ERRORS.items() if entry.cls is AuthError)
+"""Codes that mean the token or the app's permissions: nothing sends until an admin acts."""
+
 
 def title(code: int) -> str:
     """Meta's title for an error code ("Re-engagement message" for 131047)."""

@@ -205,7 +205,7 @@ def make_context(data_dir: Path):
     from desk.clock import FrozenClock
     from desk.config import Config, MockConfig
     from desk.store.tiny import TinyStore
-    from tui.context import DeskContext
+    from engine.context import DeskContext
 
     clock = FrozenClock(NOW)
     config = Config(mock=dataclasses.replace(MockConfig(inbound_per_minute=0.0, failure_rate=0.0)))

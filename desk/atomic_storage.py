@@ -36,10 +36,13 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_file_atomic(path: Path, content: bytes, *, sync: bool = True) -> None:
+def write_file_atomic(path: Path, content: bytes, *, sync: bool = True, sync_dir: bool = True) -> None:
     """Replace `path` with `content`: old file or new file after any crash, never a mix. With
     `sync=False` (a file whose loss costs only some repeated work) nothing waits on the disk: a
-    killed process still leaves old or new, a power cut may leave the old one."""
+    killed process still leaves old or new, a power cut may leave the old one. With
+    `sync_dir=False` the new content is durable but the rename may not be: after a power cut the
+    old file may be back, whole; the caller fsyncs the directory later (the store does, before
+    emptying the journal that can redo the change)."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
     try:
@@ -52,7 +55,7 @@ def write_file_atomic(path: Path, content: bytes, *, sync: bool = True) -> None:
     finally:
         os.close(fd)
     _replace(tmp, path)
-    if sync:
+    if sync and sync_dir:
         fsync_dir(path.parent)
 
 
@@ -95,7 +98,8 @@ class AtomicOrjsonStorage(Storage):
                 self._data = read_json(self.path)
                 self._loaded = True
             return self._data
-        return read_json(self.path)
+        data: dict[str, dict[str, Any]] | None = read_json(self.path)
+        return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         if self.buffered:
@@ -110,11 +114,12 @@ class AtomicOrjsonStorage(Storage):
         """Buffered: whether there is content (read from the file, or written since)."""
         return self._data is not None
 
-    def commit(self) -> bool:
-        """Write what the buffered operations changed, durably. True when there was something."""
+    def commit(self, *, sync_dir: bool = True) -> bool:
+        """Write what the buffered operations changed, durably (`sync_dir`: write_file_atomic's).
+        True when there was something."""
         if not self.dirty or self._data is None:
             return False
-        write_file_atomic(self.path, orjson.dumps(self._data))
+        write_file_atomic(self.path, orjson.dumps(self._data), sync_dir=sync_dir)
         self.dirty = False
         return True
 

@@ -14,8 +14,8 @@ from backends.mock import MockBackend
 from desk.clock import FrozenClock
 from desk.config import Config, MockConfig
 from desk.store.tiny import TinyStore
+from engine.context import DeskContext
 from tui.app import WadeskApp
-from tui.context import DeskContext
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 """A Monday; every test and snapshot sees this moment unless it moves the clock."""
@@ -68,12 +68,16 @@ def find_conversation(desk: DeskContext, predicate: Callable) -> str:
     raise LookupError("no conversation matches")
 
 
+FOREVER = ("events", "changes")
+"""Worker groups that never finish: the event pump and the store's change feed wait for as long
+as the app runs."""
+
+
 async def ready(pilot) -> None:
     """Wait until every worker is done, those started by workers too (the inbox's load, the outbox's
     sends), and the screen is painted."""
     def busy() -> list:
-        # The event pump never finishes: it waits on the backend for as long as the app runs.
-        return [w for w in pilot.app.workers if not w.is_finished and w.group != "events"]
+        return [w for w in pilot.app.workers if not w.is_finished and w.group not in FOREVER]
 
     while workers := busy():
         await pilot.app.workers.wait_for_complete(workers)

@@ -1,4 +1,5 @@
-"""desk/ and backends/ never import Textual (or Rich, or the TUI): the contract lives in
+"""engine/, desk/ and backends/ never import Textual (or Rich, or the TUI), nor the domain and the
+backends the engine, nor production code the emulator: the contracts live in
 pyproject.toml ([tool.importlinter]) and this test runs it."""
 
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_domain_and_backends_do_not_import_textual():
+def test_the_import_contracts_are_kept():
     result = subprocess.run(
         [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"],
         cwd=ROOT,

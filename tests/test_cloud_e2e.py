@@ -26,10 +26,10 @@ from desk.store.tiny import TinyStore
 from desk.window import window
 from emulator.encode import signature, webhook_bytes, webhook_for
 from emulator.server import Emulator
+from engine.context import DeskContext
 from tests.conftest import NOW, quiet_config, ready
 from tests.test_flows import open_conversation, transcript_text
 from tui.app import WadeskApp
-from tui.context import DeskContext
 from tui.widgets.inbox_list import InboxList
 
 SECRETS = Secrets(access_token="token-for-tests", app_secret="app-secret-for-tests", verify_token="verify-me")
@@ -212,8 +212,8 @@ async def test_duplicates_out_of_order_end_in_one_message_in_its_final_state(clo
         conv = free_window(cloud_desk)
         sent = await cloud_desk.backend.send_text(conv.business_number_id, conv.customer, "tracking number coming")
         ours = Message("local.dup", conv.id, Direction.OUTBOUND, "text", NOW, MessageStatus.QUEUED, text="tracking number coming")
-        await pilot.app.write(cloud_desk.store.record_outgoing, ours)
-        await pilot.app.write(cloud_desk.store.update_outgoing, conv.id, ours.id, MessageStatus.SENT, at=NOW, wamid=sent.wamid)
+        await pilot.app.engine.writer.record_outgoing(ours)
+        await pilot.app.engine.writer.update_outgoing(conv.id, ours.id, MessageStatus.SENT, at=NOW, wamid=sent.wamid)
         inbound = Message("wamid.DUP-IN", conv.id, Direction.INBOUND, "text", NOW, MessageStatus.RECEIVED, text="thanks!")
         events = [MessageReceived(conv.business_number_id, conv.customer, inbound)] + [
             StatusChanged(conv.business_number_id, conv.customer.id, sent.wamid, status, NOW + timedelta(seconds=i))

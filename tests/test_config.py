@@ -35,7 +35,6 @@ def test_example_config_is_the_defaults():
         ("[sla.business_hours]\ntimezone = 'Nowhere'", "sla.business_hours.timezone"),
         ("[sla.business_hours]\nstart = '9am'", "sla.business_hours.start"),
         ("[sla.business_hours]\ndays = ['funday']", "sla.business_hours.days"),
-        ("backend = 'carrier-pigeon'", "backend"),
         ("[mock]\nspeed = 0", "mock.speed"),
         ("[mock]\nseed = true", "mock.seed"),
     ],

@@ -53,7 +53,7 @@ async def test_a_failure_reported_later_tells_the_agent_at_once(app, desk):
 
 
 async def test_a_failing_worker_on_a_screen_reaches_the_agent_and_the_log(app, desk, monkeypatch, caplog):
-    def disk_full(*args):
+    def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(desk.data_dir / "drafts.json"))
 
     monkeypatch.setattr(desk.store, "save_draft", disk_full)
@@ -141,7 +141,7 @@ async def test_a_failed_text_comes_back_into_the_composer_to_edit(failing_desk, 
 
 
 async def test_a_full_disk_on_send_is_a_sentence_and_the_text_stays(app, desk, monkeypatch):
-    def disk_full(*args):
+    def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(desk.data_dir / "journal.jsonl"))
 
     target = writable(desk)
@@ -175,7 +175,7 @@ def test_every_whatsapp_error_is_told_with_its_detail():
 async def test_a_damaged_conversation_says_so_instead_of_reading_as_empty(data_dir, clock):
     from desk.store.tiny import TinyStore
     from desk.store.tiny.shard import shard_path
-    from tui.context import DeskContext
+    from engine.context import DeskContext
     from tui.screens.conversation import ConversationScreen
     from tui.widgets.transcript import Transcript
 

@@ -396,18 +396,18 @@ async def test_every_screen_works_without_a_mouse(app, desk, size):
 
 
 async def test_a_send_queued_before_a_crash_is_sent_on_the_next_start(data_dir, clock):
+    from engine.outbox import Outbox
+    from engine.writer import StoreWriter
     from tests.conftest import quiet_config
-    from tui.outbox import Outbox
 
     desk = make_context(data_dir, clock)
     target = find_conversation(desk, lambda c: c.waiting_since and window(c.last_inbound_at, NOW).open)
 
-    async def write(fn, *args, **kwargs):
-        return fn(*args, **kwargs)
-
     # The crash: recorded in the outbox, never handed to WhatsApp.
-    outbox = Outbox(desk.store, desk.backend, clock, write, lambda _: None)
+    writer = StoreWriter(desk.store, "agent")
+    outbox = Outbox(writer, desk.backend, clock)
     queued = await outbox.queue_text(desk.store.conversation(target), "sent after the crash")
+    writer.close()
     desk.store.close()
 
     again = make_context(data_dir, clock, quiet_config(), history=False)
@@ -457,8 +457,8 @@ async def test_restart_continues_where_the_desk_left_off(data_dir, clock):
     """Through the composition root, with the mock's state file: the second start replays no
     history, duplicates nothing, and keeps statuses."""
     from backends.mock import MockBackend
+    from engine.context import build
     from tests.conftest import quiet_config
-    from tui.context import build
 
     config = quiet_config()
     history = MockBackend(config.mock, clock).simulation.history()
@@ -504,7 +504,7 @@ async def test_the_picker_fetches_the_templates_again_on_demand(data_dir, clock)
                 await pilot.pause()
             # Then the desk's copy loses a template.
             full = desk.store.templates(number)
-            await pilot.app.write(desk.store.apply, TemplatesChanged(number, tuple(full[1:]), synced_at=NOW))
+            await pilot.app.engine.writer.apply(TemplatesChanged(number, tuple(full[1:]), synced_at=NOW))
             target = find_conversation(desk, lambda c: c.business_number_id == number and closed_window(desk)(c))
             await open_conversation(pilot, target)
             await pilot.press("ctrl+t")

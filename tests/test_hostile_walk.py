@@ -151,8 +151,8 @@ async def test_a_hostile_customer_acts_nowhere(desk, terminal, tmp_path):
             id="local.1", conversation_id=cid, direction=Direction.OUTBOUND, type="text",
             timestamp=NOW, status=MessageStatus.QUEUED, text=TEXT,
         )
-        await app.write(desk.store.record_outgoing, ours)
-        await app.write(desk.store.update_outgoing, cid, ours.id, MessageStatus.SENT, at=NOW, wamid="wamid.ours")
+        await app.engine.writer.record_outgoing(ours)
+        await app.engine.writer.update_outgoing(cid, ours.id, MessageStatus.SENT, at=NOW, wamid="wamid.ours")
         await app.ingest(StatusChanged(number, "15550001234", "wamid.ours", MessageStatus.FAILED, NOW, 131026, QUOTED))
         app.notify(CAPTION, title=f"Not sent to {NAME}", severity="error")
         await ready(pilot)

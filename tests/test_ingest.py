@@ -1,4 +1,4 @@
-"""The event pump under store faults (desk.ingest): a full journal holds the webhook, unacknowledged,
+"""The event pump under store faults (engine.pump): a full journal holds the webhook, unacknowledged,
 and retries with backoff; a shard that cannot be written is retried until the backlog applies; each
 fault is told once; the desk notifies it, markup off. Real files, injected ENOSPC, no sleeping."""
 
@@ -17,18 +17,22 @@ import desk.store.tiny.journal as journal_module
 from backends.cloud.backend import CloudBackend, Secrets
 from backends.cloud.spool import Spool, read_done
 from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
-from desk.ingest import Ingest
 from desk.store.tiny import TinyStore
 from desk.store.tiny.shard import shard_path
 from emulator.encode import webhook_bytes, webhook_for
+from engine.context import DeskContext
+from engine.pump import Ingest
+from engine.writer import StoreWriter
 from tests.conftest import make_context, quiet_config
 from tests.test_store_faults import ALICE, BOB, A, B, inbound, opened
 from tui.app import WadeskApp
-from tui.context import DeskContext
 
 
-async def direct(fn, *args):
-    return fn(*args)
+class Direct(StoreWriter):
+    """The store's writer, but on the test's own thread: every step happens in the await."""
+
+    async def _run(self, fn, /, *args, **kwargs):
+        return fn(*args, **kwargs)
 
 
 class Sleeps:
@@ -62,7 +66,7 @@ async def test_a_full_journal_holds_the_event_and_retries_with_backoff(tmp_path:
     store = opened(tmp_path / "data")
     told: list[str] = []
     sleeps = Sleeps()
-    ingest = Ingest(store, direct, told.append, sleep=sleeps)
+    ingest = Ingest(Direct(store, "agent"), told.append, sleep=sleeps)
     full_disk(monkeypatch, times=3)
     assert await ingest.apply(inbound(ALICE, "a1")) == A
     assert sleeps.delays == [0.5, 1.0, 2.0]
@@ -77,10 +81,10 @@ async def test_a_shard_backlog_applies_once_space_is_back_without_a_restart(tmp_
     path = shard_path(store.data_dir / "conversations", A)
     real = atomic_storage.write_file_atomic
 
-    def write(target, content):
+    def write(target, content, **options):
         if Path(target) == path:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(target, content)
+        return real(target, content, **options)
 
     monkeypatch.setattr(atomic_storage, "write_file_atomic", write)
     told: list[str] = []
@@ -90,7 +94,7 @@ async def test_a_shard_backlog_applies_once_space_is_back_without_a_restart(tmp_
         raise asyncio.CancelledError
 
     sleeps = Sleeps(s1=monkeypatch.undo, s3=stop)
-    ingest = Ingest(store, direct, told.append, sleep=sleeps)
+    ingest = Ingest(Direct(store, "agent"), told.append, sleep=sleeps)
     for i in range(3):
         await ingest.apply(inbound(ALICE, f"a{i + 2}", i + 1))
     await ingest.apply(inbound(BOB, "b1"))
@@ -135,7 +139,7 @@ async def test_a_body_is_not_done_while_its_events_cannot_be_stored(tmp_path: Pa
     async def run(sleep) -> None:
         backend = CloudBackend(config, clock, data_dir, secrets)
         await backend.start()
-        ingest = Ingest(store, direct, told.append, sleep=sleep)
+        ingest = Ingest(Direct(store, "agent"), told.append, sleep=sleep)
 
         async def consume() -> None:
             async for event in backend.events():
@@ -199,7 +203,7 @@ async def test_the_desk_tells_a_store_fault_once_in_a_sentence(data_dir: Path, c
 async def test_an_event_the_store_refuses_is_told_once_and_the_next_ones_flow(tmp_path: Path):
     store = opened(tmp_path / "data")
     told: list[str] = []
-    ingest = Ingest(store, direct, told.append, sleep=Sleeps())
+    ingest = Ingest(Direct(store, "agent"), told.append, sleep=Sleeps())
     for _ in range(3):
         assert await ingest.apply("not an event") is None  # type: ignore[arg-type]
     assert await ingest.apply(inbound(BOB, "b1")) == B

@@ -10,13 +10,14 @@ from datetime import timedelta
 
 from backends.mock import MockBackend
 from backends.mock.backend import saved_now
+from backends.registry import mock_state_path
 from desk.clock import FrozenClock, ScaledClock, SystemClock, simulated_clock, tick_seconds
 from desk.models import MessageReceived, MessageStatus, StatusChanged
 from desk.sla import SlaKind
 from desk.window import window
+from engine.context import build, desk_clock
 from tests.conftest import NOW, quiet_config, ready
 from tui.app import WadeskApp
-from tui.context import build, desk_clock, mock_state_path
 from tui.screens.inbox import InboxScreen
 
 WIDE = (160, 60)

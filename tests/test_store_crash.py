@@ -242,10 +242,10 @@ store.INDEX_FLUSH_RECORDS = int(sys.argv[2])
 store.open()
 full = shard_path(Path(sys.argv[1]) / "conversations", inbound(0).message.conversation_id)
 real = atomic_storage.write_file_atomic
-def write(path, content):
+def write(path, content, **options):
     if Path(path) == full:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    return real(path, content)
+    return real(path, content, **options)
 atomic_storage.write_file_atomic = write
 print("ready", flush=True)
 for i in range(1_000_000):

@@ -13,17 +13,17 @@ from backends.cloud import backend as cloud_backend
 from backends.cloud.backend import CloudBackend, sync_delay
 from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
 from desk.store.tiny import TinyStore
-from tests.conftest import quiet_config
+from engine.context import DeskContext
+from tests.conftest import FOREVER, quiet_config
 from tests.test_cloud_e2e import SECRETS, WABA, until
 from tui.app import WadeskApp
-from tui.context import DeskContext
 from tui.screens.conversation import ConversationScreen
 from tui.screens.template_picker import TemplatePicker
 
 
 async def settled(pilot) -> None:
     """Every worker but the event pump finished, failed ones included (they notify the agent)."""
-    await until(pilot, lambda: all(w.is_finished for w in pilot.app.workers if w.group != "events"), "the workers")
+    await until(pilot, lambda: all(w.is_finished for w in pilot.app.workers if w.group not in FOREVER), "the workers")
     await pilot.pause()
 
 

@@ -1,14 +1,14 @@
-"""The Textual app: owns the event pump, the single store-writer thread and the outbox."""
+"""The Textual app: the desk's engine (engine/) with screens on it.
+
+The app runs the engine's pump and follows the store's changes in workers, hands the changes to
+the screens once per burst, and turns the engine's results into notifications."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from functools import cached_property, partial
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -18,22 +18,18 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from backends.base import Capability
-from backends.errors import ERRORS, AuthError, error_sentence
-from desk.ingest import Ingest
-from desk.models import Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice, TemplatesChanged
+from backends.errors import AUTH_CODES, error_sentence
+from desk.models import Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice
+from desk.store.contract import ChangeKind
 from desk.text import display_name, safe
-from tui.context import DeskContext
+from engine import Engine
+from engine.context import DeskContext
 from tui.failures import WORKER_JOBS
 from tui.keys import keymap
 from tui.messages import ConversationsChanged, TemplatesSynced
-from tui.outbox import Outbox
 from tui.paste import install as install_paste_fix
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-AUTH_CODES = frozenset(code for code, entry in ERRORS.items() if entry.cls is AuthError)
-"""WhatsApp codes that mean the token or the app's permissions: an admin must act."""
 
 
 class _Flush(TextualMessage):
@@ -59,23 +55,27 @@ class WadeskApp(App[None]):
         self.ctx = context
         self.set_keymap(keymap(context.config.keys))  # [keys] in the config: checked by the CLI first
         self._pump_events = pump_events
-        # Every store write goes through this one thread: TinyDB is not thread-safe, and the UI loop
-        # must never wait on fsync (a durable write is ~1 ms here, 1-10 ms on a laptop SSD).
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._dirty: set[str] = set()
-        self.outbox = Outbox(
-            context.store, context.backend, context.clock, self.write, lambda cid: self.changed([cid]), context.config.agent_name
-        )
+        self.engine = Engine(context, self._tell_store_fault, self._announce)
+        self.outbox = self.engine.outbox
 
-    # --- plumbing ---------------------------------------------------------------------------------
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a store call on the writer thread and return its result."""
-        return await asyncio.get_running_loop().run_in_executor(self._writer, partial(fn, *args, **kwargs))
+    def _tell_store_fault(self, sentence: str) -> None:
+        self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False)
 
-    def changed(self, conversation_ids: Iterable[str]) -> None:
-        """Note that the store changed these conversations; screens hear about it once per burst."""
-        self._dirty.update(conversation_ids)
-        self.post_message(_Flush())
+    # --- following the store ------------------------------------------------------------------------
+    async def _follow_changes(self, after: int) -> None:
+        """Every change to the store after number `after`, by whoever made it, reaches the screens
+        once per burst."""
+        async for change in self.ctx.store.changes(after):
+            if change.kind is ChangeKind.CONVERSATION and change.conversation_id:
+                self._dirty.add(change.conversation_id)
+                self.post_message(_Flush())
+            elif change.kind is ChangeKind.TEMPLATES and change.business_number_id:
+                for screen in self.screen_stack:
+                    screen.post_message(TemplatesSynced(change.business_number_id))
+            elif change.kind is ChangeKind.RESYNC:
+                self._dirty.update(c.id for c in self.ctx.store.conversations())
+                self.post_message(_Flush())
 
     def on__flush(self, _: _Flush) -> None:
         if not self._dirty:
@@ -88,63 +88,25 @@ class WadeskApp(App[None]):
     def on_mount(self) -> None:
         from tui.screens.inbox import InboxScreen
 
+        after = self.ctx.store.last_change()  # before any screen reads the store
         self.push_screen(InboxScreen())
+        self.run_worker(self._follow_changes(after), name="changes", group="changes", exit_on_error=False)
         if self._pump_events:
-            self.run_worker(self._pump(), name="events", group="events", exit_on_error=False)
+            self.run_worker(self.engine.pump.run(), name="events", group="events", exit_on_error=False)
         self.run_worker(self._resume_outbox(), name="outbox", group="send", exit_on_error=False)
 
     async def _resume_outbox(self) -> None:
-        """Send what the agent sent but a crash kept from leaving (QUEUED: the request never left,
-        so sending it now cannot make a duplicate)."""
-        store = self.ctx.store
-        for message in await self.write(store.queued):
-            conversation = store.conversation(message.conversation_id)
-            if conversation is None:
-                continue
-            choice = self.template_choice(conversation, message) if message.type == "template" else None
-            if message.type == "template" and choice is None:
-                await self.write(
-                    store.update_outgoing, conversation.id, message.id, MessageStatus.FAILED,
-                    at=self.ctx.clock.now(), error_text="The template is no longer approved; pick another.",
-                )
-                self.changed([conversation.id])
-                continue
+        for conversation, message, choice in await self.outbox.resumable():
             self._deliver(conversation, message, choice)
 
-    def template_choice(self, conversation: Conversation, message: Message) -> TemplateChoice | None:
-        """The approved template and values a template message was sent with, to send it again."""
-        for template in self.ctx.store.templates(conversation.business_number_id):
-            if str(template.key) == message.template and template.sendable:
-                return TemplateChoice(template, dict(message.template_values))
-        return None
+    async def ingest(self, event: Event) -> str | None:
+        """Apply one backend event (tests feed events through here); returns once it is durable."""
+        return await self.engine.pump.apply(event)
 
-    async def _pump(self) -> None:
-        """Backend events -> the store (durably, idempotently) -> the screens. What a store fault
-        holds back is retried beside it (desk.ingest)."""
-        backend = self.ctx.backend
-        await backend.start()
-        retry = asyncio.create_task(self._store_ingest.retry_forever(self.changed))
-        try:
-            async for event in backend.events():
-                await self.ingest(event)
-        finally:
-            retry.cancel()
-
-    async def ingest(self, event: Event) -> None:
-        """Apply one backend event and tell the screens. (Tests feed events through here too.)
-        Returns once the event is durable: while the store can keep nothing it waits and retries."""
-        changed = await self._store_ingest.apply(event)
-        if changed:
-            self.changed([changed])
-            self._announce(event, changed)
-        if isinstance(event, TemplatesChanged):
-            for screen in self.screen_stack:
-                screen.post_message(TemplatesSynced(event.business_number_id))
-
-    def _announce(self, event: Event, changed: str) -> None:
+    def _announce(self, event: Event, changed: str | None) -> None:
         """A message WhatsApp accepted and later could not deliver (a `failed` status webhook):
         the agent hears it at once, once (a duplicate webhook changes nothing and says nothing)."""
-        if not isinstance(event, StatusChanged) or event.status is not MessageStatus.FAILED:
+        if not changed or not isinstance(event, StatusChanged) or event.status is not MessageStatus.FAILED:
             return
         conversation = self.ctx.store.conversation(changed)
         who = display_name(conversation.customer.name, 40) if conversation else "a customer"
@@ -163,15 +125,6 @@ class WadeskApp(App[None]):
         customer names, captions and WhatsApp's quoted errors reach titles and messages. `markup`
         is accepted for Textual's signature and ignored."""
         super().notify(safe(message), title=display_name(title, 80), severity=severity, timeout=timeout, markup=False)
-
-    @cached_property
-    def _store_ingest(self) -> Ingest:
-        """The pump's store-fault rules; each new fault reaches the agent once, in a sentence."""
-        return Ingest(
-            self.ctx.store,
-            self.write,
-            lambda sentence: self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False),
-        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.worker_failed(event)
@@ -198,7 +151,7 @@ class WadeskApp(App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
-        self._writer.shutdown(wait=True)
+        self.engine.close()
 
     # --- sending (used by the conversation screen) ------------------------------------------------
     async def send_text(self, conversation: Conversation, text: str, replaces: str | None = None) -> Message:
@@ -243,13 +196,12 @@ class WadeskApp(App[None]):
 
     async def mark_read(self, conversation: Conversation, wamid: str | None) -> None:
         if conversation.unread or conversation.undelivered:
-            await self.write(self.ctx.store.mark_read, conversation.id)
-            self.changed([conversation.id])
+            await self.engine.writer.mark_read(conversation.id)
         if wamid and Capability.MARK_READ in self.ctx.backend.capabilities:
             await self.ctx.backend.mark_read(conversation.business_number_id, wamid)
 
     # --- command palette ----------------------------------------------------------------------------
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The screen's own actions first, then Textual's (theme, keys, quit...)."""
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:

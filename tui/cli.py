@@ -16,7 +16,8 @@ from pathlib import Path
 
 import platformdirs
 
-from desk.config import BACKENDS, Config, ConfigError, load
+from backends import registry
+from desk.config import Config, ConfigError, load
 from desk.store import StoreLocked
 from tui.logs import log_path, log_to_file, stop_logging
 
@@ -31,12 +32,12 @@ def _global_options(p: argparse.ArgumentParser, *, after_command: bool) -> None:
 
     After the command they default to SUPPRESS, so that a subcommand that was not given one leaves
     the value given before it alone."""
-    extra = {"default": argparse.SUPPRESS} if after_command else {}
-    p.add_argument("--config", type=Path, help="config file (default: $WADESK_CONFIG, else config.toml in the user config dir if present)", **extra)
-    p.add_argument("--data-dir", type=Path, help="where the store lives (default: $WADESK_DATA_DIR, else the config's data_dir, else the user data dir)", **extra)
-    p.add_argument("--backend", choices=BACKENDS, help="which WhatsApp to talk to (config key: backend)", **extra)
-    p.add_argument("--seed", type=int, help="the mock's random seed (config key: mock.seed)", **extra)
-    p.add_argument("--speed", type=float, help="run the mock's world N times faster, for demos (config key: mock.speed)", **extra)
+    default = argparse.SUPPRESS if after_command else None  # (None: argparse's own default)
+    p.add_argument("--config", type=Path, help="config file (default: $WADESK_CONFIG, else config.toml in the user config dir if present)", default=default)
+    p.add_argument("--data-dir", type=Path, help="where the store lives (default: $WADESK_DATA_DIR, else the config's data_dir, else the user data dir)", default=default)
+    p.add_argument("--backend", choices=registry.names(), help="which WhatsApp to talk to (config key: backend)", default=default)
+    p.add_argument("--seed", type=int, help="the mock's random seed (config key: mock.seed)", default=default)
+    p.add_argument("--speed", type=float, help="run the mock's world N times faster, for demos (config key: mock.speed)", default=default)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,7 +84,7 @@ def config_path(arg: Path | None) -> Path | None:
 def resolve(args: argparse.Namespace) -> tuple[Config, Path]:
     """The config with command-line overrides applied and checked, and the data directory."""
     config = load(config_path(args.config), backend=args.backend, seed=args.seed, speed=args.speed)
-    from tui.context import default_data_dir
+    from engine.context import default_data_dir
 
     data_dir = args.data_dir or os.environ.get("WADESK_DATA_DIR") or config.data_dir or default_data_dir()
     return config, Path(data_dir).expanduser()
@@ -172,7 +173,7 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
 
     try:
         usable_data_dir(data_dir)
-        from tui.context import build
+        from engine.context import build
 
         context = build(config, data_dir)
         from tui.keys import keymap

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 WORKER_JOBS = {
     "events": "Receiving messages",
+    "changes": "Following the store's changes",
     "send": "Sending",
     "inbox-load": "Loading the inbox",
     "search": "The search",

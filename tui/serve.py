@@ -10,19 +10,14 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import Any, TypeVar
 
 from backends.base import Capability
-from desk.ingest import Ingest
-from tui.context import DeskContext
+from engine import Engine
+from engine.context import DeskContext
 
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
-T = TypeVar("T")
 
 
 def serve(context: DeskContext) -> int:
@@ -34,35 +29,28 @@ def serve(context: DeskContext) -> int:
 
 
 async def _serve(context: DeskContext) -> int:
-    backend, store = context.backend, context.store
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+    # Each store fault reaches the admin once, in the log: one sentence naming the conversation
+    # and the file (the store logs the traceback beside it).
+    engine = Engine(context, log.error)
+    backend = context.backend
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    await backend.start()
-    print(f"wadesk: receiving webhooks on {backend.receiver_url}", file=sys.stderr, flush=True)
 
-    async def write(fn: Callable[..., T], *args: Any) -> T:
-        return await loop.run_in_executor(writer, partial(fn, *args))
+    def started() -> None:
+        print(f"wadesk: receiving webhooks on {backend.receiver_url}", file=sys.stderr, flush=True)
 
-    # Each store fault reaches the admin once, in the log: one sentence naming the conversation
-    # and the file (the store logs the traceback beside it).
-    ingest = Ingest(store, write, log.error)
-
-    async def apply_events() -> None:
-        async for event in backend.events():
-            await ingest.apply(event)  # returns once the event is durable
-
-    pump = asyncio.create_task(apply_events())
-    retry = asyncio.create_task(ingest.retry_forever(lambda ids: None))
-    await stopping.wait()
+    pump = asyncio.create_task(engine.pump.run(started))
+    await asyncio.wait([pump, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if pump.done():  # the backend could not start: its exception, as before
+        engine.close()
+        pump.result()
     # No new bodies, then apply what was acknowledged (each got its 200); after DRAIN_SECONDS
     # the rest waits in the spool for the next start.
     if not await backend.drain(DRAIN_SECONDS):
         log.warning("stopped with webhooks not yet applied; the next start applies them")
     pump.cancel()
-    retry.cancel()
     await backend.stop()
-    writer.shutdown(wait=True)
+    engine.close()
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,7 +51,7 @@ class Secrets:
     verify_token: str = field(repr=False)
 
     @classmethod
-    def from_environment(cls, config: Config, environ: dict[str, str] | None = None) -> Secrets:
+    def from_environment(cls, config: Config, environ: Mapping[str, str] | None = None) -> Secrets:
         """The secrets named by the config; a missing variable is a ConfigError naming it."""
         environ = os.environ if environ is None else environ
         cloud = config.cloud
@@ -163,7 +163,7 @@ class CloudBackend(Backend):
             if parsed.skipped:
                 log.warning("webhook %d: %d part(s) not understood (the raw body is in the spool)", seq, parsed.skipped)
             # The ack rule: the consumer asks for the next event only once the last one is durable
-            # in the store (journaled; desk.ingest waits and retries while the store can keep
+            # in the store (journaled; engine.pump waits and retries while the store can keep
             # nothing). So here every event of this body is durable, and only now is it done. A
             # consumer that stops mid-body (cancelled, failed) never gets here: the body replays.
             self._spool.done(seq)
@@ -272,5 +272,5 @@ def sync_delay(failures: int, every: float) -> float:
     120 s ... doubling up to `every`, so a fault that clears is noticed soon without hammering Graph."""
     if failures == 0:
         return every
-    return min(every, SYNC_RETRY_FIRST * 2 ** (failures - 1))
+    return min(every, SYNC_RETRY_FIRST * 2.0 ** (failures - 1))
 

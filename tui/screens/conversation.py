@@ -7,6 +7,7 @@ The 24-hour rule is enforced here before anything is sent (desk.window), and aga
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
@@ -72,7 +73,7 @@ class ConversationScreen(DeskScreen[None]):
 
     @property
     def conversation(self) -> Conversation:
-        conv = self.app.ctx.store.conversation(self.conversation_id)
+        conv = self.ctx.store.conversation(self.conversation_id)
         assert conv is not None, self.conversation_id
         return conv
 
@@ -81,7 +82,7 @@ class ConversationScreen(DeskScreen[None]):
         return self.query_one(Composer)
 
     def on_mount(self) -> None:
-        store = self.app.ctx.store
+        store = self.ctx.store
         draft = store.draft(self.conversation_id)
         self._draft_saved = self._draft_pending = draft
         self.composer.load_text(draft)
@@ -89,11 +90,11 @@ class ConversationScreen(DeskScreen[None]):
         self._refresh_all()
         self._tick()
         (self.composer if not self.composer.disabled else self.query_one(Transcript)).focus()
-        self.set_interval(tick_seconds(self.app.ctx.clock), self._tick)  # countdowns move with the clock (--speed)
+        self.set_interval(tick_seconds(self.ctx.clock), self._tick)  # countdowns move with the clock (--speed)
         self._mark_read()
 
     def _refresh_all(self) -> None:
-        ctx = self.app.ctx
+        ctx = self.ctx
         conv = self.conversation
         messages = ctx.store.messages(conv.id)  # first: a reader is what finds a damaged file
         problem = next((f.sentence for f in ctx.store.faults() if f.conversation_id == conv.id), None)
@@ -101,7 +102,7 @@ class ConversationScreen(DeskScreen[None]):
 
     def _tick(self) -> None:
         """Timers count down; a window that closes while the agent types disables the composer."""
-        ctx = self.app.ctx
+        ctx = self.ctx
         conv = self.conversation
         now = ctx.clock.now()
         win = window(conv.last_inbound_at, now, ctx.closing_soon)
@@ -129,7 +130,7 @@ class ConversationScreen(DeskScreen[None]):
     def on_resize(self) -> None:
         self._tick()  # the header's labels are chosen for the width
 
-    def _show_window(self, is_open: bool, closes_at, now) -> None:
+    def _show_window(self, is_open: bool, closes_at: datetime | None, now: datetime) -> None:
         banner = self.query_one("#window-banner", Static)
         composer = self.composer
         if is_open:
@@ -140,7 +141,7 @@ class ConversationScreen(DeskScreen[None]):
         if closes_at is None:
             when = "The customer has not written yet"
         else:
-            when = f"The 24-hour window closed {local_time(closes_at, self.app.ctx.zone, now)}"
+            when = f"The 24-hour window closed {local_time(closes_at, self.ctx.zone, now)}"
         banner.update(Text(f"■ {when}: free text cannot be sent. Press t or ctrl+t to send an approved template."))
         banner.remove_class("hidden")
         if not composer.disabled:
@@ -163,7 +164,7 @@ class ConversationScreen(DeskScreen[None]):
             return
         if not self._free_form_allowed():
             return  # refused before anything leaves; the text stays as the draft
-        await self.app.send_text(self.conversation, text, replaces=self._editing)
+        await self.desk.send_text(self.conversation, text, replaces=self._editing)
         # The message is in the outbox, durably: only now may the composer let go of the text.
         self._editing = None
         self.composer.clear()
@@ -171,7 +172,7 @@ class ConversationScreen(DeskScreen[None]):
     def _free_form_allowed(self) -> bool:
         """The UI's guard of the 24-hour rule (desk.window): outside the window it says so, shows
         the banner, and refuses. WhatsApp (or the mock) would answer 131047 anyway."""
-        if window(self.conversation.last_inbound_at, self.app.ctx.clock.now()).open:
+        if window(self.conversation.last_inbound_at, self.ctx.clock.now()).open:
             return True
         self._tick()
         self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
@@ -190,7 +191,7 @@ class ConversationScreen(DeskScreen[None]):
         try:
             while self._draft_pending != self._draft_saved:
                 text = self._draft_pending
-                await self.app.write(self.app.ctx.store.save_draft, self.conversation_id, text)
+                await self.desk.engine.writer.save_draft(self.conversation_id, text)
                 self._draft_saved = text
         finally:
             self._draft_saving = False
@@ -199,16 +200,16 @@ class ConversationScreen(DeskScreen[None]):
         from tui.screens.template_picker import TemplatePicker
 
         conv = self.conversation
-        templates = self.app.ctx.store.templates(conv.business_number_id)
+        templates = self.ctx.store.templates(conv.business_number_id)
         self.app.push_screen(TemplatePicker(templates, conv.customer.name, conv.business_number_id), self._send_template)
 
     @reports_failure("Sending the template")
     async def _send_template(self, choice: TemplateChoice | None) -> None:
         if choice is not None:
-            await self.app.send_template(self.conversation, choice)
+            await self.desk.send_template(self.conversation, choice)
 
     def _latest_unsent(self) -> Message | None:
-        unsent = awaiting_retry(self.app.ctx.store.messages(self.conversation_id))
+        unsent = awaiting_retry(self.ctx.store.messages(self.conversation_id))
         return unsent[-1] if unsent else None
 
     def action_edit_failed(self) -> None:
@@ -239,7 +240,7 @@ class ConversationScreen(DeskScreen[None]):
         conv = self.conversation
         choice = None
         if message.type == "template":
-            choice = self.app.template_choice(conv, message)
+            choice = self.desk.outbox.template_choice(conv, message)
             if choice is None:
                 self.notify("That template is no longer approved; pick another with t.", severity="warning")
                 return
@@ -249,14 +250,14 @@ class ConversationScreen(DeskScreen[None]):
             question = "This message may already have reached the customer. Send it again anyway?"
             if not await self.app.push_screen_wait(ConfirmScreen(question)):
                 return
-        await self.app.retry(conv, message, choice)
+        await self.desk.retry(conv, message, choice)
 
     # --- files -------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         needs = {
             "media": Capability.MEDIA_DOWNLOAD, "attach": Capability.SEND_FILES, "templates": Capability.TEMPLATES,
         }.get(action)
-        return needs is None or needs in self.app.ctx.backend.capabilities
+        return needs is None or needs in self.ctx.backend.capabilities
 
     def action_attach(self) -> None:
         if self._free_form_allowed():
@@ -265,7 +266,7 @@ class ConversationScreen(DeskScreen[None]):
     @reports_failure("Sending the file")
     async def _send_file(self, chosen: tuple[Path, str] | None) -> None:
         if chosen is not None:
-            await self.app.send_file(self.conversation, *chosen)
+            await self.desk.send_file(self.conversation, *chosen)
 
     def action_media(self) -> None:
         self._download()
@@ -273,16 +274,17 @@ class ConversationScreen(DeskScreen[None]):
     @work(group="media", exclusive=True, exit_on_error=False)
     async def _download(self) -> None:
         message = next(
-            (m for m in reversed(self.app.ctx.store.messages(self.conversation_id))
+            (m for m in reversed(self.ctx.store.messages(self.conversation_id))
              if m.direction is Direction.INBOUND and m.media is not None and m.media.media_id),
             None,
         )
-        if message is None:
+        # (A message found has a media id: the extra tests only tell the type checker so.)
+        if message is None or message.media is None or not message.media.media_id:
             self.notify("The customer has sent no file in this conversation.")
             return
         self.notify(f"Downloading {one_line(message)}…")
         try:
-            path = await self.app.ctx.backend.download_media(message.media.media_id)
+            path = await self.ctx.backend.download_media(message.media.media_id)
         except Exception as exc:  # noqa: BLE001 - said to the agent; nothing else depends on it
             self.notify(f"Could not download the file: {error_sentence(exc)}", severity="error")
             return
@@ -299,8 +301,7 @@ class ConversationScreen(DeskScreen[None]):
     async def action_toggle_resolved(self) -> None:
         conv = self.conversation
         new = ConversationStatus.OPEN if conv.status is ConversationStatus.RESOLVED else ConversationStatus.RESOLVED
-        await self.app.write(self.app.ctx.store.set_status, conv.id, new)
-        self.app.changed([conv.id])
+        await self.desk.engine.writer.set_status(conv.id, new)
         self.notify(f"Conversation {'resolved' if new is ConversationStatus.RESOLVED else 'reopened'}.")
 
     def action_help(self) -> None:
@@ -311,9 +312,9 @@ class ConversationScreen(DeskScreen[None]):
     @work(group="read", exit_on_error=False)
     async def _mark_read(self) -> None:
         last_in = next(
-            (m for m in reversed(self.app.ctx.store.messages(self.conversation_id)) if m.direction is Direction.INBOUND), None
+            (m for m in reversed(self.ctx.store.messages(self.conversation_id)) if m.direction is Direction.INBOUND), None
         )
-        await self.app.mark_read(self.conversation, last_in.id if last_in else None)
+        await self.desk.mark_read(self.conversation, last_in.id if last_in else None)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Conversation: send a template", "Pick an approved template", self.action_templates)

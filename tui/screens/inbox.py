@@ -54,7 +54,7 @@ class InboxScreen(DeskScreen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="inbox-bar")
         yield Input(placeholder="search names, numbers, messages (escape to clear)", id="inbox-search", classes="hidden")
-        yield InboxList(self.app.ctx.clock.now, id="inbox-list")
+        yield InboxList(self.ctx.clock.now, id="inbox-list")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -66,7 +66,7 @@ class InboxScreen(DeskScreen[None]):
         self.query_one(InboxList).focus()
         self._load()
         # Countdowns move with the clock: faster ticks when it runs fast (--speed).
-        clock = self.app.ctx.clock
+        clock = self.ctx.clock
         interval = tick_seconds(clock)
         self._refilter_ticks = max(1, round(max(real_seconds(clock, REFILTER_EVERY), 1.0) / interval))
         self.set_interval(interval, self._tick)
@@ -75,7 +75,7 @@ class InboxScreen(DeskScreen[None]):
     def _load(self) -> None:
         """Build and sort the rows off the UI loop, in two steps: the conversations waiting on us
         (they fill the first screens; ~10% of them), then the rest (~1 s at 100k conversations)."""
-        ctx = self.app.ctx
+        ctx = self.ctx
         model = InboxModel(ctx.policy, lambda nid: ctx.number(nid).department, ctx.closing_soon)
         # Fewer GIL hand-offs to an idle UI loop, and no collections while ~1M objects are made
         # (2.7 s to the first rows at 100k without these).
@@ -100,7 +100,8 @@ class InboxScreen(DeskScreen[None]):
         self._show()
 
     def _loaded_rest(self, rows: list[InboxRow]) -> None:
-        self.model.extend(rows, self.app.ctx.clock.now())
+        assert self.model is not None  # _loaded was called from the thread before this
+        self.model.extend(rows, self.ctx.clock.now())
         self._show()
         # The rows live as long as the app: keep the collector from walking them again and again
         # (full collections took 230-310 ms at 100k conversations).
@@ -111,22 +112,24 @@ class InboxScreen(DeskScreen[None]):
         return self.query_one(InboxList)
 
     def _show(self) -> None:
+        assert self.model is not None  # every caller runs once the model is loaded
         self.list.set_rows(self.model.rows, self.model.index_of)
         self._update_bar()
 
     def _update_bar(self) -> None:
-        now = self.app.ctx.clock.now()
+        assert self.model is not None  # every caller runs once the model is loaded
+        now = self.ctx.clock.now()
         rows = self.model.rows
         breached = self.model.breached(now)
         number = self.model.business_number_id
         bar = self.query_one("#inbox-bar", Static)
         bar.update(
             inbox_bar(
-                backend=self.app.ctx.backend.name,
+                backend=self.ctx.backend.name,
                 shown=f"{len(rows)} conversation{'' if len(rows) == 1 else 's'}",
                 breached=breached,
                 filter_words=FILTER_WORDS[self.model.filter],
-                department=self.app.ctx.number(number).department if number else None,
+                department=self.ctx.number(number).department if number else None,
                 query=self.model.query,
                 width=bar.content_region.width or self.app.size.width,
             )
@@ -141,7 +144,7 @@ class InboxScreen(DeskScreen[None]):
         # moves its row; a time-dependent filter is re-evaluated every REFILTER_EVERY.
         if self.model is None:
             return
-        now = self.app.ctx.clock.now()
+        now = self.ctx.clock.now()
         self._ticks += 1
         if self.model.filter in TIMED_FILTERS and self._ticks % self._refilter_ticks == 0:
             self.model.refilter(now)
@@ -160,9 +163,10 @@ class InboxScreen(DeskScreen[None]):
         self._show()
 
     def _apply_changes(self, conversation_ids: Iterable[str]) -> None:
-        store = self.app.ctx.store
+        assert self.model is not None  # every caller runs once the model is loaded
+        store = self.ctx.store
         changed = [c for c in (store.conversation(i) for i in conversation_ids) if c is not None]
-        self.model.update(changed, self.app.ctx.clock.now())
+        self.model.update(changed, self.ctx.clock.now())
 
     # --- actions -----------------------------------------------------------------------------------
     def on_key(self) -> None:
@@ -188,14 +192,14 @@ class InboxScreen(DeskScreen[None]):
         search.value = ""
         search.add_class("hidden")
         if self.model is not None:
-            self.model.search("", None, self.app.ctx.clock.now())
-            self.model.set_view(self.app.ctx.clock.now(), filter=Filter.ALL, business_number_id=None)
+            self.model.search("", None, self.ctx.clock.now())
+            self.model.set_view(self.ctx.clock.now(), filter=Filter.ALL, business_number_id=None)
             self._show()
         self.list.focus()
 
     def action_filter(self, name: str) -> None:
         if self.model is not None:
-            self.model.set_view(self.app.ctx.clock.now(), filter=Filter(name))
+            self.model.set_view(self.ctx.clock.now(), filter=Filter(name))
             self._show()
 
     def action_next_filter(self) -> None:
@@ -206,13 +210,13 @@ class InboxScreen(DeskScreen[None]):
     def action_next_number(self) -> None:
         if self.model is None:
             return
-        ids = [None] + [n.id for n in self.app.ctx.numbers()]
+        ids = [None] + [n.id for n in self.ctx.numbers()]
         current = ids.index(self.model.business_number_id) if self.model.business_number_id in ids else 0
         self._only_number(ids[(current + 1) % len(ids)])
 
     def _only_number(self, business_number_id: str | None) -> None:
         if self.model is not None:
-            self.model.set_view(self.app.ctx.clock.now(), business_number_id=business_number_id)
+            self.model.set_view(self.ctx.clock.now(), business_number_id=business_number_id)
             self._show()
 
     def action_help(self) -> None:
@@ -235,6 +239,7 @@ class InboxScreen(DeskScreen[None]):
         """Off the UI loop: names, numbers and previews first (~0.1 s at 100k once folded), then
         the message text, which lives in the conversation files."""
         model, worker = self.model, get_current_worker()
+        assert model is not None  # started only once the model is loaded
         if not query.strip():
             self.app.call_from_thread(self._found, query, None)
             return
@@ -243,7 +248,7 @@ class InboxScreen(DeskScreen[None]):
         if len(query.strip()) < 2:
             return
         needle = fold(query.strip())
-        store = self.app.ctx.store
+        store = self.ctx.store
         more = set()
         for conv in model.conversations():
             if worker.is_cancelled:
@@ -255,7 +260,7 @@ class InboxScreen(DeskScreen[None]):
 
     def _found(self, query: str, hits: frozenset[str] | None) -> None:
         if query == self.query_one("#inbox-search", Input).value and self.model is not None:
-            self.model.search(query, hits, self.app.ctx.clock.now())
+            self.model.search(query, hits, self.ctx.clock.now())
             self._show()
 
     # --- command palette ---------------------------------------------------------------------------
@@ -263,7 +268,7 @@ class InboxScreen(DeskScreen[None]):
         yield SystemCommand("Inbox: search", "Search names, numbers and message text", self.action_search)
         for filter_, words in FILTER_WORDS.items():
             yield SystemCommand(f"Inbox: show {words}", f"Filter the inbox: {words}", lambda f=filter_: self.action_filter(f.value))
-        for number in self.app.ctx.numbers():
+        for number in self.ctx.numbers():
             yield SystemCommand(
                 f"Inbox: only {number.department}",
                 f"Show conversations with {number.display}",

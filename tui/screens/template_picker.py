@@ -8,10 +8,11 @@ shows the message as the customer will see it, updating as the agent types.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -103,7 +104,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
     def _filter(self, event: Input.Changed) -> None:
         self._fill(event.value)
 
-    def on_key(self, event) -> None:
+    def on_key(self, event: events.Key) -> None:
         # Arrow keys move the list even while the filter has focus: type, then pick.
         if event.key in ("up", "down") and self.focused is self.query_one("#picker-filter"):
             options = self.query_one(OptionList)
@@ -130,7 +131,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         params = self.query_one("#picker-params", Vertical)
         params.remove_children()
         names = template.parameters()
-        widgets = []
+        widgets: list[Widget] = []
         for name in names:
             label = _label(name)
             widgets.append(Label(Text(label)))
@@ -189,7 +190,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
     # --- sync ----------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sync":
-            return Capability.TEMPLATE_SYNC in self.app.ctx.backend.capabilities
+            return Capability.TEMPLATE_SYNC in self.ctx.backend.capabilities
         return True
 
     def action_sync(self) -> None:
@@ -199,7 +200,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
     @work(group="template-sync", exclusive=True, exit_on_error=False)
     async def _sync(self) -> None:
         try:
-            await self.app.ctx.backend.sync_templates()
+            await self.ctx.backend.sync_templates()
         except Exception as exc:  # noqa: BLE001 - told to the agent, the list stays as it was
             self.query_one(OptionList).loading = False
             self._show_synced()
@@ -208,7 +209,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
     def _show_synced(self) -> None:
         """When the cached catalogue was last fetched, and whether the last try failed, so the
         agent knows how fresh the list is and why it may be empty."""
-        ctx = self.app.ctx
+        ctx = self.ctx
         now = ctx.clock.now()
         synced = ctx.store.templates_synced_at(self.business_number_id)
         failure = ctx.backend.sync_failure
@@ -229,7 +230,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         if event.business_number_id != self.business_number_id:
             return
         self._show_synced()
-        self.templates = _ordered(self.app.ctx.store.templates(self.business_number_id))
+        self.templates = _ordered(self.ctx.store.templates(self.business_number_id))
         options = self.query_one(OptionList)
         if options.loading:
             options.loading = False

@@ -26,6 +26,7 @@ from desk.models import ConversationStatus, Direction
 from desk.sla import SlaKind
 from desk.text import display_name, flatten
 from tui.labels import sla_label, waited_label, window_label
+from tui.screens.base import OnTheDesk
 
 PLAIN = Style()
 """For cells without a style of their own: Textual's NO_COLOR filter needs a Style on every segment."""
@@ -37,7 +38,7 @@ UNDELIVERED = "✖ not delivered"
 """On the row of a conversation whose latest message of ours failed, until the agent opens it."""
 
 
-class InboxList(ScrollView, can_focus=True):
+class InboxList(OnTheDesk, ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "inbox-list--cursor",
         "inbox-list--name",
@@ -188,7 +189,7 @@ class InboxList(ScrollView, can_focus=True):
         marker = "▸ " if row is self.current else "  "
         unread = f"{conv.unread} new" if conv.unread else ""
         sla = row.sla(now)
-        sla_text = sla_label(sla, self.app.ctx.zone, now, width=18)  # the SLA column, both layouts
+        sla_text = sla_label(sla, self.ctx.zone, now, width=18)  # the SLA column, both layouts
         sla_style = {SlaKind.BREACHED: "breached", SlaKind.DUE_SOON: "due"}.get(sla.kind, "muted")
         win = row.window(now)
         win_text = window_label(win)

@@ -83,6 +83,9 @@ class TinyStore(Recovery, Store):
         self._shards: OrderedDict[str, Shard] = OrderedDict()
         self._transcripts: dict[str, tuple[Message, ...]] = {}
         self._known_dirs: set[str] = set()
+        self._renamed_in: set[Path] = set()
+        """Directories a shard was renamed into since the journal was last emptied: fsync'd
+        before it is (until then the journal can redo what a lost rename undid)."""
         self._drafts: Drafts | None = None
         self._catalogues: Catalogues | None = None
         self._is_open = False
@@ -228,7 +231,9 @@ class TinyStore(Recovery, Store):
             self._check_open()
             if not self._shard(message.conversation_id).exists:
                 raise KeyError(message.conversation_id)
-            return self._mutate(records.Outgoing(message.conversation_id, message, agent), agent)[1]
+            recorded = self._mutate(records.Outgoing(message.conversation_id, message, agent), agent)[1]
+            assert isinstance(recorded, Message)  # the outbox's records result in the message
+            return recorded
 
     def update_outgoing(
         self,
@@ -251,7 +256,9 @@ class TinyStore(Recovery, Store):
             if shard.by_doc[doc_id].direction is not Direction.OUTBOUND:
                 raise ValueError(f"{message_id} is a customer's message, not one of ours")
             record = records.OutboxUpdate(conversation_id, message_id, status, at, wamid, error_code, error_text, agent)
-            return self._mutate(record, agent)[1]
+            updated = self._mutate(record, agent)[1]
+            assert isinstance(updated, Message)  # the outbox's records result in the message
+            return updated
 
     def mark_read(self, conversation_id: str, *, agent: str | None = None) -> None:
         with self._write_lock:
@@ -307,7 +314,8 @@ class TinyStore(Recovery, Store):
         with self._write_lock:
             self._check_open()
             if isinstance(record, records.Templates):
-                return self._mutate_templates(record, agent), None
+                self._mutate_templates(record, agent)
+                return None, None
             cid = record.cid
             try:
                 shard = self._shard(cid)
@@ -385,7 +393,8 @@ class TinyStore(Recovery, Store):
             fsync_dir(directory.parent)
             self._known_dirs.add(directory.name)
         new = not shard.on_disk
-        shard.commit()
+        if shard.commit():
+            self._renamed_in.add(directory)
         if new and shard.on_disk:
             self._shard_files += 1
 
@@ -414,6 +423,9 @@ class TinyStore(Recovery, Store):
         """Write the index atomically, then empty the journal it now covers. Records held for a
         shard are not covered: the index says so, and the journal is kept."""
         held = [seq for entries in self._held.values() for seq, _ in entries]
+        for directory in sorted(self._renamed_in):
+            fsync_dir(directory)
+        self._renamed_in.clear()
         self._index.write(min(held) - 1 if held else self._journal.seq, self._shard_files)
         if not self._held:
             self._journal.reset()

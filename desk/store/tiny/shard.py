@@ -17,8 +17,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
 from tinydb import TinyDB
@@ -133,8 +134,8 @@ def meta_from_doc(doc: dict[str, Any]) -> ConversationMeta:
     )
 
 
-def _replace_with(new: dict[str, Any]):
-    def transform(doc: dict[str, Any]) -> None:
+def _replace_with(new: dict[str, Any]) -> Callable[[MutableMapping[str, Any]], None]:
+    def transform(doc: MutableMapping[str, Any]) -> None:
         doc.clear()
         doc.update(new)
 
@@ -148,7 +149,8 @@ class Shard:
         self.path = path
         self.id = conversation_id
         self.db = TinyDB(path, storage=AtomicOrjsonStorage, buffered=True)
-        self.storage: AtomicOrjsonStorage = self.db.storage  # type: ignore[assignment]
+        # TinyDB types its storage as the base class; it is an instance of the class passed above.
+        self.storage = cast(AtomicOrjsonStorage, self.db.storage)
         self._conversation = self.db.table("conversation", cache_size=0)
         self._messages = self.db.table("messages", cache_size=0)
         self._pending = self.db.table("pending_statuses", cache_size=0)
@@ -240,8 +242,11 @@ class Shard:
         return self.storage.dirty
 
     def commit(self) -> bool:
-        """Write the shard if it changed (atomic replace). The caller makes the directory."""
-        written = self.storage.commit()
+        """Write the shard if it changed: its content durable, then renamed into place; the
+        rename is made durable by the caller (the store fsyncs the directories it wrote into
+        before it empties the journal, which can redo any change whose rename a power cut lost).
+        The caller makes the directory."""
+        written = self.storage.commit(sync_dir=False)
         self.on_disk = self.on_disk or written
         return written
 

@@ -1,4 +1,9 @@
-"""The composition root: config, data directory, store, backend and clock, built in one place."""
+"""The composition root: config, data directory, store, backend and clock, built in one place.
+
+The backend comes from the registry (backends/registry.py), the store is the embedded TinyDB one.
+`desk_clock` is the one clock of the desk: the wall clock, or the simulated time of a backend that
+has one (the mock: its `--speed`, continuing what the last run saved; the cloud's timestamps are
+real, so `--speed` does not apply)."""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 import platformdirs
 
+from backends import registry
 from backends.base import Backend
-from desk.clock import Clock, SystemClock, simulated_clock
-from desk.config import BACKENDS, Config, ConfigError, zone
+from desk.clock import Clock, SystemClock
+from desk.config import Config, zone
 from desk.models import BusinessNumber
 from desk.sla import SlaPolicy
 from desk.store import Store
@@ -21,7 +27,8 @@ from desk.store import Store
 
 @dataclass
 class DeskContext:
-    """Everything the app needs, made by `build()` for the CLI and by fixtures for tests."""
+    """Everything the desk's faces need (the TUI, `wadesk serve`, `wadesk check`), made by
+    `build()` for the CLI and by fixtures for tests."""
 
     config: Config
     store: Store
@@ -62,32 +69,9 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("wadesk", appauthor=False))
 
 
-def build_backend(name: str, config: Config, clock: Clock, data_dir: Path) -> Backend:
-    """The one place a backend is picked by name."""
-    if name == "mock":
-        from backends.mock import MockBackend
-
-        return MockBackend(config.mock, clock, state_path=mock_state_path(data_dir))
-    if name == "cloud":
-        from backends.cloud.backend import CloudBackend, Secrets
-
-        return CloudBackend(config, clock, data_dir, Secrets.from_environment(config))
-    raise ConfigError(f"The config key backend must be one of {', '.join(BACKENDS)}, not {name!r}.")
-
-
-def mock_state_path(data_dir: Path) -> Path:
-    return data_dir / "mock-state.json"
-
-
 def desk_clock(config: Config, data_dir: Path, wall: Clock, base: Callable[[], float] = time.monotonic) -> Clock:
-    """The one clock of the desk. The cloud: the wall clock (WhatsApp's timestamps are real, so
-    `--speed` does not apply). The mock: its simulated time, `mock.speed` times faster than real
-    time, continuing what the last run saved (desk.clock.simulated_clock)."""
-    if config.backend != "mock":
-        return wall
-    from backends.mock.backend import saved_now
-
-    return simulated_clock(saved_now(mock_state_path(data_dir)), config.mock.speed, wall, base)
+    entry = registry.entry(config.backend)
+    return entry.clock(config, data_dir, wall, base) if entry.clock else wall
 
 
 def build(
@@ -101,5 +85,5 @@ def build(
     from desk.store.tiny import TinyStore
 
     clock = desk_clock(config, data_dir, clock or SystemClock(), base)
-    backend = build_backend(config.backend, config, clock, data_dir)
+    backend = registry.entry(config.backend).build(config, clock, data_dir)
     return DeskContext(config, TinyStore(data_dir, clock=clock), backend, clock, data_dir)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,23 +17,25 @@ from backends.base import Backend, Sent
 from backends.errors import OutcomeUnknown, WhatsAppError, failure_text
 from desk.clock import Clock
 from desk.models import Conversation, Direction, Media, Message, MessageStatus, TemplateChoice, file_kind
-from desk.store import Store
+from engine.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
-Write = Callable[..., Awaitable[Any]]
-"""Runs a store call on the single writer thread: `await write(store.method, *args)`."""
+NO_LONGER_APPROVED = "The template is no longer approved; pick another."
 
 
 @dataclass
 class Outbox:
-    store: Store
+    """Every step is written through the store's one writer; the store announces it
+    (`Store.changes()`), so whoever shows the conversation sees each step."""
+
+    writer: StoreWriter
     backend: Backend
     clock: Clock
-    write: Write
-    on_change: Callable[[str], None]
-    """Told the conversation id after every recorded step, so screens can show it."""
-    agent: str = "agent"
+
+    @property
+    def agent(self) -> str:
+        return self.writer.agent
 
     async def queue_text(self, conversation: Conversation, text: str, replaces: str | None = None) -> Message:
         """Record free text for sending; durable when this returns (the composer may then clear).
@@ -112,15 +113,35 @@ class Outbox:
             agent=self.agent,
         )
 
+    async def resumable(self) -> list[tuple[Conversation, Message, TemplateChoice | None]]:
+        """What the agent sent but a crash kept from leaving (QUEUED: the request never left, so
+        sending it now cannot make a duplicate), to deliver again. A template no longer approved
+        is marked FAILED instead, with a sentence."""
+        store = self.writer.store
+        found = []
+        for message in await self.writer.queued():
+            conversation = store.conversation(message.conversation_id)
+            if conversation is None:
+                continue
+            choice = self.template_choice(conversation, message) if message.type == "template" else None
+            if message.type == "template" and choice is None:
+                await self._set(message, MessageStatus.FAILED, error_text=NO_LONGER_APPROVED)
+                continue
+            found.append((conversation, message, choice))
+        return found
+
+    def template_choice(self, conversation: Conversation, message: Message) -> TemplateChoice | None:
+        """The approved template and values a template message was sent with, to send it again."""
+        for template in self.writer.store.templates(conversation.business_number_id):
+            if str(template.key) == message.template and template.sendable:
+                return TemplateChoice(template, dict(message.template_values))
+        return None
+
     async def _record(self, message: Message) -> Message:
-        message = await self.write(self.store.record_outgoing, message)
-        self.on_change(message.conversation_id)
-        return message
+        return await self.writer.record_outgoing(message)
 
     async def _set(self, message: Message, status: MessageStatus, **fields: Any) -> Message:
-        message = await self.write(
-            self.store.update_outgoing, message.conversation_id, message.id, status, at=self.clock.now(), **fields
+        return await self.writer.update_outgoing(
+            message.conversation_id, message.id, status, at=self.clock.now(), **fields
         )
-        self.on_change(message.conversation_id)
-        return message
 

@@ -1,4 +1,7 @@
-"""The event pump's rules for store faults: one home, for the desk and `wadesk serve` alike.
+"""The event pump: backend events into the store, for the desk and `wadesk serve` alike.
+
+The store announces what changed (`Store.changes()`); the pump only gets events in, under the
+rules for store faults, which have their one home here:
 
 - An event is handed on only once it is durable: `apply()` returns when the store has journaled it
   (its conversation's file may still wait: the store holds it and `retry()` writes it). While
@@ -15,33 +18,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
+from backends.base import Backend
 from desk.faults import Backoff, FaultLog
 from desk.models import Event
-from desk.store import Store, StoreUnavailable
+from desk.store import StoreUnavailable
 from desk.text import flatten
+from engine.writer import StoreWriter
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 IDLE_SECONDS = 5.0
 """How often `retry_forever` looks for faults when there are none (a reader may find one)."""
 
 
 class Ingest:
-    """Backend events -> the store, through `write` (the one store-writer thread)."""
+    """Backend events -> the store, through its one writer."""
 
     def __init__(
         self,
-        store: Store,
-        write: Callable[..., Awaitable[Any]],
+        writer: StoreWriter,
         tell: Callable[[str], None],
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._store = store
-        self._write = write
+        self._store = writer.store
+        self._writer = writer
         self._tell = tell
         self._sleep = sleep
         self._faults = FaultLog(lambda fault: tell(fault.sentence))
@@ -56,7 +58,7 @@ class Ingest:
         backoff, waited = Backoff(), False
         while True:
             try:
-                changed = await self._write(self._store.apply, event)
+                changed = await self._writer.apply(event)
             except StoreUnavailable:
                 self.report()
                 waited = True
@@ -77,8 +79,9 @@ class Ingest:
             self.report()
             return changed
 
-    async def retry_forever(self, changed: Callable[[set[str]], None]) -> None:
-        """Retry what the store holds, with backoff while faults last; `changed(ids)` after."""
+    async def retry_forever(self, retried: Callable[[set[str]], None] = lambda ids: None) -> None:
+        """Retry what the store holds, with backoff while faults last; `retried(ids)` after (the
+        store announces the changes itself)."""
         backoff = Backoff(first=1.0, most=60.0)
         while True:
             if self._store.faults():
@@ -89,11 +92,45 @@ class Ingest:
             if not self._store.faults():
                 continue
             try:
-                ids = await self._write(self._store.retry)
+                ids = await self._writer.retry()
             except Exception:  # noqa: BLE001 - retried at the next turn
                 log.exception("retrying the store's faults failed")
                 continue
             self.report()
             if ids:
                 backoff.reset()
-                changed(ids)
+                retried(ids)
+
+
+class EventPump:
+    """Starts the backend and applies its events, one after another, each durable before the next
+    is asked for (the acknowledgement rule of `Backend.events()`); retries the store's faults
+    beside it. `on_event(event, changed conversation or None)` after each is stored."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        writer: StoreWriter,
+        tell: Callable[[str], None],
+        on_event: Callable[[Event, str | None], None] = lambda event, changed: None,
+    ) -> None:
+        self.backend = backend
+        self.ingest = Ingest(writer, tell)
+        self._on_event = on_event
+
+    async def run(self, started: Callable[[], None] = lambda: None) -> None:
+        """Until cancelled: start the backend (then `started()`), then pump."""
+        await self.backend.start()
+        started()
+        retry = asyncio.create_task(self.ingest.retry_forever())
+        try:
+            async for event in self.backend.events():
+                await self.apply(event)
+        finally:
+            retry.cancel()
+
+    async def apply(self, event: Event) -> str | None:
+        """One event into the store; returns once it is durable. (Tests feed events here too.)"""
+        changed = await self.ingest.apply(event)
+        self._on_event(event, changed)
+        return changed

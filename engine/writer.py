@@ -1,0 +1,78 @@
+"""The store's one writer: every write goes through this one thread, as typed async calls.
+
+TinyDB is not thread-safe, and no event loop (the TUI's, serve's) may wait on an fsync: a durable
+write is ~0.3-1 ms here and 1-10 ms on a laptop SSD. Reads go to the store directly (from memory).
+The writer signs the agent's own writes with the agent's name; what comes from WhatsApp is
+nobody's (agent None).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from desk.models import ConversationStatus, Event, Message, MessageStatus
+from desk.store import Store
+
+T = TypeVar("T")
+
+
+class StoreWriter:
+    def __init__(self, store: Store, agent: str) -> None:
+        self.store = store
+        self.agent = agent
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+
+    async def _run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, partial(fn, *args, **kwargs))
+
+    # --- what WhatsApp told us -----------------------------------------------------------------------
+
+    async def apply(self, event: Event) -> str | None:
+        return await self._run(self.store.apply, event)
+
+    async def retry(self) -> set[str]:
+        return await self._run(self.store.retry)
+
+    # --- the agent's own -----------------------------------------------------------------------------
+
+    async def record_outgoing(self, message: Message) -> Message:
+        return await self._run(self.store.record_outgoing, message, agent=self.agent)
+
+    async def update_outgoing(
+        self,
+        conversation_id: str,
+        message_id: str,
+        status: MessageStatus,
+        *,
+        at: datetime,
+        wamid: str | None = None,
+        error_code: int | None = None,
+        error_text: str | None = None,
+    ) -> Message:
+        return await self._run(
+            self.store.update_outgoing, conversation_id, message_id, status,
+            at=at, wamid=wamid, error_code=error_code, error_text=error_text, agent=self.agent,
+        )
+
+    async def mark_read(self, conversation_id: str) -> None:
+        await self._run(self.store.mark_read, conversation_id, agent=self.agent)
+
+    async def set_status(self, conversation_id: str, status: ConversationStatus) -> None:
+        await self._run(self.store.set_status, conversation_id, status, agent=self.agent)
+
+    async def save_draft(self, conversation_id: str, text: str) -> None:
+        await self._run(self.store.save_draft, conversation_id, text, agent=self.agent)
+
+    # --- reads that must see every write before them -------------------------------------------------
+
+    async def queued(self) -> list[Message]:
+        return await self._run(self.store.queued)
+
+    def close(self) -> None:
+        """Wait for the writes under way, then stop the thread."""
+        self._thread.shutdown(wait=True)

@@ -1,0 +1,129 @@
+"""The engine under the faces: backends by registry, the store announcing every writer's changes,
+and the writer signing the agent's writes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from backends import registry
+from desk.config import ConfigError
+from desk.models import Direction, Message, MessageReceived, MessageStatus
+from desk.store.contract import ChangeKind
+from desk.store.tiny import TinyStore, facade
+from engine import Engine
+from tests.conftest import NOW, find_conversation, quiet_config, ready
+from tui.app import WadeskApp
+from tui.cli import main
+
+
+def test_an_unknown_backend_names_the_known_ones():
+    with pytest.raises(ConfigError) as caught:
+        registry.entry("carrier-pigeon")
+    assert "'carrier-pigeon'" in str(caught.value)
+    assert all(name in str(caught.value) for name in ("mock", "cloud"))
+
+
+def test_an_unknown_backend_in_the_config_stops_the_start_in_a_sentence(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    config = tmp_path / "wadesk.toml"
+    config.write_text('backend = "carrier-pigeon"\n')
+    assert main(["--config", str(config), "--data-dir", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("wadesk: ") and "mock, cloud" in err and "Traceback" not in err
+
+
+def test_a_backend_is_one_registry_entry(tmp_path: Path, clock, monkeypatch):
+    """The composition root builds whatever the registry names: a new backend needs no other change."""
+    from backends.mock import MockBackend
+    from engine.context import build
+
+    built: list[str] = []
+
+    def carrier(config, desk_clock, data_dir):
+        built.append(str(data_dir))
+        return MockBackend(config.mock, desk_clock, state_path=None)
+
+    monkeypatch.setitem(registry.REGISTRY, "carrier-pigeon", registry.Entry("carrier-pigeon", object, carrier))
+    import dataclasses
+
+    context = build(dataclasses.replace(quiet_config(), backend="carrier-pigeon"), tmp_path / "d", clock)
+    assert built == [str(tmp_path / "d")] and context.clock is clock
+
+
+def inbound(conversation, wamid: str) -> MessageReceived:
+    message = Message(wamid, conversation.id, Direction.INBOUND, "text", NOW + timedelta(minutes=1),
+                      MessageStatus.RECEIVED, "written by a second writer")
+    return MessageReceived(conversation.business_number_id, conversation.customer, message)
+
+
+async def test_the_inbox_shows_a_change_another_writer_made(desk):
+    """The screens follow the store's changes, not the app's own writes: a message stored by
+    someone else (a hub, another process's writer thread) reaches the inbox row."""
+    app = WadeskApp(desk, pump_events=False)
+    target = desk.store.conversation(find_conversation(desk, lambda c: c.waiting_since is None))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        seen = asyncio.Event()
+        following = asyncio.get_running_loop()
+
+        async def wait_for_it() -> None:
+            async for change in desk.store.changes(desk.store.last_change()):
+                if change.conversation_id == target.id:
+                    following.call_soon(seen.set)
+                    return
+
+        watcher = asyncio.create_task(wait_for_it())
+        await asyncio.sleep(0)
+        writer = threading.Thread(target=desk.store.apply, args=(inbound(target, "wamid.elsewhere"),))
+        writer.start()
+        writer.join()
+        await asyncio.wait_for(seen.wait(), 5)
+        watcher.cancel()
+        await ready(pilot)
+        rows = [r for r in app.screen.model.rows if r.conversation.id == target.id]
+        assert rows and rows[0].conversation.waiting_since is not None
+
+
+async def test_the_writer_signs_the_agents_writes_and_not_whatsapps(desk):
+    engine = Engine(desk, lambda sentence: None)
+    target = desk.store.conversation(find_conversation(desk, lambda c: True))
+    after = desk.store.last_change()
+    await engine.writer.apply(inbound(target, "wamid.customer"))
+    await engine.outbox.queue_text(desk.store.conversation(target.id), "hello")
+    engine.close()
+    changes = []
+    async for change in desk.store.changes(after):
+        changes.append(change)
+        if len(changes) == 2:
+            break
+    assert [(c.kind, c.conversation_id, c.agent) for c in changes] == [
+        (ChangeKind.CONVERSATION, target.id, None),
+        (ChangeKind.CONVERSATION, target.id, desk.config.agent_name),
+    ]
+    ours = [m for m in desk.store.messages(target.id) if m.text == "hello"]
+    assert [m.agent for m in ours] == [desk.config.agent_name]
+
+
+def test_shards_are_renamed_durably_before_the_journal_is_emptied(tmp_path: Path, clock, monkeypatch):
+    """A shard's content is fsync'd before its rename; the rename is made durable (its directory
+    fsync'd) before the journal that could redo it is emptied."""
+    from tests.conftest import make_context
+
+    context = make_context(tmp_path / "data", clock)
+    store: TinyStore = context.store  # type: ignore[assignment]
+    target = store.conversation(find_conversation(context, lambda c: True))
+    steps: list[str] = []
+    monkeypatch.setattr(facade, "fsync_dir", lambda d: steps.append(f"dir {Path(d).name}"))
+    reset = store._journal.reset
+    monkeypatch.setattr(store._journal, "reset", lambda: (steps.append("journal reset"), reset()))
+    store.apply(inbound(target, "wamid.durable"))
+    assert steps == []  # the write itself waits on two fsyncs (journal, file), not the directory's
+    store.flush()
+    buckets = {f"dir {d.name}" for d in (store.data_dir / "conversations").iterdir()}
+    assert steps[-1] == "journal reset" and steps[:-1] and set(steps[:-1]) <= buckets
+    store.close()
