@@ -59,8 +59,8 @@ class StoreWriter:
             at=at, wamid=wamid, error_code=error_code, error_text=error_text, agent=self.agent,
         )
 
-    async def mark_read(self, conversation_id: str) -> None:
-        await self._run(self.store.mark_read, conversation_id, agent=self.agent)
+    async def mark_read(self, conversation_id: str, upto: datetime | None = None) -> None:
+        await self._run(self.store.mark_read, conversation_id, upto=upto, agent=self.agent)
 
     async def set_status(self, conversation_id: str, status: ConversationStatus) -> None:
         await self._run(self.store.set_status, conversation_id, status, agent=self.agent)

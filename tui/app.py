@@ -194,11 +194,13 @@ class WadeskApp(App[None]):
 
         self.run_worker(deliver(), name="send", group="send", exit_on_error=False)
 
-    async def mark_read(self, conversation: Conversation, wamid: str | None) -> None:
+    async def mark_read(self, conversation: Conversation, seen: Message | None) -> None:
+        """The agent has the conversation on screen, up to `seen` (the newest customer message
+        shown): a message that arrives meanwhile stays unread."""
         if conversation.unread or conversation.undelivered:
-            await self.engine.writer.mark_read(conversation.id)
-        if wamid and Capability.MARK_READ in self.ctx.backend.capabilities:
-            await self.ctx.backend.mark_read(conversation.business_number_id, wamid)
+            await self.engine.writer.mark_read(conversation.id, seen.timestamp if seen else None)
+        if seen and Capability.MARK_READ in self.ctx.backend.capabilities:
+            await self.ctx.backend.mark_read(conversation.business_number_id, seen.id)
 
     # --- command palette ----------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

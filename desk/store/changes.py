@@ -30,7 +30,7 @@ class ChangeLog:
         self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def start(self, seq: int) -> None:
-        """Begin numbering after `seq` (the store's journal position at open)."""
+        """Begin after `seq` (the store's journal position at open)."""
         with self._lock:
             self._kept.clear()
             self._seq = self._start = seq
@@ -41,14 +41,18 @@ class ChangeLog:
 
     def add(
         self,
+        seq: int,
         kind: ChangeKind,
         conversation_id: str | None = None,
         business_number_id: str | None = None,
         agent: str | None = None,
     ) -> Change:
+        """Announce a change numbered `seq` (above every number before it)."""
         with self._lock:
-            self._seq += 1
-            change = Change(self._seq, kind, conversation_id, business_number_id, agent)
+            if seq <= self._seq:
+                raise ValueError(f"change {seq} is not after change {self._seq}")
+            self._seq = seq
+            change = Change(seq, kind, conversation_id, business_number_id, agent)
             self._kept.append(change)
             waiting = list(self._waiting)
         for loop, event in waiting:

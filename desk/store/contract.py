@@ -63,7 +63,9 @@ class Change:
     """One change, as `Store.changes()` announces it to every consumer, whoever made it."""
 
     seq: int
-    """Increasing by one per change: a consumer resumes after the last one it handled."""
+    """Increasing from change to change (with gaps: a store numbers its writes, and some writes
+    change nothing a consumer sees), and never given out twice, across restarts too: a consumer
+    resumes after the last one it handled."""
     kind: ChangeKind
     conversation_id: str | None = None
     business_number_id: str | None = None
@@ -189,8 +191,10 @@ class Store(ABC):
         WhatsApp's code and a sentence, UNKNOWN). A SENT reply stops the conversation's SLA clock."""
 
     @abstractmethod
-    def mark_read(self, conversation_id: str, *, agent: str | None = None) -> None:
-        """The agent has seen everything in the conversation: unread becomes 0."""
+    def mark_read(self, conversation_id: str, *, upto: datetime | None = None, agent: str | None = None) -> None:
+        """The agent has seen the customer's messages up to `upto` (the newest one on their screen;
+        None: every message there is now) and our latest failure: those stop counting as unread.
+        The read marker only moves forward (rules.read_upto)."""
 
     @abstractmethod
     def set_status(self, conversation_id: str, status: ConversationStatus, *, agent: str | None = None) -> None:
@@ -203,7 +207,10 @@ class Store(ABC):
 
     @abstractmethod
     def save_draft(self, conversation_id: str, text: str, *, agent: str | None = None) -> None:
-        """Keep what the agent typed, durably; an empty text removes the draft."""
+        """Keep what the agent typed, durably; an empty text removes the draft. A draft is the
+        agent's own, not a change to the conversation: `changes()` does not announce it. (The
+        embedded store keeps one draft per conversation, its one agent's; a shared store keys
+        drafts by `agent`.)"""
 
     @abstractmethod
     def templates(self, business_number_id: str) -> list[Template]: ...

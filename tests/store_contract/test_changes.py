@@ -37,6 +37,11 @@ def messages_from_alice(store: Store, *minutes: int) -> None:
         store.apply(inbound(f"wamid.{m}", m))
 
 
+
+def increasing(numbers: list[int]) -> bool:
+    """Change numbers only grow; a store may skip some (writes that change nothing visible)."""
+    return all(a < b for a, b in zip(numbers, numbers[1:]))
+
 async def test_each_changing_write_is_one_change_in_order_numbered_by_one(store: Store) -> None:
     start = store.last_change()
     store.apply(inbound("wamid.a1", 0))
@@ -60,9 +65,8 @@ async def test_each_changing_write_is_one_change_in_order_numbered_by_one(store:
         (CONVERSATION, cid(BOB)),
         (TEMPLATES, OTHER_BN),
     ]
-    assert store.last_change() == start + len(expected)
     changes = await take(store, start, len(expected))
-    assert [c.seq for c in changes] == list(range(start + 1, start + 1 + len(expected)))
+    assert increasing([start, *(c.seq for c in changes)]) and store.last_change() == changes[-1].seq
     assert [what(c) for c in changes] == expected
 
 
@@ -102,10 +106,10 @@ async def test_a_status_waiting_for_its_wamid_is_announced_when_it_moves_our_mes
     # Neither the summary nor the transcript changes, and apply says so: nothing to announce.
     assert store.apply(status("wamid.out", MessageStatus.DELIVERED, 2)) is None
     assert store.conversation(cid()) == summary
+    assert store.last_change() == start, "a change announced for a status that changed nothing visible"
     store.update_outgoing(cid(), "local-1", MessageStatus.SENT, at=at(1), wamid="wamid.out")
-    assert store.last_change() == start + 1, "a change announced for a status that changed nothing visible"
     (change,) = await take(store, start, 1)
-    assert what(change) == (CONVERSATION, cid())
+    assert what(change) == (CONVERSATION, cid()) and store.last_change() == change.seq
 
 
 @pytest.mark.parametrize(
@@ -135,7 +139,7 @@ async def test_resuming_from_a_middle_change_yields_exactly_the_rest(store: Stor
     store.apply(inbound("wamid.b1", 5, customer=BOB))
     rest = await take(store, middle, 4)
     assert rest[:3] == every[2:]
-    assert (rest[3].seq, *what(rest[3])) == (every[-1].seq + 1, CONVERSATION, cid(BOB))
+    assert rest[3].seq > every[-1].seq and what(rest[3]) == (CONVERSATION, cid(BOB))
 
 
 async def test_every_consumer_gets_every_change(store: Store) -> None:
@@ -157,7 +161,7 @@ async def test_resuming_from_a_number_never_given_yields_one_resync_first(store:
     assert resync.kind is RESYNC
     store.apply(inbound("wamid.b1", 2, customer=BOB))
     (after,) = await first(changes, 1)
-    assert (after.seq, *what(after)) == (resync.seq + 1, CONVERSATION, cid(BOB))
+    assert after.seq > resync.seq and what(after) == (CONVERSATION, cid(BOB))
     await changes.aclose()  # type: ignore[attr-defined]
 
 
@@ -172,11 +176,11 @@ async def test_resuming_from_before_a_restart_yields_the_rest_or_one_resync_firs
     store.apply(inbound("wamid.b1", 3, customer=BOB))
     if news.kind is RESYNC:
         (after,) = await first(changes, 1)
-        assert after.seq == news.seq + 1
+        assert after.seq > news.seq
     else:  # a store that keeps its changes across a restart gives the rest as they were
         assert [news, *await first(changes, 1)] == before[1:]
         (after,) = await first(changes, 1)
-        assert after.seq == before[-1].seq + 1
+        assert after.seq > before[-1].seq
     assert what(after) == (CONVERSATION, cid(BOB))
     await changes.aclose()  # type: ignore[attr-defined]
 
@@ -213,4 +217,4 @@ async def test_writes_from_the_writer_thread_reach_a_consumer_waiting_on_the_loo
     await asyncio.to_thread(writer)
     changes = await asyncio.wait_for(consumer, TIMEOUT)
     assert [what(c) for c in changes] == [(CONVERSATION, cid()), (CONVERSATION, cid(BOB)), (CONVERSATION, cid())]
-    assert [c.seq for c in changes] == [start + 1, start + 2, start + 3]
+    assert increasing([start, *(c.seq for c in changes)])

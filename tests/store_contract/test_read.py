@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from desk.store.contract import Store
-from tests.store_contract.builders import cid, inbound, summary
+from tests.store_contract.builders import at, cid, inbound, summary
 
 
 def test_mark_read_makes_unread_zero(store: Store) -> None:
@@ -32,3 +32,20 @@ def test_the_read_marker_never_moves_back(store: Store) -> None:
     store.apply(inbound("wamid.4", 4))
     assert summary(store, cid()).unread == 1
 
+
+
+def test_read_up_to_what_was_on_screen_leaves_a_later_message_unread(store: Store) -> None:
+    """The agent read up to the newest message their screen showed; one that came meanwhile is
+    still unread."""
+    store.apply(inbound("wamid.1", 0))
+    store.apply(inbound("wamid.2", 2, "arrived while the screen painted"))
+    store.mark_read(cid(), upto=at(0))
+    assert summary(store, cid()).unread == 1
+
+
+def test_reading_an_older_screen_does_not_move_the_marker_back(store: Store) -> None:
+    store.apply(inbound("wamid.1", 0))
+    store.apply(inbound("wamid.2", 2))
+    store.mark_read(cid(), upto=at(2))
+    store.mark_read(cid(), upto=at(0))  # a second desk still showing the older transcript
+    assert summary(store, cid()).unread == 0

@@ -314,7 +314,7 @@ class ConversationScreen(DeskScreen[None]):
         last_in = next(
             (m for m in reversed(self.ctx.store.messages(self.conversation_id)) if m.direction is Direction.INBOUND), None
         )
-        await self.desk.mark_read(self.conversation, last_in.id if last_in else None)
+        await self.desk.mark_read(self.conversation, last_in)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Conversation: send a template", "Pick an approved template", self.action_templates)

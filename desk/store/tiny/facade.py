@@ -216,11 +216,7 @@ class TinyStore(Recovery, Store):
     # --- writing ---------------------------------------------------------------------------------------
 
     def apply(self, event: Event, *, agent: str | None = None) -> str | None:
-        record = records.from_event(event, agent)
-        changed, result = self._mutate(record, agent)
-        if isinstance(record, records.StatusIn):
-            return changed if result else None  # a status for a message we do not know yet
-        return changed
+        return self._mutate(records.from_event(event, agent), agent)[0]
 
     def record_outgoing(self, message: Message, *, agent: str | None = None) -> Message:
         if message.status is not MessageStatus.QUEUED:
@@ -260,13 +256,13 @@ class TinyStore(Recovery, Store):
             assert isinstance(updated, Message)  # the outbox's records result in the message
             return updated
 
-    def mark_read(self, conversation_id: str, *, agent: str | None = None) -> None:
+    def mark_read(self, conversation_id: str, *, upto: datetime | None = None, agent: str | None = None) -> None:
         with self._write_lock:
             self._check_open()
             shard = self._shard(conversation_id)
             if shard.meta is None:
                 raise KeyError(conversation_id)
-            newest = max(
+            newest = upto or max(
                 (m.timestamp for m in shard.transcript if m.direction is Direction.INBOUND),
                 default=None,
             )
@@ -347,9 +343,9 @@ class TinyStore(Recovery, Store):
                     self._release(cid)
             self._refresh(shard)
             self._maybe_flush()
-            if not shard.exists:
+            if not shard.exists or not records.visible(record, result):
                 return None, result
-            self._changes.add(ChangeKind.CONVERSATION, cid, agent=agent)
+            self._changes.add(seq, ChangeKind.CONVERSATION, cid, agent=agent)
             return cid, result
 
     def _mutate_templates(self, record: records.Templates, agent: str | None) -> None:
@@ -357,10 +353,10 @@ class TinyStore(Recovery, Store):
         bn = record.business_number_id
         if self._catalogues.get(bn) == rules.catalogue_after(self._catalogues.get(bn), record.templates, record.synced_at):
             return
-        self._append(record)
+        seq = self._append(record)
         self._apply_templates(record)
         self._maybe_flush()
-        self._changes.add(ChangeKind.TEMPLATES, business_number_id=bn, agent=agent)
+        self._changes.add(seq, ChangeKind.TEMPLATES, business_number_id=bn, agent=agent)
 
     def _apply_templates(self, record: records.Templates) -> None:
         assert self._catalogues is not None

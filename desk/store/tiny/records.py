@@ -188,7 +188,19 @@ class Templates:
         }
 
 
-ShardRecord = MessageIn | Outgoing | OutboxUpdate | StatusIn | ConversationState | Read
+@dataclass(frozen=True, slots=True)
+class Written:
+    """retry() wrote what was held for a conversation: nothing to redo, journaled only so that
+    the change it makes visible has a number of its own, as every change does."""
+
+    cid: str
+    OP = "written"
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"op": self.OP, "cid": self.cid}
+
+
+ShardRecord = MessageIn | Outgoing | OutboxUpdate | StatusIn | ConversationState | Read | Written
 Record = ShardRecord | Templates
 
 HOLDABLE = (MessageIn, StatusIn, ConversationState)
@@ -237,6 +249,8 @@ def decode(doc: dict[str, Any]) -> Record:
         )
     if op == "read":
         return Read(doc["cid"], ts_from_doc(doc["read_upto"]), doc.get("failure_seen"), doc.get("by"))
+    if op == "written":
+        return Written(doc["cid"])
     if op == "templates":
         templates = tuple(template_from_doc(t) for t in doc["templates"])
         return Templates(doc["bn"], templates, ts_from_doc(doc.get("synced_at")))
@@ -264,6 +278,8 @@ def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
         return _outbox_update(shard, r)
     if isinstance(r, StatusIn):
         return _status(shard, r)
+    if isinstance(r, Written):
+        return False, None
     meta = shard.meta
     if meta is None:
         return False, None
@@ -278,6 +294,12 @@ def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
         return False, None
     shard.set_meta(replace(meta, read_upto=read_upto, failure_seen=failure_seen))
     return True, None
+
+
+def visible(record: ShardRecord, result: Any) -> bool:
+    """Whether a change that `apply` made shows in the conversation (its summary or transcript):
+    a status kept waiting for a wamid we do not know yet does not, until it moves our message."""
+    return not isinstance(record, StatusIn) or bool(result)
 
 
 def _message(shard: Shard, r: MessageIn) -> bool:

@@ -19,7 +19,7 @@ from desk import faults
 from desk.atomic_storage import read_json
 from desk.codec import conversation_from_row
 from desk.models import Direction, MessageStatus
-from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault
+from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault, StoreUnavailable
 from desk.store.tiny import records
 from desk.store.tiny.records import ShardRecord
 from desk.store.tiny.shard import Shard, id_from_path, salvage, shard_files, shard_path
@@ -91,6 +91,8 @@ class Recovery:
         def _apply_templates(self, record: records.Templates) -> None: ...
 
         def _flush_index(self) -> None: ...
+
+        def _append(self, record: records.Record) -> int: ...
 
     def __init__(self) -> None:
         self._held: dict[str, Held] = {}
@@ -258,7 +260,7 @@ class Recovery:
                     self._release(cid)
                 self._refresh(shard)
                 changed.add(cid)
-                self._changes.add(ChangeKind.CONVERSATION, cid)
+                self._announce_written(cid)
             if ("index", None) in self._faults:
                 try:
                     self._flush_index()
@@ -267,6 +269,13 @@ class Recovery:
                 else:
                     self._clear_fault("index", None)
             return changed
+
+    def _announce_written(self, cid: str) -> None:
+        try:
+            seq = self._append(records.Written(cid))
+        except StoreUnavailable:
+            return  # told as the journal's fault; the conversation shows its messages all the same
+        self._changes.add(seq, ChangeKind.CONVERSATION, cid)
 
     def _recover_sending(self) -> None:
         """Our messages left SENDING by a crash become UNKNOWN: the request may have left, so they
