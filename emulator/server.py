@@ -25,7 +25,7 @@ import asyncio
 import heapq
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -48,6 +48,8 @@ from emulator.media import MediaStore
 from emulator.wire import INVALID_TOKEN, Refused, authorized, error_response, unknown_object
 
 __all__ = ["Emulator"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 OLDEST_VERSION = 21
 """Graph API versions before v21.0 have expired by late 2026 (§1)."""
@@ -316,7 +318,7 @@ class Emulator:
         raise unknown_object(parts[0] if parts else "", request.method.lower())
 
     @web.middleware
-    async def _report_request(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _report_request(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """One line per request answered: method, path without its query (a media URL's holds its
         expiry), status. Headers, and so the token, are never shown."""
         status = 500
@@ -331,7 +333,7 @@ class Emulator:
             if self._report is not None:
                 self._report(f"{self.clock.now():%H:%M:%S} {request.method} {request.path} -> {status}")
 
-    def _graph(self, handler: Any) -> Any:
+    def _graph(self, handler: Handler) -> Handler:
         """A Graph endpoint: version and token checked, `Refused` and WhatsAppError as error objects."""
 
         async def endpoint(request: web.Request) -> web.StreamResponse:

@@ -56,10 +56,10 @@ def template_document(template: Template) -> dict[str, Any]:
     if template.buttons:
         buttons = []
         for button in template.buttons:
-            doc = {"type": button.type, "text": button.text}
+            entry = {"type": button.type, "text": button.text}
             if button.type == "URL":
-                doc["url"] = "https://shop.example.com/"
-            buttons.append(doc)
+                entry["url"] = "https://shop.example.com/"
+            buttons.append(entry)
         components.append({"type": "BUTTONS", "buttons": buttons})
     doc: dict[str, Any] = {
         "name": template.name,
