@@ -76,6 +76,13 @@ class Backend(ABC):
         yielded as kept (the cloud backend then marks a webhook body done in its spool); one the
         consumer never got past (cancelled, failed) is given again at the next start."""
 
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """`events()` in groups: each list is what the backend has ready now (at least one event),
+        so that the store can make a burst durable with one sync. The acknowledgement rule holds
+        per list: asking for the next list means every event of this one is durable."""
+        async for event in self.events():
+            yield [event]
+
     @property
     def receiver_url(self) -> str | None:
         """Where webhooks are received (WEBHOOKS), once started; None for a backend without."""

@@ -55,17 +55,25 @@ class Ingest:
 
     async def apply(self, event: Event) -> str | None:
         """Apply one event; returns when it is durable (see the module's docstring)."""
+        return (await self.apply_each([event]))[0]
+
+    async def apply_each(self, events: list[Event]) -> list[str | None]:
+        """Apply events that arrived together, with one sync; returns when they are durable. If
+        one of them cannot be stored, each is applied alone, so that only that one is lost to
+        the log (its body stays in the spool) and the others are kept."""
         backoff, waited = Backoff(), False
         while True:
             try:
-                changed = await self._writer.apply(event)
+                changed = await self._writer.apply_each(events)
             except StoreUnavailable:
                 self.report()
                 waited = True
                 await self._sleep(backoff.next())
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad event never stops the others
-                log.exception("an event could not be stored: %r", event)
+                if len(events) > 1:
+                    return [await self.apply(event) for event in events]
+                log.exception("an event could not be stored: %r", events[0])
                 sentence = (
                     f"An event from WhatsApp could not be stored ({flatten(str(exc), 120) or type(exc).__name__}); "
                     "its webhook body stays in webhooks.spool and the log has the details."
@@ -73,7 +81,7 @@ class Ingest:
                 if sentence not in self._told_errors:  # a storm of the same failure is told once
                     self._told_errors.add(sentence)
                     self._tell(sentence)
-                return None
+                return [None]
             if waited:
                 log.warning("the store accepts events again")
             self.report()
@@ -103,8 +111,9 @@ class Ingest:
 
 
 class EventPump:
-    """Starts the backend and applies its events, one after another, each durable before the next
-    is asked for (the acknowledgement rule of `Backend.events()`); retries the store's faults
+    """Starts the backend and applies its events as they arrive together (`Backend.batches()`),
+    each batch durable with one sync before the next is asked for (the acknowledgement rule of
+    `Backend.events()`); retries the store's faults
     beside it. `on_event(event, changed conversation or None)` after each is stored."""
 
     def __init__(
@@ -124,13 +133,17 @@ class EventPump:
         started()
         retry = asyncio.create_task(self.ingest.retry_forever())
         try:
-            async for event in self.backend.events():
-                await self.apply(event)
+            async for batch in self.backend.batches():
+                await self.apply_each(batch)
         finally:
             retry.cancel()
 
     async def apply(self, event: Event) -> str | None:
         """One event into the store; returns once it is durable. (Tests feed events here too.)"""
-        changed = await self.ingest.apply(event)
-        self._on_event(event, changed)
+        return (await self.apply_each([event]))[0]
+
+    async def apply_each(self, events: list[Event]) -> list[str | None]:
+        changed = await self.ingest.apply_each(events)
+        for event, conversation_id in zip(events, changed):
+            self._on_event(event, conversation_id)
         return changed

@@ -35,6 +35,9 @@ class StoreWriter:
     async def apply(self, event: Event) -> str | None:
         return await self._run(self.store.apply, event)
 
+    async def apply_each(self, events: list[Event]) -> list[str | None]:
+        return await self._run(self.store.apply_each, events)
+
     async def retry(self) -> set[str]:
         return await self._run(self.store.retry)
 

@@ -17,6 +17,8 @@ import desk.store.tiny.journal as journal_module
 from backends.cloud.backend import CloudBackend, Secrets
 from backends.cloud.spool import Spool, read_done
 from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
+from desk.models import conversation_id
+from desk.store import StoreUnavailable
 from desk.store.tiny import TinyStore
 from desk.store.tiny.shard import shard_path
 from emulator.encode import webhook_bytes, webhook_for
@@ -111,33 +113,43 @@ async def test_a_shard_backlog_applies_once_space_is_back_without_a_restart(tmp_
     store.close()
 
 
-async def test_a_body_is_not_done_while_its_events_cannot_be_stored(tmp_path: Path, clock, monkeypatch):
-    """The ack rule: the spool marks a body done only once every event of it is durable."""
-    data_dir = tmp_path / "data"
-    mock = quiet_config().mock
+MOCK = quiet_config().mock
+
+
+def cloud_backend(data_dir: Path, clock) -> CloudBackend:
+    """The cloud backend on `data_dir`, its receiver on a free port, Graph unreachable."""
     config = dataclasses.replace(
         quiet_config(),
         backend="cloud",
         cloud=CloudConfig(
             graph_url="http://127.0.0.1:9", waba_id="w",
-            numbers=tuple(CloudNumberConfig(n.id, n.department, n.display) for n in mock.numbers),
+            numbers=tuple(CloudNumberConfig(n.id, n.department, n.display) for n in MOCK.numbers),
         ),
         webhook=WebhookConfig(host="127.0.0.1", port=0, path="/webhook"),
     )
-    bn = mock.numbers[0].id
-    display = {n.id: n.display for n in mock.numbers}
+    return CloudBackend(config, clock, data_dir, Secrets("t", "s", "v"))
+
+
+async def spooled(data_dir: Path, messages) -> None:
+    """One webhook body per (customer, message id), received before the start: in the spool."""
+    display = {n.id: n.display for n in MOCK.numbers}
     spool = Spool(data_dir)
     spool.open()
-    for customer, mid in ((ALICE, "a1"), (BOB, "b1")):
-        event = inbound(customer, mid, bn=bn)
+    for customer, mid in messages:
+        event = inbound(customer, mid, bn=MOCK.numbers[0].id)
         await spool.append(webhook_bytes(webhook_for([event], waba_id="w", display_numbers=display)))
     spool.close()
-    secrets = Secrets("t", "s", "v")
+
+
+async def test_a_body_is_not_done_while_its_events_cannot_be_stored(tmp_path: Path, clock, monkeypatch):
+    """The ack rule: the spool marks a body done only once every event of it is durable."""
+    data_dir = tmp_path / "data"
+    await spooled(data_dir, [(ALICE, "a1"), (BOB, "b1")])
     store = TinyStore(data_dir, clock=clock)
     store.open()
 
     async def run(sleep) -> None:
-        backend = CloudBackend(config, clock, data_dir, secrets)
+        backend = cloud_backend(data_dir, clock)
         await backend.start()
         ingest = Ingest(Direct(store, "agent"), told.append, sleep=sleep)
 
@@ -208,4 +220,52 @@ async def test_an_event_the_store_refuses_is_told_once_and_the_next_ones_flow(tm
         assert await ingest.apply("not an event") is None  # type: ignore[arg-type]
     assert await ingest.apply(inbound(BOB, "b1")) == B
     assert len(told) == 1 and "could not be stored" in told[0]
+    store.close()
+
+
+async def test_a_burst_is_made_durable_with_one_sync_and_its_bodies_done_only_after(tmp_path: Path, clock, monkeypatch):
+    """Bodies waiting together reach the store as one batch, journaled with one sync; the spool
+    marks them done only when the consumer asks for the next batch (the acknowledgement rule)."""
+    data_dir = tmp_path / "data"
+    await spooled(data_dir, [(ALICE, f"a{i}") for i in range(5)])
+    store = opened(data_dir)
+    backend = cloud_backend(data_dir, clock)
+    await backend.start()
+    syncs = {"n": 0}
+    real = journal_module._fdatasync
+
+    def counted(fd):
+        syncs["n"] += 1
+        return real(fd)
+
+    monkeypatch.setattr(journal_module, "_fdatasync", counted)
+    try:
+        batches = backend.batches()
+        batch = await anext(batches)
+        assert [e.message.id for e in batch] == [f"a{i}" for i in range(5)]
+        cid = conversation_id(MOCK.numbers[0].id, ALICE.id)
+        assert store.apply_each(batch) == [cid] * 5 and syncs["n"] == 1
+        assert backend._spool._done == 0  # durable, but not asked past yet
+        following = asyncio.create_task(anext(batches))
+        assert await backend.drain(10)  # returns once the backend counted them all done
+        assert backend._spool._done == 5
+        following.cancel()
+    finally:
+        await backend.stop()
+    assert read_done(data_dir / "webhooks.done") == 5
+    assert [m.id for m in store.messages(cid)] == [f"a{i}" for i in range(5)]
+    store.close()
+
+
+def test_a_batch_the_journal_cannot_take_counts_for_nothing_and_can_be_applied_again(tmp_path: Path, monkeypatch):
+    store = opened(tmp_path / "data")
+    events = [inbound(ALICE, "a1"), inbound(BOB, "b1"), inbound(ALICE, "a2")]
+    full_disk(monkeypatch, times=1)
+    with pytest.raises(StoreUnavailable):
+        store.apply_each(events)
+    assert store.conversations() == [] and store.last_change() == 0
+    assert store.apply_each(events) == [A, B, A]
+    store.close()
+    store = opened(tmp_path / "data")
+    assert [m.id for m in store.messages(A)] == ["a1", "a2"] and [m.id for m in store.messages(B)] == ["b1"]
     store.close()

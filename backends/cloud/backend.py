@@ -41,6 +41,10 @@ from desk.store.rules import merge_templates
 
 log = logging.getLogger(__name__)
 
+BATCH_BODIES = 64
+"""Webhook bodies handed to the store together when they wait in the queue (a burst): one journal
+sync for them all instead of one each."""
+
 
 @dataclass(frozen=True)
 class Secrets:
@@ -145,29 +149,44 @@ class CloudBackend(Backend):
 
     # --- inbound -------------------------------------------------------------------------------------
     async def events(self) -> AsyncIterator[Event]:
-        while True:
-            item = await self._queue.get()
-            if not isinstance(item, tuple):
-                yield item
-                self._queue.task_done()
-                continue
-            seq, body = item
-            parsed = parse_body(body, self._clock.now())  # a date far ahead is taken as now
-            for event in parsed.events:
+        async for batch in self.batches():
+            for event in batch:
                 yield event
-            for update in parsed.template_updates:
-                for event in self._template_update(update):
-                    yield event
-            for problem in parsed.problems:
-                log.warning("WhatsApp reported a problem: (%s) %s %s", problem.code, problem.sentence, problem.details)
-            if parsed.skipped:
-                log.warning("webhook %d: %d part(s) not understood (the raw body is in the spool)", seq, parsed.skipped)
-            # The ack rule: the consumer asks for the next event only once the last one is durable
-            # in the store (journaled; engine.pump waits and retries while the store can keep
-            # nothing). So here every event of this body is durable, and only now is it done. A
-            # consumer that stops mid-body (cancelled, failed) never gets here: the body replays.
-            self._spool.done(seq)
-            self._queue.task_done()
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        while True:
+            items = [await self._queue.get()]
+            while len(items) < BATCH_BODIES and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            events: list[Event] = []
+            done: list[int] = []
+            for item in items:
+                if isinstance(item, tuple):
+                    events.extend(self._parse(*item))
+                    done.append(item[0])
+                else:
+                    events.append(item)
+            if events:
+                yield events
+            # The ack rule: the consumer asks for the next batch only once this one is durable in
+            # the store (journaled; engine.pump waits and retries while the store can keep
+            # nothing). So only here are these bodies done. A consumer that stops mid-batch
+            # (cancelled, failed) never gets here: the bodies replay.
+            for seq in done:
+                self._spool.done(seq)
+            for _ in items:
+                self._queue.task_done()
+
+    def _parse(self, seq: int, body: bytes) -> list[Event]:
+        parsed = parse_body(body, self._clock.now())  # a date far ahead is taken as now
+        events: list[Event] = list(parsed.events)
+        for update in parsed.template_updates:
+            events.extend(self._template_update(update))
+        for problem in parsed.problems:
+            log.warning("WhatsApp reported a problem: (%s) %s %s", problem.code, problem.sentence, problem.details)
+        if parsed.skipped:
+            log.warning("webhook %d: %d part(s) not understood (the raw body is in the spool)", seq, parsed.skipped)
+        return events
 
     def _template_update(self, update: TemplateUpdate) -> list[TemplatesChanged]:
         """A template's new status, into every number's cached catalogue at once."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -162,13 +162,16 @@ class Store(ABC):
         now (it then waits in the journal, `faults()` says so and `retry()` applies it). Raises
         StoreUnavailable when nothing can be made durable: the event must be kept and tried again."""
 
+    def apply_each(self, events: Sequence[Event], *, agent: str | None = None) -> list[str | None]:
+        """Apply events in order, as `apply` does each; returns what `apply` would have for each.
+        All of them are durable when it returns: a store may make them so with one sync (a group
+        commit: the event pump hands over what arrived together). If it raises, none of them
+        counts as applied and each may be applied again (apply is idempotent)."""
+        return [self.apply(event, agent=agent) for event in events]
+
     def apply_many(self, events: Iterable[Event], *, agent: str | None = None) -> set[str]:
-        changed = set()
-        for event in events:
-            conversation_id = self.apply(event, agent=agent)
-            if conversation_id:
-                changed.add(conversation_id)
-        return changed
+        """`apply_each`, returning the conversations that changed."""
+        return {cid for cid in self.apply_each(list(events), agent=agent) if cid}
 
     @abstractmethod
     def record_outgoing(self, message: Message, *, agent: str | None = None) -> Message:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -304,49 +304,89 @@ class TinyStore(Recovery, Store):
 
     # --- the write path ------------------------------------------------------------------------------
 
+    def apply_each(self, events: Sequence[Event], *, agent: str | None = None) -> list[str | None]:
+        return [cid for cid, _ in self._mutate_all([records.from_event(e, agent) for e in events], agent)]
+
     def _mutate(self, record: Record, agent: str | None) -> tuple[str | None, object]:
-        """Decide, journal, write, announce. Returns (the conversation id if it changed, the op's
-        result)."""
+        return self._mutate_all([record], agent)[0]
+
+    def _mutate_all(self, batch: Sequence[Record], agent: str | None) -> list[tuple[str | None, object]]:
+        """Decide each record against its shard, journal what changed with one sync (the
+        acknowledgement point of them all), write each shard once, announce. Returns, per record,
+        (the conversation id if it changed visibly, the op's result). On a failure before the
+        journal took them, nothing of the batch counts and the exception says why."""
         with self._write_lock:
             self._check_open()
-            if isinstance(record, records.Templates):
-                self._mutate_templates(record, agent)
-                return None, None
-            cid = record.cid
-            try:
-                shard = self._shard(cid)
-            except ConversationUnavailable:
-                if not isinstance(record, records.HOLDABLE):
+            results: list[tuple[str | None, object]] = [(None, None)] * len(batch)
+            group: list[tuple[int, records.ShardRecord, Shard | None]] = []
+            touched: dict[str, Shard] = {}
+            for i, record in enumerate(batch):
+                if isinstance(record, records.Templates):  # the catalogue, not a shard: in order
+                    self._commit_group(group, touched, results, agent)
+                    group, touched = [], {}
+                    self._mutate_templates(record, agent)
+                    continue
+                try:
+                    shard = self._shard(record.cid)
+                except ConversationUnavailable:
+                    if not isinstance(record, records.HOLDABLE):
+                        self._forget(touched)
+                        raise
+                    group.append((i, record, None))  # journaled, then held for retry()
+                    continue
+                try:
+                    changed, result = records.apply(shard, record)
+                except BaseException:
+                    touched[shard.id] = shard
+                    self._forget(touched)
                     raise
-                # The file cannot be read now: the event waits in the journal for retry().
-                seq = self._append(record)
-                self._hold(cid, seq, record, None)
-                return None, None
-            try:
-                changed, result = records.apply(shard, record)
-                if not changed:
-                    return None, result
-                seq = self._append(record)
-            except BaseException:
-                # The shard in memory is ahead of its file and of the journal: forget it, the file
-                # (plus what is held for it) is the truth.
-                self._evict(cid)
-                raise
+                results[i] = (None, result)
+                if changed:
+                    touched[shard.id] = shard
+                    group.append((i, record, shard))
+            self._commit_group(group, touched, results, agent)
+            return results
+
+    def _commit_group(
+        self,
+        group: list[tuple[int, records.ShardRecord, Shard | None]],
+        touched: dict[str, Shard],
+        results: list[tuple[str | None, object]],
+        agent: str | None,
+    ) -> None:
+        if not group:
+            return
+        try:
+            seqs = self._append_all([record for _, record, _ in group])
+        except BaseException:
+            self._forget(touched)
+            raise
+        failed: dict[str, OSError] = {}
+        for shard in touched.values():
             try:
                 self._commit(shard)
             except OSError as exc:
                 # Durable in the journal already: the shard stays loaded, ahead of its file, and
-                # the record waits for retry(). Every other conversation goes on.
-                self._hold(cid, seq, record, exc)
+                # its records wait for retry(). Every other conversation goes on.
+                failed[shard.id] = exc
             else:
-                if cid in self._held:
-                    self._release(cid)
+                if shard.id in self._held:
+                    self._release(shard.id)
             self._refresh(shard)
-            self._maybe_flush()
-            if not shard.exists or not records.visible(record, result):
-                return None, result
-            self._changes.add(seq, ChangeKind.CONVERSATION, cid, agent=agent)
-            return cid, result
+        for seq, (i, record, loaded) in zip(seqs, group):
+            if loaded is None or record.cid in failed:
+                self._hold(record.cid, seq, record, failed.get(record.cid))
+            if loaded is None or not loaded.exists or not records.visible(record, results[i][1]):
+                continue
+            results[i] = (record.cid, results[i][1])
+            self._changes.add(seq, ChangeKind.CONVERSATION, record.cid, agent=agent)
+        self._maybe_flush()
+
+    def _forget(self, touched: dict[str, Shard]) -> None:
+        """Shards in memory ahead of their files and of the journal: the file (plus what is held
+        for it) is the truth."""
+        for cid in touched:
+            self._evict(cid)
 
     def _mutate_templates(self, record: records.Templates, agent: str | None) -> None:
         assert self._catalogues is not None
@@ -364,17 +404,20 @@ class TinyStore(Recovery, Store):
         self._catalogues.put(bn, rules.catalogue_after(self._catalogues.get(bn), record.templates, record.synced_at))
 
     def _append(self, record: Record) -> int:
-        """Journal the record (the acknowledgement point) and return its seq, or raise
-        StoreUnavailable."""
+        return self._append_all([record])[0]
+
+    def _append_all(self, batch: Sequence[Record]) -> list[int]:
+        """Journal the records with one sync (the acknowledgement point) and return their seqs, or
+        raise StoreUnavailable."""
         try:
-            seq = self._journal.append(record.to_doc())
+            seqs = self._journal.append_all([record.to_doc() for record in batch])
         except OSError as exc:
             fault = faults.journal_full(self._journal.path, exc)
             self._set_fault(fault, exc)
             raise StoreUnavailable(fault) from exc
         if self._faults:
             self._clear_fault("journal", None)
-        return seq
+        return seqs
 
     # --- shards ----------------------------------------------------------------------------------------
 

@@ -93,29 +93,35 @@ class Journal:
 
     def append(self, record: dict[str, Any]) -> int:
         """Write one record durably; returns its seq. `record` gets its "seq" key set."""
+        return self.append_all([record])[-1]
+
+    def append_all(self, records: list[dict[str, Any]]) -> list[int]:
+        """Write records durably with one sync (a group commit); returns their seqs. Each record
+        gets its "seq" key set. All or none: on a failure nothing of them counts."""
         if self._fd is None:
             raise RuntimeError("the journal is not open")
-        seq = self.seq + 1
-        record["seq"] = seq
-        line = orjson.dumps(record) + b"\n"
+        seqs = list(range(self.seq + 1, self.seq + 1 + len(records)))
+        for seq, record in zip(seqs, records):
+            record["seq"] = seq
+        lines = b"".join(orjson.dumps(record) + b"\n" for record in records)
         try:
-            view = memoryview(line)
+            view = memoryview(lines)
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
             _fdatasync(self._fd)
         except BaseException:
-            # A disk full or an I/O error: take the partial line back so the next append does not
-            # glue onto it. The record is not acknowledged.
+            # A disk full or an I/O error: take the partial lines back so the next append does not
+            # glue onto them. The records are not acknowledged.
             try:
                 os.ftruncate(self._fd, self.size)
             except OSError:
                 pass
             raise
-        self.seq = seq
-        self.count += 1
-        self.size += len(line)
-        return seq
+        self.seq = seqs[-1] if seqs else self.seq
+        self.count += len(records)
+        self.size += len(lines)
+        return seqs
 
     def reset(self) -> None:
         """Replace the journal by one holding only its start mark, atomically (seq keeps counting).
