@@ -14,7 +14,7 @@ from backends import registry
 from desk.config import ConfigError
 from desk.models import Direction, Message, MessageReceived, MessageStatus
 from desk.store.contract import ChangeKind
-from desk.store.tiny import TinyStore, facade
+from desk.store.tiny import TinyStore, writing
 from engine import Engine
 from tests.conftest import NOW, find_conversation, quiet_config, ready
 from tui.app import WadeskApp
@@ -118,7 +118,7 @@ def test_shards_are_renamed_durably_before_the_journal_is_emptied(tmp_path: Path
     store: TinyStore = context.store  # type: ignore[assignment]
     target = store.conversation(find_conversation(context, lambda c: True))
     steps: list[str] = []
-    monkeypatch.setattr(facade, "fsync_dir", lambda d: steps.append(f"dir {Path(d).name}"))
+    monkeypatch.setattr(writing, "fsync_dir", lambda d: steps.append(f"dir {Path(d).name}"))
     reset = store._journal.reset
     monkeypatch.setattr(store._journal, "reset", lambda: (steps.append("journal reset"), reset()))
     store.apply(inbound(target, "wamid.durable"))
