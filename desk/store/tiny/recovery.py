@@ -26,7 +26,6 @@ from desk.store.tiny.shard import Shard, id_from_path, salvage, shard_files, sha
 from desk.summary import ConversationMeta
 
 if TYPE_CHECKING:
-    from datetime import datetime
 
     from desk.clock import Clock
     from desk.models import Conversation, Message
@@ -67,18 +66,7 @@ class Recovery:
 
         def conversation(self, conversation_id: str) -> Conversation | None: ...
 
-        def update_outgoing(
-            self,
-            conversation_id: str,
-            message_id: str,
-            status: MessageStatus,
-            *,
-            at: datetime,
-            wamid: str | None = None,
-            error_code: int | None = None,
-            error_text: str | None = None,
-            agent: str | None = None,
-        ) -> Message: ...
+        def _mutate(self, record: records.Record, agent: str | None) -> tuple[str | None, object]: ...
 
         def _check_open(self) -> None: ...
 
@@ -288,7 +276,8 @@ class Recovery:
                 continue  # told as a fault; its messages are looked at when it can be read
             for message in transcript:
                 if message.direction is Direction.OUTBOUND and message.status is MessageStatus.SENDING:
-                    self.update_outgoing(cid, message.id, MessageStatus.UNKNOWN, at=now, error_text=LEFT_SENDING)
+                    record = records.OutboxUpdate(cid, message.id, MessageStatus.UNKNOWN, now, error_text=LEFT_SENDING)
+                    self._mutate(record, None)
 
     # --- the index against the shards ------------------------------------------------------------------
 
