@@ -21,7 +21,8 @@ from aiohttp import web
 
 from backends.base import Sent
 from backends.cloud import payloads
-from backends.cloud.graph import Graph, MediaIntegrityError, Unreachable
+from backends.cloud.graph import Graph, Unreachable
+from backends.cloud.media_file import MediaIntegrityError
 from backends.cloud.pacing import Pacer
 from backends.errors import (
     REFUSED_CODES,

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backends.cloud import webhook
-from backends.cloud.webhook import Parsed, Problem, TemplateUpdate, parse_body, parse_webhook
+from backends.cloud.webhook import Parsed, Problem, TemplateUpdate, collect, parse_body, parse_webhook
 from backends.errors import describe, failure_text
 from desk.clock import utc
 from desk.models import (
@@ -49,9 +49,9 @@ PROPERTY = settings(max_examples=200, deadline=None, derandomize=True, suppress_
 def no_safety_net() -> Iterator[None]:
     """Without the per-part catch-all, an exception in the parser fails the test instead of being
     counted as a skip: the property tests then prove the parser itself never raises."""
-    webhook._SAFETY_NET = False
+    collect._SAFETY_NET = False
     yield
-    webhook._SAFETY_NET = True
+    collect._SAFETY_NET = True
 
 
 def envelope(*changes: dict[str, Any], entry_time: int | None = None) -> dict[str, Any]:

@@ -31,22 +31,17 @@ The access token is sent as `Authorization: Bearer`, only to `base_url`'s origin
 over https; it is never logged (log lines carry the method and the URL without its query), never
 put in an exception (Graph's details are scrubbed of it) and hidden from `repr(Graph)`. Signed
 media URLs carry their signature in the query: no log line has a URL's query, httpx's own request
-log included (`_NoQuery` on the "httpx" logger).
+log included (the filter of backends/cloud/redact.py on the "httpx" logger).
 
 Answers are read with backends/cloud/jsonload.py: a lone surrogate escape in a template's text is
-neutralised, not carried into the store.
+neutralised, not carried into the store. A downloaded file is written and checked by
+backends/cloud/media_file.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import mimetypes
-import os
-import re
-import tempfile
-from base64 import b64encode
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -56,6 +51,8 @@ import httpx
 from backends.base import Sent
 from backends.cloud import payloads
 from backends.cloud.jsonload import loads
+from backends.cloud.media_file import save_media
+from backends.cloud.redact import without_query
 from backends.cloud.templates import template_from_graph
 from backends.errors import REFUSED_CODES, OutcomeUnknown, TemporaryError, WhatsAppError, error_for
 from desk.clock import Clock
@@ -75,21 +72,6 @@ MAX_TEMPLATE_PAGES = 50
 _NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _NOT_SENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
-_EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "audio/ogg": ".ogg",
-    "audio/mpeg": ".mp3",
-    "audio/mp4": ".m4a",
-    "audio/aac": ".aac",
-    "audio/amr": ".amr",
-    "video/mp4": ".mp4",
-    "video/3gpp": ".3gp",
-    "text/plain": ".txt",
-    "application/pdf": ".pdf",
-}
-
 
 class Unreachable(TemporaryError):
     """WhatsApp could not be reached, or (for an idempotent request) did not answer: nothing was
@@ -99,10 +81,6 @@ class Unreachable(TemporaryError):
         super().__init__(2, details, 503)
         self.sentence = sentence
         self.args = (f"(2) {sentence}",)
-
-
-class MediaIntegrityError(ValueError):
-    """A downloaded file does not match the sha256 WhatsApp gave for it; nothing was kept."""
 
 
 class _Retry(Exception):
@@ -197,7 +175,7 @@ class Graph:
                 if attempt == len(self._backoff):
                     raise retry.error from retry.__cause__
                 delay = self._backoff[attempt]
-                log.info("Graph %s %s: %s; retry %d in %.1f s", method, _loggable(url), retry.error, attempt + 1, delay)
+                log.info("Graph %s %s: %s; retry %d in %.1f s", method, without_query(url), retry.error, attempt + 1, delay)
                 await self._sleep(delay)
         raise AssertionError("unreachable")
 
@@ -210,7 +188,7 @@ class Graph:
         kwargs: dict[str, Any],
     ) -> T:
         headers = {"Authorization": f"Bearer {self.__token}"}
-        shown = _loggable(url)
+        shown = without_query(url)
         try:
             async with self._client.stream(method, url, headers=headers, timeout=self.timeout, **kwargs) as response:
                 log.debug("Graph %s %s -> HTTP %d", method, shown, response.status_code)
@@ -328,7 +306,7 @@ class Graph:
 
             async def save(response: httpx.Response) -> Path:
                 mime = str(info.get("mime_type") or response.headers.get("content-type") or "")
-                return await _save(response, dest_dir, media_id, mime, str(info.get("sha256") or ""))
+                return await save_media(response, dest_dir, media_id, mime, str(info.get("sha256") or ""))
 
             try:
                 return await self._call("GET", url, idempotent=True, read=save)
@@ -372,69 +350,3 @@ class Graph:
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
-
-
-def _loggable(url: str) -> str:
-    """The URL without its query: media URLs carry signatures, and nothing else is needed."""
-    return str(httpx.URL(url).copy_with(query=None, fragment=None))
-
-
-_URL_WITH_QUERY = re.compile(r"(https?://[^\s?#\"']*)[?#][^\s\"']*")
-
-
-class _NoQuery(logging.Filter):
-    """httpx logs each request at INFO with its whole URL ("HTTP Request: GET https://...?oh=<sig>"):
-    the record's URL arguments lose their query before any handler sees them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _URL_WITH_QUERY.sub(r"\1", str(arg)) if isinstance(arg, (httpx.URL, str)) else arg for arg in record.args
-            )
-        if isinstance(record.msg, str) and "://" in record.msg:
-            record.msg = _URL_WITH_QUERY.sub(r"\1", record.msg)
-        return True
-
-
-logging.getLogger("httpx").addFilter(_NoQuery())
-
-
-def extension_for(mime_type: str) -> str:
-    """".jpg" for "image/jpeg", ".ogg" for "audio/ogg; codecs=opus", ".bin" when unknown."""
-    mime = mime_type.split(";")[0].strip().lower()
-    return _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or ".bin"
-
-
-def _sha256_matches(digest: bytes, expected: str) -> bool:
-    """WhatsApp gives the sha256 as hex (media URL) or base64 (some webhooks): accept either."""
-    expected = expected.strip()
-    return expected.lower() == digest.hex() or expected == b64encode(digest).decode()
-
-
-async def _save(response: httpx.Response, dest_dir: Path, media_id: str, mime: str, sha256: str) -> Path:
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", media_id).lstrip(".") or "media"
-    final = dest_dir / f"{name}{extension_for(mime)}"
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            async for chunk in response.aiter_bytes():
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if sha256 and not _sha256_matches(digest.digest(), sha256):
-            raise MediaIntegrityError(
-                f"The file for media {media_id} does not match the checksum WhatsApp gave for it; "
-                "it was not saved. Try downloading it again."
-            )
-        if not sha256:
-            log.warning("media %s: WhatsApp gave no sha256; saved unchecked", media_id)
-        os.replace(tmp, final)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return final

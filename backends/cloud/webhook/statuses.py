@@ -1,0 +1,44 @@
+"""The statuses of our messages (§6.5): sent, delivered, read, played, failed."""
+
+from __future__ import annotations
+
+from backends.cloud.webhook.collect import Collector
+from backends.cloud.webhook.problems import error_detail, first_error
+from backends.cloud.webhook.untrusted import as_code, as_dict, as_ident
+from backends.errors import failure_text
+from desk.models import MessageStatus, StatusChanged
+
+_STATUSES = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "played": MessageStatus.PLAYED,
+    "failed": MessageStatus.FAILED,
+}
+
+
+def parse_status(out: Collector, raw: object, number: str) -> None:
+    """One `statuses[]` item (§6.5). Conversation and pricing are ignored: v24 dropped them, and
+    the window is computed from the customer's messages, not from `expiration_timestamp`."""
+    status = as_dict(raw)
+    if status is None:
+        out.malformed("a status that is not an object")
+        return
+    wamid = as_ident(status.get("id"))
+    if status.get("recipient_type") == "group":
+        out.unhandled(f"status of group message {wamid}")
+        return
+    customer_id = as_ident(status.get("recipient_id")) or as_ident(status.get("recipient_user_id"))
+    at, _ = out.when(status.get("timestamp"), f"status of {wamid}")
+    name = status.get("status")
+    new = _STATUSES.get(name) if isinstance(name, str) else None
+    if wamid is None or customer_id is None or at is None or new is None:
+        out.malformed(f"status {wamid}: missing id, recipient, timestamp or a known status")
+        return
+    error_code = error_text = None
+    error = first_error(status) if new is MessageStatus.FAILED else None
+    if error is not None:
+        error_code = as_code(error.get("code"))
+        error_text = failure_text(error_code, error_detail(error)) if error_code is not None else None
+    out.events.append(StatusChanged(number, customer_id, wamid, new, at, error_code, error_text))
+
