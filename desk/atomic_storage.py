@@ -7,16 +7,20 @@ after a kill or a power cut there is either the old file or the new one (and may
 `*.tmp`, ignored and overwritten by the next write).
 
 `buffered=True` keeps the data in memory and writes only on `commit()`: one TinyDB operation that
-touches several tables (or several operations) then costs one durable write, not one each.
+touches several tables (or several operations) then costs one durable write, not one each. A
+writer of many files at once `stage()`s each, then makes them all durable with one sync
+(`sync_staged`) before it renames them into place (`promote`) and fsyncs their directories.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from tinydb.storages import Storage
@@ -36,14 +40,11 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_file_atomic(path: Path, content: bytes, *, sync: bool = True, sync_dir: bool = True) -> None:
+def write_file_atomic(path: Path, content: bytes, *, sync: bool = True) -> None:
     """Replace `path` with `content`: old file or new file after any crash, never a mix. With
     `sync=False` (a file whose loss costs only some repeated work) nothing waits on the disk: a
-    killed process still leaves old or new, a power cut may leave the old one. With
-    `sync_dir=False` the new content is durable but the rename may not be: after a power cut the
-    old file may be back, whole; the caller fsyncs the directory later (the store does, before
-    emptying the journal that can redo the change)."""
-    tmp = path.with_name(path.name + ".tmp")
+    killed process still leaves old or new, a power cut may leave the old one."""
+    tmp = staged(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
     try:
         view = memoryview(content)
@@ -55,8 +56,66 @@ def write_file_atomic(path: Path, content: bytes, *, sync: bool = True, sync_dir
     finally:
         os.close(fd)
     _replace(tmp, path)
-    if sync and sync_dir:
+    if sync:
         fsync_dir(path.parent)
+
+
+def staged(path: Path) -> Path:
+    """Where `stage_file` puts the next content of `path`."""
+    return path.with_name(path.name + ".tmp")
+
+
+def stage_file(path: Path, content: bytes) -> None:
+    """Write the next content of `path` beside it, not yet durable nor in place: `sync_staged`
+    then `promote` finish the job for many files with one sync."""
+    fd = os.open(staged(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
+    try:
+        view = memoryview(content)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)
+
+
+def sync_staged(paths: list[Path]) -> None:
+    """Make the staged content of every path durable: one syncfs(2) of their filesystem where
+    the OS has it (Linux), else an fsync of each file."""
+    if not paths:
+        return
+    if _syncfs is not None:
+        fd = os.open(paths[0].parent, os.O_RDONLY)
+        try:
+            if _syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error), str(paths[0].parent))
+        finally:
+            os.close(fd)
+        return
+    for path in paths:
+        fd = os.open(staged(path), os.O_RDONLY | _O_BINARY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def promote(path: Path) -> None:
+    """Put the staged (and synced) content in place; the caller fsyncs the directory."""
+    _replace(staged(path), path)
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return cast("Callable[[int], int]", libc.syncfs)
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _find_syncfs()
 
 
 def _replace(src: Path, dst: Path) -> None:
@@ -114,12 +173,20 @@ class AtomicOrjsonStorage(Storage):
         """Buffered: whether there is content (read from the file, or written since)."""
         return self._data is not None
 
-    def commit(self, *, sync_dir: bool = True) -> bool:
-        """Write what the buffered operations changed, durably (`sync_dir`: write_file_atomic's).
-        True when there was something."""
+    def commit(self) -> bool:
+        """Write what the buffered operations changed, durably. True when there was something."""
         if not self.dirty or self._data is None:
             return False
-        write_file_atomic(self.path, orjson.dumps(self._data), sync_dir=sync_dir)
+        write_file_atomic(self.path, orjson.dumps(self._data))
+        self.dirty = False
+        return True
+
+    def stage(self) -> bool:
+        """`stage_file` what the buffered operations changed (the caller syncs and promotes it, and
+        sets `dirty` again if that fails). True when there was something."""
+        if not self.dirty or self._data is None:
+            return False
+        stage_file(self.path, orjson.dumps(self._data))
         self.dirty = False
         return True
 

@@ -8,8 +8,9 @@ rules for store faults, which have their one home here:
   nothing can be made durable (StoreUnavailable: the journal's disk is full) it waits and tries
   again with backoff, so the backend never marks the webhook body done and the rest of the body
   waits with it.
-- `retry_forever()` retries what the store holds (a file that could not be written or read) with
-  backoff, so a backlog applies once space is back, without a restart.
+- `retry_forever()` has the store write what it keeps for later every few seconds, and retries
+  what it holds (a file that could not be written or read) with backoff, so a backlog applies once
+  space is back, without a restart.
 - Each new fault is told once (`tell(sentence)`): the desk notifies the agent, serve logs it.
 """
 
@@ -29,7 +30,8 @@ from engine.writer import StoreWriter
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0
-"""How often `retry_forever` looks for faults when there are none (a reader may find one)."""
+"""How often `retry_forever` has the store write what it keeps for later (the embedded store's
+shards) and look for faults when there are none (a reader may find one)."""
 
 
 class Ingest:
@@ -88,8 +90,9 @@ class Ingest:
             return changed
 
     async def retry_forever(self, retried: Callable[[set[str]], None] = lambda ids: None) -> None:
-        """Retry what the store holds, with backoff while faults last; `retried(ids)` after (the
-        store announces the changes itself)."""
+        """Every IDLE_SECONDS, let the store write what it keeps for later; while faults last,
+        retry them with backoff instead. `retried(ids)` after (the store announces the changes
+        itself)."""
         backoff = Backoff(first=1.0, most=60.0)
         while True:
             if self._store.faults():
@@ -97,8 +100,6 @@ class Ingest:
             else:
                 backoff.reset()
                 await self._sleep(IDLE_SECONDS)
-            if not self._store.faults():
-                continue
             try:
                 ids = await self._writer.retry()
             except Exception:  # noqa: BLE001 - retried at the next turn

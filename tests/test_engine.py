@@ -109,21 +109,28 @@ async def test_the_writer_signs_the_agents_writes_and_not_whatsapps(desk):
     assert [m.agent for m in ours] == [desk.config.agent_name]
 
 
-def test_shards_are_renamed_durably_before_the_journal_is_emptied(tmp_path: Path, clock, monkeypatch):
-    """A shard's content is fsync'd before its rename; the rename is made durable (its directory
-    fsync'd) before the journal that could redo it is emptied."""
+def test_shards_are_written_lazily_and_made_durable_before_the_journal_is_emptied(tmp_path: Path, clock, monkeypatch):
+    """A write waits on the journal's one sync, not on its conversation's file. The shard flush
+    stages every changed shard, makes them durable with one sync, renames them into place and
+    fsyncs their directories, all before the journal that could redo them is emptied."""
+    from desk.store.tiny.shard import shard_path
     from tests.conftest import make_context
 
     context = make_context(tmp_path / "data", clock)
     store: TinyStore = context.store  # type: ignore[assignment]
+    store.flush()
     target = store.conversation(find_conversation(context, lambda c: True))
+    path = shard_path(store.data_dir / "conversations", target.id)
+    before = path.read_bytes()
     steps: list[str] = []
+    monkeypatch.setattr(writing, "sync_staged", lambda paths: steps.append(f"sync {len(paths)}"))
     monkeypatch.setattr(writing, "fsync_dir", lambda d: steps.append(f"dir {Path(d).name}"))
     reset = store._journal.reset
     monkeypatch.setattr(store._journal, "reset", lambda: (steps.append("journal reset"), reset()))
     store.apply(inbound(target, "wamid.durable"))
-    assert steps == []  # the write itself waits on two fsyncs (journal, file), not the directory's
+    assert steps == [] and path.read_bytes() == before  # durable in the journal only
+    assert store.messages(target.id)[-1].id == "wamid.durable"  # and read from memory
     store.flush()
-    buckets = {f"dir {d.name}" for d in (store.data_dir / "conversations").iterdir()}
-    assert steps[-1] == "journal reset" and steps[:-1] and set(steps[:-1]) <= buckets
+    assert steps == ["sync 1", f"dir {path.parent.name}", "journal reset"]
+    assert b"wamid.durable" in path.read_bytes()
     store.close()

@@ -87,6 +87,7 @@ def sent(store: TinyStore, mid: str, minutes: float, wamid: str) -> Message:
 
 def test_duplicate_inbound_is_stored_once(store: TinyStore, data_dir: Path):
     assert store.apply(inbound("wamid.A", 0)) == CID
+    store.flush()  # shards are written lazily: now it is in its file
     shard = shard_path(data_dir / "conversations", CID)
     before = shard.stat().st_mtime_ns, shard.read_bytes()
     journal_before = (data_dir / "journal.jsonl").read_bytes()
@@ -523,6 +524,7 @@ def test_shard_name_and_store_with_odd_ids(store: TinyStore):
     odd = Customer("US.13491208655302741918", "Dana", username="@dana")
     cid = store.apply(inbound("wamid.odd", 0, customer=odd))
     assert cid == f"{BN}~US.13491208655302741918"
+    store.flush()  # shards are written lazily: now it is in its file
     path = shard_path(store.data_dir / "conversations", cid)
     assert path.exists() and "%55%53.13491208655302741918" in path.name
     assert store.messages(cid)[0].id == "wamid.odd"
@@ -562,6 +564,7 @@ def test_message_codec_round_trip():
 def test_store_is_usable_as_context_manager_and_reads_need_no_open_shard(data_dir: Path):
     with TinyStore(data_dir) as store:
         store.apply(inbound("wamid.1", 0))
+        store.flush()  # shards are written lazily: now it is in its file
         store._shards.clear()
         store._transcripts.clear()
         assert [m.id for m in store.messages(CID)] == ["wamid.1"]

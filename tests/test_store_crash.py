@@ -153,9 +153,8 @@ def test_kill_9_keeps_every_acknowledged_message(tmp_path: Path, acks: int, flus
     # Every file left behind is whole: plain JSON, and TinyDB opens every shard.
     index = json.loads((data_dir / "index.json").read_bytes())
     assert index["meta"]["1"]["version"] == INDEX_VERSION
-    shards = sorted((data_dir / "conversations").glob("*/*.json"))
-    assert shards
-    for path in shards:
+    # (Shards are written lazily: before the kill, some or none may have been.)
+    for path in sorted((data_dir / "conversations").glob("*/*.json")):
         db = TinyDB(path, storage=AtomicOrjsonStorage)
         assert db.table("conversation").get(doc_id=1) is not None
         db.close()
@@ -241,12 +240,12 @@ store = TinyStore(Path(sys.argv[1]))
 store.INDEX_FLUSH_RECORDS = int(sys.argv[2])
 store.open()
 full = shard_path(Path(sys.argv[1]) / "conversations", inbound(0).message.conversation_id)
-real = atomic_storage.write_file_atomic
-def write(path, content, **options):
+real = atomic_storage.stage_file
+def write(path, content):
     if Path(path) == full:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    return real(path, content, **options)
-atomic_storage.write_file_atomic = write
+    return real(path, content)
+atomic_storage.stage_file = write
 print("ready", flush=True)
 for i in range(1_000_000):
     event = inbound(i)

@@ -144,7 +144,7 @@ def test_a_full_disk_on_one_shard_holds_its_events_and_retry_writes_them(data_di
     store = opened(data_dir)
     store.INDEX_FLUSH_RECORDS = 1  # a flush after every record must not drop what is held
     path = shard_path(data_dir / "conversations", A)
-    monkeypatch.setattr(atomic_storage, "write_file_atomic", fail_for(path, errno.ENOSPC, atomic_storage.write_file_atomic))
+    monkeypatch.setattr(atomic_storage, "stage_file", fail_for(path, errno.ENOSPC, atomic_storage.stage_file))
 
     assert store.apply(inbound(ALICE, "a3", 4)) == A  # durable (journal), not yet in its file
     assert store.apply(inbound(BOB, "b2", 5)) == B  # the others flow on
@@ -170,7 +170,7 @@ def test_held_events_survive_a_crash_while_the_disk_is_full(data_dir: Path, monk
     store = opened(data_dir)
     store.INDEX_FLUSH_RECORDS = 1
     path = shard_path(data_dir / "conversations", A)
-    monkeypatch.setattr(atomic_storage, "write_file_atomic", fail_for(path, errno.ENOSPC, atomic_storage.write_file_atomic))
+    monkeypatch.setattr(atomic_storage, "stage_file", fail_for(path, errno.ENOSPC, atomic_storage.stage_file))
     store.apply(inbound(ALICE, "a3", 4))
     store.apply(inbound(BOB, "b2", 5))  # flushes the index: a3 must stay in the journal
     store.close()
@@ -249,7 +249,8 @@ def test_an_older_copy_of_the_index_is_seen_and_rebuilt(data_dir: Path, caplog):
 def test_a_conversation_missing_from_the_index_after_a_kill_is_listed(data_dir: Path, damage: str, caplog):
     carol = Customer("15550000003", "Carol")
     store = opened(data_dir)
-    store.apply(inbound(carol, "c1", 7))  # its shard is written; the index is not
+    store.apply(inbound(carol, "c1", 7))
+    store._write_shards()  # a shard flush: its shard is written; the index is not
     crash(store)
     journal = data_dir / "journal.jsonl"
     if damage == "garbled":

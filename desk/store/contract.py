@@ -148,8 +148,10 @@ class Store(ABC):
         return []
 
     def retry(self) -> set[str]:
-        """Try again what a fault held back (events waiting in the journal for their conversation's
-        file, a damaged file a reader found, the index); returns the conversations that changed."""
+        """Write what the store keeps for later (the embedded store writes its shards lazily) and
+        try again what a fault held back (events waiting in the journal for their conversation's
+        file, a damaged file a reader found, the index); returns the conversations whose fault
+        this cleared. The event pump calls it every few seconds."""
         return set()
 
     # --- writing (durable when the call returns) ------------------------------------------------

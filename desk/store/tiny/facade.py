@@ -71,9 +71,6 @@ class TinyStore(Writing, Store):
         self._shards: OrderedDict[str, Shard] = OrderedDict()
         self._transcripts: dict[str, tuple[Message, ...]] = {}
         self._known_dirs: set[str] = set()
-        self._renamed_in: set[Path] = set()
-        """Directories a shard was renamed into since the journal was last emptied: fsync'd
-        before it is (until then the journal can redo what a lost rename undid)."""
         self._drafts: Drafts | None = None
         self._catalogues: Catalogues | None = None
         self._is_open = False

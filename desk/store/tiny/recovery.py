@@ -80,6 +80,8 @@ class Recovery:
 
         def _flush_index(self) -> None: ...
 
+        def _write_shards(self) -> set[str]: ...
+
         def _append(self, record: records.Record) -> int: ...
 
     def __init__(self) -> None:
@@ -142,8 +144,12 @@ class Recovery:
             self._clear_fault("unreadable", cid)
         self._shards[cid] = shard
         if len(self._shards) > self.SHARD_CACHE:
-            old, _ = self._shards.popitem(last=False)
-            self._transcripts.pop(old, None)
+            # The oldest whose file has all it holds: one waiting for the shard flush stays, so
+            # that readers see its transcript (there are at most DIRTY_SHARDS of those).
+            old = next((c for c in self._shards if c not in self._held), None)
+            if old is not None:
+                del self._shards[old]
+                self._transcripts.pop(old, None)
         return shard
 
     def _quarantine(self, cid: str, path: Path, exc: BaseException, seed: Any = None) -> Shard:
@@ -196,10 +202,7 @@ class Recovery:
             shard = self._shard(record.cid)
             changed, _ = records.apply(shard, record)
             if changed:
-                try:
-                    self._commit(shard)
-                except OSError as exc:
-                    self._hold(shard.id, int(doc["seq"]), record, exc)
+                self._hold(shard.id, int(doc["seq"]), record, None)  # until the flush at the end of open()
             self._refresh(shard)
         except ConversationUnavailable:
             assert not isinstance(record, records.Templates)  # raised by _shard: a catalogue's returned above
@@ -220,34 +223,31 @@ class Recovery:
     def _release(self, cid: str) -> None:
         """The shard's file now has everything held for it."""
         count = len(self._held.pop(cid, ()))
-        self._clear_fault("unwritable", cid)
-        self._clear_fault("unreadable", cid)
-        log.info("conversation %s: %d held event(s) written", cid, count)
+        if self._faults and any(f.conversation_id == cid for f in self.faults()):
+            self._clear_fault("unwritable", cid)
+            self._clear_fault("unreadable", cid)
+            log.info("conversation %s: %d held event(s) written", cid, count)
 
     def retry(self) -> set[str]:
         with self._write_lock:
             self._check_open()
-            changed: set[str] = set()
-            for cid in sorted(self._suspect | set(self._held)):
+            troubled = self._suspect | {f.conversation_id for f in self.faults() if f.conversation_id}
+            for cid in sorted(self._suspect):
                 cached = self._shards.get(cid)
-                if cid in self._suspect and cached is not None and cached.storage.has_data:
+                if cached is not None and cached.storage.has_data:
                     cached.storage.dirty = True  # a reader found the file bad; the writer's copy is whole
-                try:
-                    shard = self._shard(cid)
-                    self._commit(shard)
-                except ConversationUnavailable:
-                    continue
-                except OSError as exc:
-                    path = shard_path(self._conversations_dir, cid)
-                    held = len(self._held.get(cid, ()))
-                    self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, held), exc)
-                    continue
+                self._held.setdefault(cid, [])  # to be loaded (and rebuilt if damaged) and written
+            try:
+                written = self._write_shards()
+            except OSError as exc:
+                self._set_fault(faults.index_unwritable(self._index.path, exc), exc)
+                return set()
+            changed = written & troubled
+            for cid in sorted(changed):
                 self._suspect.discard(cid)
-                self._clear_fault("unreadable", cid)
-                if cid in self._held:
-                    self._release(cid)
-                self._refresh(shard)
-                changed.add(cid)
+                shard = self._shards.get(cid)
+                if shard is not None:
+                    self._refresh(shard)
                 self._announce_written(cid)
             if ("index", None) in self._faults:
                 try:
@@ -347,6 +347,7 @@ class Recovery:
         """Every summary again from the shard files, then written (`wadesk check --repair`)."""
         with self._write_lock:
             self._check_open()
+            self._write_shards()
             files = shard_files(self._conversations_dir)
             self._shards.clear()
             self._transcripts.clear()

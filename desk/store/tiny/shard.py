@@ -8,7 +8,8 @@ every filesystem, case-insensitive ones included.
 Tables: `conversation` (one doc, id 1: business number, customer, status, resolved_at, read_upto),
 `messages` (one doc per message, TinyDB doc ids in arrival order), `pending_statuses` (status
 events for a wamid we do not know yet). The shard is held in memory while the writer uses it
-(TinyDB over a buffered atomic storage) and written with one atomic replace per change.
+(TinyDB over a buffered atomic storage) and written lazily: its changes wait in the store's
+journal until the next shard flush writes every changed shard with one sync.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import unquote_to_bytes
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from desk.atomic_storage import AtomicOrjsonStorage
+from desk.atomic_storage import AtomicOrjsonStorage, promote
 from desk.codec import (
     conversation_status,
     customer_from_doc,
@@ -242,13 +243,19 @@ class Shard:
         return self.storage.dirty
 
     def commit(self) -> bool:
-        """Write the shard if it changed: its content durable, then renamed into place; the
-        rename is made durable by the caller (the store fsyncs the directories it wrote into
-        before it empties the journal, which can redo any change whose rename a power cut lost).
-        The caller makes the directory."""
-        written = self.storage.commit(sync_dir=False)
+        """Write the shard now, durably, if it changed. The caller makes the directory."""
+        written = self.storage.commit()
         self.on_disk = self.on_disk or written
         return written
+
+    def stage(self) -> bool:
+        """Write the shard's next content beside its file if it changed (atomic_storage.stage);
+        the store syncs and promotes it with the others of the same flush."""
+        return self.storage.stage()
+
+    def promote(self) -> None:
+        promote(self.path)
+        self.on_disk = True
 
 
 _DOC_KEY = re.compile(r'\s*"(\d+)"\s*:\s*')

@@ -1,9 +1,13 @@
 """The TinyStore's write path: decide each record against its shard, journal what changed with
-one sync per batch (the acknowledgement point), write each shard once, announce the changes; and
-the index flush that empties the journal.
+one sync per batch (the acknowledgement point), announce the changes; write the shards lazily;
+and the index flush that empties the journal.
 
-A shard's new content is fsync'd before it is renamed into place; the renames are made durable
-(their directories fsync'd) once per flush, before the journal that could redo them is emptied.
+A record the journal took is held for its shard (recovery.py's `_held`: re-applied whenever the
+shard is loaded again) until a shard flush writes the shard: every changed shard is staged, all
+are made durable with one sync, renamed into place, and their directories fsync'd. A shard flush
+runs when DIRTY_SHARDS shards wait, and before every index flush, which only then may empty the
+journal. A kill or a power cut at any moment leaves each shard file old or new, and the journal
+holds everything since the last index flush.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desk import faults
-from desk.atomic_storage import fsync_dir
+from desk.atomic_storage import fsync_dir, sync_staged
 from desk.models import Event
 from desk.store import rules
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreUnavailable
@@ -36,9 +40,12 @@ class Writing(Recovery):
     SHARD_CACHE = 256
     """Shards kept loaded (the writer's working set; readers see their transcripts)."""
 
+    DIRTY_SHARDS = 256
+    """Write the shards when this many wait (and at every index flush): one sync for them all,
+    and the memory their held records take stays bounded."""
+
     # The store's state this half uses besides the recovery's (set by TinyStore.__init__).
     _known_dirs: set[str]
-    _renamed_in: set[Path]
     _catalogues: Catalogues | None
 
     def apply_each(self, events: Sequence[Event], *, agent: str | None = None) -> list[str | None]:
@@ -98,21 +105,10 @@ class Writing(Recovery):
         except BaseException:
             self._forget(touched)
             raise
-        failed: dict[str, OSError] = {}
         for shard in touched.values():
-            try:
-                self._commit(shard)
-            except OSError as exc:
-                # Durable in the journal already: the shard stays loaded, ahead of its file, and
-                # its records wait for retry(). Every other conversation goes on.
-                failed[shard.id] = exc
-            else:
-                if shard.id in self._held:
-                    self._release(shard.id)
             self._refresh(shard)
         for seq, (i, record, loaded) in zip(seqs, group):
-            if loaded is None or record.cid in failed:
-                self._hold(record.cid, seq, record, failed.get(record.cid))
+            self._hold(record.cid, seq, record, None)  # until its shard is written
             if loaded is None or not loaded.exists or not records.visible(record, results[i][1]):
                 continue
             results[i] = (record.cid, results[i][1])
@@ -163,16 +159,64 @@ class Writing(Recovery):
         self._transcripts.pop(cid, None)
 
     def _commit(self, shard: Shard) -> None:
-        directory = shard.path.parent
+        """Write one shard now, durably (a rebuilt one, whose old file was moved aside)."""
+        self._make_dir(shard.path.parent)
+        new = not shard.on_disk
+        shard.commit()
+        if new and shard.on_disk:
+            self._shard_files += 1
+
+    def _make_dir(self, directory: Path) -> None:
         if directory.name not in self._known_dirs:
             directory.mkdir(parents=True, exist_ok=True)
             fsync_dir(directory.parent)
             self._known_dirs.add(directory.name)
-        new = not shard.on_disk
-        if shard.commit():
-            self._renamed_in.add(directory)
-        if new and shard.on_disk:
-            self._shard_files += 1
+
+    def _write_shards(self) -> set[str]:
+        """The shard flush: every shard with held records that can be loaded, staged, synced with
+        one sync, renamed into place, its directory fsync'd; what was held for it released.
+        Returns the conversations written. A shard that cannot be written keeps its records held
+        and is told as a fault; the others go on."""
+        staged: list[Shard] = []
+        for cid in sorted(self._held):
+            try:
+                shard = self._shard(cid)
+            except ConversationUnavailable:
+                continue  # told as a fault; retry() loads it when it can be read
+            try:
+                self._make_dir(shard.path.parent)
+                shard.storage.dirty = True  # whatever it holds is what the file must get
+                if not shard.stage():
+                    self._release(cid)  # nothing at all to keep
+                    continue
+            except OSError as exc:
+                shard.storage.dirty = True
+                path = shard.path
+                self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, len(self._held[cid])), exc)
+                continue
+            staged.append(shard)
+        if not staged:
+            return set()
+        try:
+            sync_staged([shard.path for shard in staged])
+        except OSError:
+            for shard in staged:
+                shard.storage.dirty = True
+            raise
+        written: set[str] = set()
+        directories: set[Path] = set()
+        for shard in staged:
+            new = not shard.on_disk
+            shard.promote()
+            if new:
+                self._shard_files += 1
+            directories.add(shard.path.parent)
+            written.add(shard.id)
+        for directory in sorted(directories):
+            fsync_dir(directory)
+        for cid in written:
+            self._release(cid)
+        return written
 
     def _refresh(self, shard: Shard) -> None:
         """The conversation's summary from its shard, into the in-memory index."""
@@ -187,22 +231,24 @@ class Writing(Recovery):
 
     def _maybe_flush(self) -> None:
         journal = self._journal
-        if journal.count >= self.INDEX_FLUSH_RECORDS or journal.size >= self.INDEX_FLUSH_BYTES:
-            if self._held or ("index", None) in self._faults:
-                return  # the journal keeps growing until retry() has written what waits
-            try:
+        try:
+            if journal.count >= self.INDEX_FLUSH_RECORDS or journal.size >= self.INDEX_FLUSH_BYTES:
+                if ("index", None) in self._faults or any(f.conversation_id for f in self._faults.values()):
+                    # The journal keeps growing until retry() has written what waits.
+                    self._write_shards()
+                    return
                 self._flush_index()
-            except OSError as exc:
-                self._set_fault(faults.index_unwritable(self._index.path, exc), exc)
+            elif len(self._held) >= self.DIRTY_SHARDS:
+                self._write_shards()
+        except OSError as exc:
+            self._set_fault(faults.index_unwritable(self._index.path, exc), exc)
 
     def _flush_index(self) -> None:
-        """Write the index atomically, then empty the journal it now covers. Records held for a
-        shard are not covered: the index says so, and the journal is kept."""
+        """Write the shards, then the index atomically, then empty the journal it now covers.
+        Records still held for a shard are not covered: the index says so, and the journal is
+        kept."""
+        self._write_shards()
         held = [seq for entries in self._held.values() for seq, _ in entries]
-        for directory in sorted(self._renamed_in):
-            fsync_dir(directory)
-        self._renamed_in.clear()
         self._index.write(min(held) - 1 if held else self._journal.seq, self._shard_files)
         if not self._held:
             self._journal.reset()
-
