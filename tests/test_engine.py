@@ -134,3 +134,24 @@ def test_shards_are_written_lazily_and_made_durable_before_the_journal_is_emptie
     assert steps == ["sync 1", f"dir {path.parent.name}", "journal reset"]
     assert b"wamid.durable" in path.read_bytes()
     store.close()
+
+
+async def test_serve_follows_the_stores_changes_and_logs_their_count(desk, monkeypatch, caplog):
+    """`wadesk serve` consumes Store.changes() as the desk does: the admin's log says how many
+    changes the store made in each interval (the last step of ingest, webhook -> changes())."""
+    import logging
+
+    from tui import serve
+
+    monkeypatch.setattr(serve, "TALLY_SECONDS", 0.0)
+    target = desk.store.conversation(find_conversation(desk, lambda c: True))
+    with caplog.at_level(logging.INFO, logger="tui.serve"):
+        tally = asyncio.create_task(serve._tally(desk))
+        await asyncio.sleep(0)  # the tally is waiting for changes
+        await asyncio.to_thread(desk.store.apply, inbound(target, "wamid.tallied"))
+        for _ in range(100):
+            if "change(s)" in caplog.text:
+                break
+            await asyncio.sleep(0)
+        tally.cancel()
+    assert "1 change(s) to conversations and templates" in caplog.text

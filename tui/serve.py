@@ -18,6 +18,8 @@ from engine.context import DeskContext
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
+TALLY_SECONDS = 60.0
+"""How often serve's log says how many conversations changed (the admin's sign of life)."""
 
 
 def serve(context: DeskContext) -> int:
@@ -42,6 +44,7 @@ async def _serve(context: DeskContext) -> int:
         print(f"wadesk: receiving webhooks on {backend.receiver_url}", file=sys.stderr, flush=True)
 
     pump = asyncio.create_task(engine.pump.run(started))
+    tally = asyncio.create_task(_tally(context))
     await asyncio.wait([pump, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
     if pump.done():  # the backend could not start: its exception, as before
         engine.close()
@@ -51,6 +54,18 @@ async def _serve(context: DeskContext) -> int:
     if not await backend.drain(DRAIN_SECONDS):
         log.warning("stopped with webhooks not yet applied; the next start applies them")
     pump.cancel()
+    tally.cancel()
     await backend.stop()
     engine.close()
     return 0
+
+
+async def _tally(context: DeskContext) -> None:
+    """Follow the store's changes, as the desk does, and log how many there were each minute."""
+    loop = asyncio.get_running_loop()
+    count, since = 0, loop.time()
+    async for _ in context.store.changes(context.store.last_change()):
+        count += 1
+        if loop.time() - since >= TALLY_SECONDS:
+            log.info("%d change(s) to conversations and templates in the last %.0f s", count, loop.time() - since)
+            count, since = 0, loop.time()
