@@ -32,9 +32,8 @@ from pathlib import Path
 from receiver_bodies import APP_SECRET, make_bodies
 from receiver_clients import DonePoller, RawConnection
 from receiver_servers import Server
-from seed import arguments, spread
+from seed import arguments, spread, stored_ids
 
-from desk.store.tiny import TinyStore
 from emulator.encode import signature
 
 
@@ -95,12 +94,7 @@ def one_run(run: int, rate: float, seconds: float, concurrency: int, customers: 
             "backlog_end": count - poller.at(last),
             "drain": max(0.0, drained - last),
         }
-        store = TinyStore(data_dir)
-        store.open()
-        try:
-            stored = [m.id for c in store.conversations() for m in store.messages(c.id)]
-        finally:
-            store.close()
+        stored = stored_ids(data_dir)
         if sorted(stored) != sorted(wamids):
             raise AssertionError(f"{len(set(wamids) - set(stored))} lost, {len(stored) - len(set(stored))} twice")
         return result

@@ -69,7 +69,7 @@ from pathlib import Path
 from receiver_bodies import make_bodies, marker_body
 from receiver_clients import DonePoller, send_all
 from receiver_servers import Server
-from seed import CACHE, arguments, median, spread
+from seed import CACHE, arguments, median, spread, stored_ids
 
 
 def one_run(kind: str, concurrency: int, client: str, wamids: list[str], bodies: list[bytes], seed: int) -> dict[str, float]:
@@ -121,17 +121,10 @@ def verify(kind: str, data_dir: Path, wamids: list[str], bodies: list[bytes], ma
     assert sorted(spooled[: len(bodies)]) == sorted(bodies) and len(extra) <= 1, "the spool does not hold every body once"
     if kind == "receiver":
         return 0
-    from desk.store.tiny import TinyStore
-
     done = int((data_dir / "webhooks.done").read_text())
     index = {body: k for k, body in enumerate(bodies)}
     applied = {wamids[index[body]] for seq, body in records if seq <= done and body in index}
-    store = TinyStore(data_dir)
-    store.open()
-    try:
-        stored = [m.id for c in store.conversations() for m in store.messages(c.id)]
-    finally:
-        store.close()
+    stored = stored_ids(data_dir)
     assert len(stored) == len(set(stored)), "a message is in the store twice"
     missing = applied - set(stored)
     assert not missing, f"{len(missing)} messages of bodies marked done are not in the store, e.g. {sorted(missing)[:3]}"

@@ -305,6 +305,18 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
+def stored_ids(data_dir: Path) -> list[str]:
+    """Every message id in the store at `data_dir` (opened and closed again), once per copy."""
+    from desk.store.tiny import TinyStore
+
+    store = TinyStore(data_dir)
+    store.open()
+    try:
+        return [m.id for c in store.conversations() for m in store.messages(c.id)]
+    finally:
+        store.close()
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
