@@ -17,7 +17,7 @@ import desk.store.tiny.journal as journal_module
 from backends.cloud.backend import CloudBackend, Secrets
 from backends.cloud.spool import Spool, read_done
 from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
-from desk.models import conversation_id
+from desk.models import Customer, conversation_id
 from desk.store import StoreUnavailable
 from desk.store.tiny import TinyStore
 from desk.store.tiny.shard import shard_path
@@ -273,4 +273,20 @@ def test_a_batch_the_journal_cannot_take_counts_for_nothing_and_can_be_applied_a
     store.close()
     store = opened(tmp_path / "data")
     assert [m.id for m in store.messages(A)] == ["a1", "a2"] and [m.id for m in store.messages(B)] == ["b1"]
+    store.close()
+
+
+def test_a_batch_that_outgrows_the_shard_cache_keeps_every_change(tmp_path: Path):
+    """A conversation changed early in a batch and again later, with more conversations than the
+    shard cache holds in between: both changes are in its file after the flush."""
+    store = opened(tmp_path / "data")
+    store.SHARD_CACHE = 2
+    carol, dave = Customer("15550000003", "Carol"), Customer("15550000004", "Dave")
+    events = [inbound(ALICE, "a2", 2), inbound(BOB, "b2", 3), inbound(carol, "c1", 4), inbound(dave, "d1", 5),
+              inbound(ALICE, "a3", 6)]
+    store.apply_each(events)
+    store.flush()
+    store.close()
+    store = opened(tmp_path / "data")
+    assert [m.id for m in store.messages(A)][-2:] == ["a2", "a3"]
     store.close()

@@ -71,7 +71,9 @@ class Writing(Recovery):
                     self._mutate_templates(record, agent)
                     continue
                 try:
-                    shard = self._shard(record.cid)
+                    # A shard this batch changed is used again as it is now, never reloaded: the
+                    # cache may have let it go (its records are not held until journaled).
+                    shard = touched.get(record.cid) or self._shard(record.cid)
                 except ConversationUnavailable:
                     if not isinstance(record, records.HOLDABLE):
                         self._forget(touched)
@@ -106,6 +108,7 @@ class Writing(Recovery):
             self._forget(touched)
             raise
         for shard in touched.values():
+            self._shards[shard.id] = shard  # the one copy with every change of the batch
             self._refresh(shard)
         for seq, (i, record, loaded) in zip(seqs, group):
             self._hold(record.cid, seq, record, None)  # until its shard is written
