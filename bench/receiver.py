@@ -46,7 +46,7 @@ References, at the highest concurrency only, to locate the cost:
   store alone  in this process, --apply-events of the same bodies parsed (`parse_body`), then
                applied one by one to a fresh TinyStore (`TinyStore.apply`), nothing else running.
 
-    /work/venv/bin/python bench/receiver.py [--runs 3] [--webhooks 5000] [--concurrency 1,16,64]
+    python bench/receiver.py [--runs 3] [--webhooks 5000] [--concurrency 1,16,64]
                                             [--customers 500] [--references 1] [--apply-events 2000]
 
 The parts: receiver_bodies.py (the signed bodies), receiver_servers.py (serve, the reference

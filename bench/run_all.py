@@ -1,6 +1,6 @@
 """Run every bench, one after the other (each in its own process), and keep the output.
 
-    /work/venv/bin/python bench/run_all.py [--sizes 1000,10000,100000] [--runs 3]
+    python bench/run_all.py [--sizes 1000,10000,100000] [--runs 3]
 
 Prints as it goes and writes the whole output to bench/results/<date>-<time>.txt.
 """
@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("seed.py", "store_write.py", "startup.py", "cursor.py", "live_update.py", "receiver.py")
+SCRIPTS = ("seed.py", "store_write.py", "startup.py", "cursor.py", "live_update.py", "receiver.py", "ingest.py")
 
 
 def machine() -> str:
