@@ -1,4 +1,4 @@
-"""Domain events -> WhatsApp webhook bodies: the inverse of backends/cloud/webhook.py. Pure, no I/O.
+"""Domain events -> WhatsApp webhook bodies: the inverse of backends/cloud/webhook/. Pure, no I/O.
 
 The emulator (emulator/server.py) uses this to turn what the mock's Simulation does into what Meta
 would POST, and tests use it to make webhooks from events. Shapes follow Meta's examples

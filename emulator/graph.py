@@ -1,5 +1,5 @@
 """The Graph endpoints for messages and templates, on the mock's rules (the window, the catalogue
-and its checks live in backends/mock/simulation.py; this speaks Meta's wire format around them).
+and its checks live in backends/mock/: simulation.py and rules.py; this speaks Meta's wire format around them).
 
     POST /{version}/{phone_number_id}/messages   text, template, image/video/audio/document/sticker
                                                  (by uploaded media id or link), reaction, location,

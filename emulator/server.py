@@ -1,7 +1,7 @@
 """A local WhatsApp Cloud API: Meta's paths, bodies, answers and signed webhooks, on the mock's world.
 
 `wadesk emulator` runs it (emulator/cli.py); tests build an `Emulator` with a FrozenClock and drive
-it over HTTP. The rules are the mock's (backends/mock/simulation.py): the 24-hour window, the
+it over HTTP. The rules are the mock's (backends/mock/simulation.py and rules.py): the 24-hour window, the
 template catalogue and its checks, the statuses of each send, the customers and their trickle of
 messages. The emulator only speaks Meta's wire format around them, so the Cloud backend (graph
 client, webhook receiver, parser) is exercised end to end without Meta.
