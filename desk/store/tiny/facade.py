@@ -14,8 +14,8 @@ Layout (docs/storage.md has the why and the numbers):
 A mutation is a journal record (records): decided against the conversation's shard in memory; if
 it changes nothing (a duplicate message, a status that would move backwards) nothing is written
 and the call returns None. Otherwise the record is appended and fsync'd (the acknowledgement
-point), then the shard is replaced atomically, the in-memory index updated and the change
-announced. On open the index is loaded and the journal records it does not cover are replayed
+point), the in-memory index updated and the change announced; the shard file follows at the
+next shard flush (writing.py). On open the index is loaded and the journal records it does not cover are replayed
 (each is idempotent), then the index is flushed and the journal emptied. The write path is
 writing.py's; what goes wrong with one conversation's file, recovery.py's.
 """
