@@ -194,8 +194,7 @@ class Writing(Recovery):
                     continue
             except OSError as exc:
                 shard.storage.dirty = True
-                path = shard.path
-                self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, len(self._held[cid])), exc)
+                self._set_fault(faults.unwritable(cid, self._name(cid), shard.path, exc, len(self._held[cid])), exc)
                 continue
             staged.append(shard)
         if not staged:
