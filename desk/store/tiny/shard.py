@@ -167,8 +167,10 @@ class Shard:
     def _load(self) -> None:
         doc = self._conversation.get(doc_id=1)
         self.meta = meta_from_doc(doc) if doc is not None else None
-        for raw in self._messages.all():
-            self._index(raw.doc_id, message_from_doc(raw, self.id))
+        # From the storage's data itself, not the table's Documents (a copy of each doc): the
+        # writer loads a shard for most messages it stores.
+        for key, raw in ((self.storage.read() or {}).get("messages") or {}).items():
+            self._index(int(key), message_from_doc(raw, self.id))
 
     def _index(self, doc_id: int, message: Message) -> None:
         old = self.by_doc.get(doc_id)
