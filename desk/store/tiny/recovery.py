@@ -86,8 +86,9 @@ class Recovery:
 
     def __init__(self) -> None:
         self._held: dict[str, Held] = {}
-        """Durable in the journal, not in their conversation's file: it could not be read or
-        written. Re-applied when the shard is loaded, written by retry()."""
+        """Durable in the journal, not in their conversation's file yet: waiting for the shard
+        flush, or for a file that could not be read or written. Re-applied when the shard is
+        loaded; a shard with records here stays in the cache."""
         self._suspect: set[str] = set()
         """Conversations a reader could not read: retry() loads them on the writer thread."""
         self._faults: dict[tuple[str, str | None], StoreFault] = {}
@@ -202,7 +203,7 @@ class Recovery:
             shard = self._shard(record.cid)
             changed, _ = records.apply(shard, record)
             if changed:
-                self._hold(shard.id, int(doc["seq"]), record, None)  # until the flush at the end of open()
+                self._hold(shard.id, int(doc["seq"]), record)  # until the flush at the end of open()
             self._refresh(shard)
         except ConversationUnavailable:
             assert not isinstance(record, records.Templates)  # raised by _shard: a catalogue's returned above
@@ -213,12 +214,10 @@ class Recovery:
 
     # --- holding and retrying --------------------------------------------------------------------------
 
-    def _hold(self, cid: str, seq: int, record: ShardRecord, exc: OSError | None) -> None:
-        held = self._held.setdefault(cid, [])
-        held.append((seq, record))
-        if exc is not None:
-            path = shard_path(self._conversations_dir, cid)
-            self._set_fault(faults.unwritable(cid, self._name(cid), path, exc, len(held)), exc)
+    def _hold(self, cid: str, seq: int, record: ShardRecord) -> None:
+        """A journaled record its shard's file does not have yet: re-applied whenever the shard
+        is loaded, until the shard flush writes it (or retry(), after a fault)."""
+        self._held.setdefault(cid, []).append((seq, record))
 
     def _release(self, cid: str) -> None:
         """The shard's file now has everything held for it."""

@@ -111,7 +111,7 @@ class Writing(Recovery):
             self._shards[shard.id] = shard  # the one copy with every change of the batch
             self._refresh(shard)
         for seq, (i, record, loaded) in zip(seqs, group):
-            self._hold(record.cid, seq, record, None)  # until its shard is written
+            self._hold(record.cid, seq, record)  # until its shard is written
             if loaded is None or not loaded.exists or not records.visible(record, results[i][1]):
                 continue
             results[i] = (record.cid, results[i][1])
