@@ -37,6 +37,11 @@ class MessageStatus(str, enum.Enum):
     FAILED = "failed"
 
 
+RETRYABLE = frozenset({MessageStatus.FAILED, MessageStatus.UNKNOWN})
+"""Our message did not reach the customer, or nobody knows: only these carry WhatsApp's error
+(or ours), and only these may the agent send again."""
+
+
 class ConversationStatus(str, enum.Enum):
     OPEN = "open"
     RESOLVED = "resolved"
@@ -139,7 +144,7 @@ def awaiting_retry(messages: Iterable[Message]) -> list[Message]:
     offer a retry (or an edit). A replaced one stays in the transcript, marked, and offers none."""
     ours = [m for m in messages if m.direction is Direction.OUTBOUND]
     replaced = {m.replaces for m in ours if m.replaces}
-    return [m for m in ours if m.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN) and m.id not in replaced]
+    return [m for m in ours if m.status in RETRYABLE and m.id not in replaced]
 
 
 def conversation_id(business_number_id: str, customer_id: str) -> str:

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from backends.base import Capability
 from backends.errors import AUTH_CODES, error_sentence
-from desk.models import Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice
+from desk.models import RETRYABLE, Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice
 from desk.store.contract import ChangeKind
 from desk.text import display_name, safe
 from engine import Engine
@@ -110,7 +110,13 @@ class WadeskApp(App[None]):
             return
         conversation = self.ctx.store.conversation(changed)
         who = display_name(conversation.customer.name, 40) if conversation else "a customer"
-        self.notify(event.error_text or "WhatsApp gave no reason.", title=f"Not delivered to {who}", severity="error", timeout=30)
+        self.notify(
+            event.error_text or "WhatsApp gave no reason.",
+            title=f"Not delivered to {who}",
+            severity="error",
+            timeout=30,
+            markup=False,
+        )
 
     def notify(
         self,
@@ -144,6 +150,7 @@ class WadeskApp(App[None]):
             title="Something went wrong",
             severity="error",
             timeout=10,
+            markup=False,
         )
 
     async def action_quit(self) -> None:
@@ -172,7 +179,7 @@ class WadeskApp(App[None]):
 
     async def retry(self, conversation: Conversation, message: Message, choice: TemplateChoice | None) -> None:
         """The agent asked to send a FAILED or UNKNOWN message again."""
-        assert message.status in (MessageStatus.FAILED, MessageStatus.UNKNOWN)
+        assert message.status in RETRYABLE
         message = await self.outbox.resend(message)
         self._deliver(conversation, message, choice)
 
@@ -186,11 +193,17 @@ class WadeskApp(App[None]):
                     title="WhatsApp refused the desk's credentials",
                     severity="error",
                     timeout=24 * 3600,
+                    markup=False,
                 )
             elif result.status is MessageStatus.FAILED:
-                self.notify(result.error_text or "Not sent.", title=f"Not sent to {display_name(conversation.customer.name, 40)}", severity="error")
+                self.notify(
+                    result.error_text or "Not sent.",
+                    title=f"Not sent to {display_name(conversation.customer.name, 40)}",
+                    severity="error",
+                    markup=False,
+                )
             elif result.status is MessageStatus.UNKNOWN:
-                self.notify(result.error_text or "", title="Outcome unknown", severity="warning")
+                self.notify(result.error_text or "", title="Outcome unknown", severity="warning", markup=False)
 
         self.run_worker(deliver(), name="send", group="send", exit_on_error=False)
 

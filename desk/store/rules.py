@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from desk.models import Customer, Direction, Message, MessageStatus, Template
+from desk.models import RETRYABLE, Customer, Direction, Message, MessageStatus, Template
 
 SETTLED = frozenset({MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED})
 """WhatsApp said the message arrived: the outbox can no longer change its status."""
@@ -67,7 +67,7 @@ def outbox_allows(old: MessageStatus, new: MessageStatus) -> bool:
     if old in SETTLED or new is MessageStatus.RECEIVED:
         return False
     if new is MessageStatus.QUEUED:
-        return old in (MessageStatus.FAILED, MessageStatus.UNKNOWN)
+        return old in RETRYABLE
     return True
 
 
@@ -85,7 +85,7 @@ def outbox_update(
     if not outbox_allows(message.status, status):
         return None
     wamid = wamid or message.wamid
-    if status not in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
+    if status not in RETRYABLE:
         error_code = error_text = None
     if (status, wamid, error_code, error_text) == (message.status, message.wamid, message.error_code, message.error_text):
         return None

@@ -36,11 +36,11 @@ class AttachScreen(DeskModal[tuple[Path, str] | None]):
     def _submit(self) -> None:
         path = Path(self.query_one("#attach-path", Input).value.strip()).expanduser()
         if not path.is_file():
-            self.notify(f"No file at {path}.", severity="warning")
+            self.notify(f"No file at {path}.", severity="warning", markup=False)
             return
         kind, _ = file_kind(path.name)
         size = path.stat().st_size
         if size > LIMITS[kind]:
-            self.notify(f"{path.name} is {human_size(size)}: WhatsApp takes {kind}s up to {human_size(LIMITS[kind])}.", severity="warning")
+            self.notify(f"{path.name} is {human_size(size)}: WhatsApp takes {kind}s up to {human_size(LIMITS[kind])}.", severity="warning", markup=False)
             return
         self.dismiss((path, self.query_one("#attach-caption", Input).value.strip()))

@@ -175,7 +175,7 @@ class ConversationScreen(DeskScreen[None]):
         if window(self.conversation.last_inbound_at, self.ctx.clock.now()).open:
             return True
         self._tick()
-        self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning")
+        self.notify("The 24-hour window is closed: only an approved template can be sent (press t).", severity="warning", markup=False)
         return False
 
     @on(Composer.Changed)
@@ -217,10 +217,10 @@ class ConversationScreen(DeskScreen[None]):
         sent, it replaces that one (which then offers no retry)."""
         message = self._latest_unsent()
         if message is None or message.type != "text":
-            self.notify("Nothing to edit: no failed or unknown text message.")
+            self.notify("Nothing to edit: no failed or unknown text message.", markup=False)
             return
         if self.composer.text.strip():
-            self.notify("The composer holds a draft: send or clear it first, then ctrl+g again.", severity="warning")
+            self.notify("The composer holds a draft: send or clear it first, then ctrl+g again.", severity="warning", markup=False)
             return
         self._editing = message.id
         self.composer.load_text(message.text)
@@ -235,14 +235,14 @@ class ConversationScreen(DeskScreen[None]):
     async def _retry(self) -> None:
         message = self._latest_unsent()
         if message is None:
-            self.notify("Nothing to retry: no failed or unknown message.")
+            self.notify("Nothing to retry: no failed or unknown message.", markup=False)
             return
         conv = self.conversation
         choice = None
         if message.type == "template":
             choice = self.desk.outbox.template_choice(conv, message)
             if choice is None:
-                self.notify("That template is no longer approved; pick another with t.", severity="warning")
+                self.notify("That template is no longer approved; pick another with t.", severity="warning", markup=False)
                 return
         elif not self._free_form_allowed():
             return
@@ -280,13 +280,13 @@ class ConversationScreen(DeskScreen[None]):
         )
         # (A message found has a media id: the extra tests only tell the type checker so.)
         if message is None or message.media is None or not message.media.media_id:
-            self.notify("The customer has sent no file in this conversation.")
+            self.notify("The customer has sent no file in this conversation.", markup=False)
             return
-        self.notify(f"Downloading {one_line(message)}…")
+        self.notify(f"Downloading {one_line(message)}…", markup=False)
         try:
             path = await self.ctx.backend.download_media(message.media.media_id)
         except Exception as exc:  # noqa: BLE001 - said to the agent; nothing else depends on it
-            self.notify(f"Could not download the file: {error_sentence(exc)}", severity="error")
+            self.notify(f"Could not download the file: {error_sentence(exc)}", severity="error", markup=False)
             return
         self.app.push_screen(MediaScreen(path, one_line(message)))
 
@@ -302,7 +302,7 @@ class ConversationScreen(DeskScreen[None]):
         conv = self.conversation
         new = ConversationStatus.OPEN if conv.status is ConversationStatus.RESOLVED else ConversationStatus.RESOLVED
         await self.desk.engine.writer.set_status(conv.id, new)
-        self.notify(f"Conversation {'resolved' if new is ConversationStatus.RESOLVED else 'reopened'}.")
+        self.notify(f"Conversation {'resolved' if new is ConversationStatus.RESOLVED else 'reopened'}.", markup=False)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, describe_keys

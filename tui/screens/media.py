@@ -71,15 +71,15 @@ class MediaScreen(DeskModal[None]):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.path, target)
         except OSError as exc:
-            self.notify(f"Could not save to {target}: {exc.strerror or exc}", severity="error")
+            self.notify(f"Could not save to {target}: {exc.strerror or exc}", severity="error", markup=False)
             return
-        self.notify(f"Saved to {target}")
+        self.notify(f"Saved to {target}", markup=False)
         self.dismiss()
 
     def action_open(self) -> None:
         opener = system_opener()
         if opener is None:
-            self.notify("No program to open files here; save a copy instead.", severity="warning")
+            self.notify("No program to open files here; save a copy instead.", severity="warning", markup=False)
             return
         subprocess.Popen([*opener, str(self.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)

@@ -122,7 +122,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         if template is None:
             return
         if not template.sendable:
-            self.notify(f"{template.name} is {template.status_name}: only approved templates can be sent.", severity="warning")
+            self.notify(f"{template.name} is {template.status_name}: only approved templates can be sent.", severity="warning", markup=False)
             return
         self.chosen = template
         # The list makes way for the parameters; escape brings it back.
@@ -141,7 +141,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         if names:
             self.call_after_refresh(lambda: self.query(".param").first().focus())
         else:
-            self.notify("This template has no parameters: ctrl+s sends it.")
+            self.notify("This template has no parameters: ctrl+s sends it.", markup=False)
 
     # --- parameters and preview --------------------------------------------------------------------
     def _values(self) -> dict[str, str]:
@@ -180,7 +180,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         values = self._values()
         for name in template.parameters():
             if not values.get(name, "").strip():
-                self.notify(f"Fill in every parameter: {_label(name)} is empty.", severity="warning")
+                self.notify(f"Fill in every parameter: {_label(name)} is empty.", severity="warning", markup=False)
                 for i in self.query(".param").results(Input):
                     if i.name == name:
                         i.focus()
@@ -204,7 +204,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         except Exception as exc:  # noqa: BLE001 - told to the agent, the list stays as it was
             self.query_one(OptionList).loading = False
             self._show_synced()
-            self.notify(f"Could not fetch the templates: {error_sentence(exc)}", severity="error")
+            self.notify(f"Could not fetch the templates: {error_sentence(exc)}", severity="error", markup=False)
 
     def _show_synced(self) -> None:
         """When the cached catalogue was last fetched, and whether the last try failed, so the
@@ -234,7 +234,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         options = self.query_one(OptionList)
         if options.loading:
             options.loading = False
-            self.notify(f"{len(self.templates)} templates, fetched just now.")
+            self.notify(f"{len(self.templates)} templates, fetched just now.", markup=False)
         if self.chosen is None:
             self._fill(self.query_one("#picker-filter", Input).value)
 

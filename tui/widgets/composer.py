@@ -86,7 +86,7 @@ class Composer(TextArea):
     def action_submit(self) -> None:
         refusal = too_long(len(self.text))
         if refusal:
-            self.notify(refusal, title="Reply too long", severity="warning")
+            self.notify(refusal, title="Reply too long", severity="warning", markup=False)
             return
         self.post_message(self.Submitted())
 
