@@ -19,21 +19,33 @@ KEEP = 10_000
 further back than this reads everything again (a RESYNC change)."""
 
 
+class _Waiter:
+    """A consumer waiting on its loop. `armed`: it wants to hear of the next change; cleared by
+    the first change that tells it, so that a burst wakes it once, not once a change."""
+
+    __slots__ = ("armed", "event", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.event = asyncio.Event()
+        self.armed = False
+
+
 class ChangeLog:
     def __init__(self, keep: int = KEEP) -> None:
         self._lock = threading.Lock()
         self._kept: deque[Change] = deque(maxlen=keep)
         self._seq = 0
-        self._start = 0
-        """The number this log started from: a consumer resuming from before it (or from a
-        number a previous run gave out, beyond it) resyncs."""
-        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._floor = 0
+        """Changes up to this number are not all kept (before this log started, from a
+        previous run, or let go of): a consumer resuming from further back resyncs."""
+        self._waiting: set[_Waiter] = set()
 
     def start(self, seq: int) -> None:
         """Begin after `seq` (the store's journal position at open)."""
         with self._lock:
             self._kept.clear()
-            self._seq = self._start = seq
+            self._seq = self._floor = seq
 
     @property
     def last(self) -> int:
@@ -51,36 +63,44 @@ class ChangeLog:
         with self._lock:
             if seq <= self._seq:
                 raise ValueError(f"change {seq} is not after change {self._seq}")
+            if len(self._kept) == self._kept.maxlen:
+                self._floor = self._kept[0].seq  # let go of by the append below
             self._seq = seq
             change = Change(seq, kind, conversation_id, business_number_id, agent)
             self._kept.append(change)
-            waiting = list(self._waiting)
-        for loop, event in waiting:
+            waking = [w for w in self._waiting if w.armed]
+            for waiter in waking:
+                waiter.armed = False
+        for waiter in waking:
             try:
-                loop.call_soon_threadsafe(event.set)
+                waiter.loop.call_soon_threadsafe(waiter.event.set)
             except RuntimeError:  # its loop has closed; the consumer is gone
                 with self._lock:
-                    self._waiting.discard((loop, event))
+                    self._waiting.discard(waiter)
         return change
 
     def since(self, after: int) -> list[Change] | None:
-        """The kept changes after `after`, or None when they are not all kept."""
+        """The kept changes after `after`, or None when they are not all kept. From the newest
+        back: a consumer that keeps up reads only what is new."""
         with self._lock:
-            if after == self._seq:
-                return []
-            first = self._kept[0].seq if self._kept else self._seq + 1
-            if after > self._seq or after < self._start or after < first - 1:
+            if after > self._seq or after < self._floor:
                 return None
-            return [c for c in self._kept if c.seq > after]
+            found = []
+            for change in reversed(self._kept):
+                if change.seq <= after:
+                    break
+                found.append(change)
+        found.reverse()
+        return found
 
     async def follow(self, after: int) -> AsyncIterator[Change]:
-        event = asyncio.Event()
-        entry = (asyncio.get_running_loop(), event)
+        waiter = _Waiter(asyncio.get_running_loop())
         with self._lock:
-            self._waiting.add(entry)
+            self._waiting.add(waiter)
         try:
             while True:
-                event.clear()
+                waiter.event.clear()
+                waiter.armed = True  # before reading: a change after this point wakes it
                 batch = self.since(after)
                 if batch is None:
                     after = self.last
@@ -90,7 +110,7 @@ class ChangeLog:
                     yield change
                     after = change.seq
                 if not batch:
-                    await event.wait()
+                    await waiter.event.wait()
         finally:
             with self._lock:
-                self._waiting.discard(entry)
+                self._waiting.discard(waiter)

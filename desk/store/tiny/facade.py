@@ -161,6 +161,9 @@ class TinyStore(Writing, Store):
         found = (self._index.get(cid) for cid in ids[:limit])
         return [c for c in found if c is not None]
 
+    def is_empty(self) -> bool:
+        return not self._index.rows
+
     def waiting_conversations(self) -> list[Conversation]:
         return [c for c in map(self._index.get, self._index.waiting_ids()) if c is not None]
 
