@@ -7,9 +7,11 @@ after a kill or a power cut there is either the old file or the new one (and may
 `*.tmp`, ignored and overwritten by the next write).
 
 `buffered=True` keeps the data in memory and writes only on `commit()`: one TinyDB operation that
-touches several tables (or several operations) then costs one durable write, not one each. A
-writer of many files at once `stage()`s each, then makes them all durable with one sync
-(`sync_staged`) before it renames them into place (`promote`) and fsyncs their directories.
+touches several tables (or several operations) then costs one durable write, not one each; a
+caller that writes the data elsewhere itself (a shard's slots) only takes it with `preload()` and
+reads it back with `read()`. `overwrite` and `sync_all` are for a writer of many files at once
+that keeps two copies of each (desk/store/tiny/shard.py): each written in place, all made
+durable with one sync.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def write_file_atomic(path: Path, content: bytes, *, sync: bool = True) -> None:
     """Replace `path` with `content`: old file or new file after any crash, never a mix. With
     `sync=False` (a file whose loss costs only some repeated work) nothing waits on the disk: a
     killed process still leaves old or new, a power cut may leave the old one."""
-    tmp = staged(path)
+    tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
     try:
         view = memoryview(content)
@@ -60,27 +62,37 @@ def write_file_atomic(path: Path, content: bytes, *, sync: bool = True) -> None:
         fsync_dir(path.parent)
 
 
-def staged(path: Path) -> Path:
-    """Where `stage_file` puts the next content of `path`."""
-    return path.with_name(path.name + ".tmp")
-
-
-def stage_file(path: Path, content: bytes) -> None:
-    """Write the next content of `path` beside it, not yet durable nor in place: `sync_staged`
-    then `promote` finish the job for many files with one sync."""
-    fd = os.open(staged(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
+def overwrite(path: Path, content: bytes) -> bool:
+    """Write `content` over the file in place, not yet durable (`sync_all` makes it so); True when
+    the file had to be created (its directory then needs an fsync). Shorter content is padded with
+    spaces to the old length, which JSON ignores, unless that would more than double the file.
+    Not atomic: only for a file that has a second copy to fall back on (a shard's two slots).
+    Measured here while the spool syncs beside it: 0.05 ms a 20 KB file, against 0.7-0.8 ms to
+    create a temp file and rename it over the old one."""
     try:
+        fd = os.open(path, os.O_WRONLY | _O_BINARY)
+        created = False
+    except FileNotFoundError:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | _O_BINARY, 0o644)
+        created = True
+    try:
+        size = os.fstat(fd).st_size
+        if size > 2 * len(content) + 4096:
+            os.ftruncate(fd, len(content))
+        elif size > len(content):
+            content += b" " * (size - len(content))
         view = memoryview(content)
         while view:
             written = os.write(fd, view)
             view = view[written:]
     finally:
         os.close(fd)
+    return created
 
 
-def sync_staged(paths: list[Path]) -> None:
-    """Make the staged content of every path durable: one syncfs(2) of their filesystem where
-    the OS has it (Linux), else an fsync of each file."""
+def sync_all(paths: list[Path]) -> None:
+    """Make what was written to every path durable: one syncfs(2) of their filesystem where the
+    OS has it (Linux), else an fsync of each file."""
     if not paths:
         return
     if _syncfs is not None:
@@ -93,16 +105,11 @@ def sync_staged(paths: list[Path]) -> None:
             os.close(fd)
         return
     for path in paths:
-        fd = os.open(staged(path), os.O_RDONLY | _O_BINARY)
+        fd = os.open(path, os.O_RDONLY | _O_BINARY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def promote(path: Path) -> None:
-    """Put the staged (and synced) content in place; the caller fsyncs the directory."""
-    _replace(staged(path), path)
 
 
 def _find_syncfs() -> Callable[[int], int] | None:
@@ -181,14 +188,11 @@ class AtomicOrjsonStorage(Storage):
         self.dirty = False
         return True
 
-    def stage(self) -> bool:
-        """`stage_file` what the buffered operations changed (the caller syncs and promotes it, and
-        sets `dirty` again if that fails). True when there was something."""
-        if not self.dirty or self._data is None:
-            return False
-        stage_file(self.path, orjson.dumps(self._data))
+    def preload(self, data: dict[str, dict[str, Any]] | None) -> None:
+        """Buffered: take `data` as what the file holds (the caller read it, from wherever)."""
+        self._data = data
+        self._loaded = True
         self.dirty = False
-        return True
 
     def discard(self) -> None:
         """Forget the buffer: the next read comes from the file again."""

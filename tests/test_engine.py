@@ -109,31 +109,48 @@ async def test_the_writer_signs_the_agents_writes_and_not_whatsapps(desk):
     assert [m.agent for m in ours] == [desk.config.agent_name]
 
 
-def test_shards_are_written_lazily_and_made_durable_before_the_journal_is_emptied(tmp_path: Path, clock, monkeypatch):
+def test_shards_are_written_lazily_in_turn_over_their_two_copies_before_the_journal_is_emptied(
+    tmp_path: Path, clock, monkeypatch
+):
     """A write waits on the journal's one sync, not on its conversation's file. The shard flush
-    stages every changed shard, makes them durable with one sync, renames them into place and
-    fsyncs their directories, all before the journal that could redo them is emptied."""
-    from desk.store.tiny.shard import shard_path
+    writes every changed shard over its other copy, in place, makes them durable with one sync
+    (a new file's directory fsync'd too), all before the journal that could redo them is emptied;
+    the copy last written is never the one being overwritten."""
+    from desk.store.tiny.shard import shard_path, slot_path
     from tests.conftest import make_context
 
     context = make_context(tmp_path / "data", clock)
     store: TinyStore = context.store  # type: ignore[assignment]
     store.flush()
     target = store.conversation(find_conversation(context, lambda c: True))
-    path = shard_path(store.data_dir / "conversations", target.id)
-    before = path.read_bytes()
+    first = shard_path(store.data_dir / "conversations", target.id)
+    second = slot_path(first, 1)
+    before = first.read_bytes()
+    assert not second.exists() and store._index.slot(target.id) == 0
     steps: list[str] = []
-    monkeypatch.setattr(writing, "sync_staged", lambda paths: steps.append(f"sync {len(paths)}"))
+    monkeypatch.setattr(writing, "sync_all", lambda paths: steps.append(f"sync {[p.name for p in paths]}"))
     monkeypatch.setattr(writing, "fsync_dir", lambda d: steps.append(f"dir {Path(d).name}"))
     reset = store._journal.reset
     monkeypatch.setattr(store._journal, "reset", lambda: (steps.append("journal reset"), reset()))
     store.apply(inbound(target, "wamid.durable"))
-    assert steps == [] and path.read_bytes() == before  # durable in the journal only
+    assert steps == [] and not second.exists()  # durable in the journal only
     assert store.messages(target.id)[-1].id == "wamid.durable"  # and read from memory
     store.flush()
-    assert steps == ["sync 1", f"dir {path.parent.name}", "journal reset"]
-    assert b"wamid.durable" in path.read_bytes()
+    assert steps == [f"sync {[second.name]}", f"dir {first.parent.name}", "journal reset"]  # a new file
+    assert b"wamid.durable" in second.read_bytes() and first.read_bytes() == before
+    assert store._index.slot(target.id) == 1
+
+    steps.clear()
+    store.apply(inbound(target, "wamid.again"))
+    store.flush()
+    assert steps == [f"sync {[first.name]}", "journal reset"]  # overwritten in place: no directory to sync
+    assert b"wamid.again" in first.read_bytes() and b"wamid.again" not in second.read_bytes()
+    assert store._index.slot(target.id) == 0
     store.close()
+    reopened = TinyStore(store.data_dir)
+    reopened.open()
+    assert [m.id for m in reopened.messages(target.id)][-2:] == ["wamid.durable", "wamid.again"]
+    reopened.close()
 
 
 async def test_serve_follows_the_stores_changes_and_logs_their_count(desk, monkeypatch, caplog):

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-import desk.atomic_storage as atomic_storage
 import desk.store.tiny.journal as journal_module
+import desk.store.tiny.shard as shard_module
 from backends.cloud.backend import CloudBackend, Secrets
 from backends.cloud.spool import Spool, read_done
 from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
 from desk.models import Customer, conversation_id
 from desk.store import StoreUnavailable
 from desk.store.tiny import TinyStore
-from desk.store.tiny.shard import shard_path
+from desk.store.tiny.shard import shard_path, slot_path
 from emulator.encode import webhook_bytes, webhook_for
 from engine.context import DeskContext
 from engine.pump import IDLE_SECONDS, Ingest
@@ -81,14 +81,14 @@ async def test_a_shard_backlog_applies_once_space_is_back_without_a_restart(tmp_
     store = opened(tmp_path / "data")
     store.apply(inbound(ALICE, "a1"))
     path = shard_path(store.data_dir / "conversations", A)
-    real = atomic_storage.stage_file
+    real = shard_module.overwrite
 
     def write(target, content):
-        if Path(target) == path:
+        if Path(target) in (path, slot_path(path, 1)):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(target, content)
 
-    monkeypatch.setattr(atomic_storage, "stage_file", write)
+    monkeypatch.setattr(shard_module, "overwrite", write)
     told: list[str] = []
     changed: list[set[str]] = []
 

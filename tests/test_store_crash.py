@@ -233,19 +233,19 @@ import errno, os, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from test_store_crash import inbound
-import desk.atomic_storage as atomic_storage
-from desk.store.tiny.shard import shard_path
+import desk.store.tiny.shard as shard_module
+from desk.store.tiny.shard import shard_path, slot_path
 from desk.store.tiny import TinyStore
 store = TinyStore(Path(sys.argv[1]))
 store.INDEX_FLUSH_RECORDS = int(sys.argv[2])
 store.open()
 full = shard_path(Path(sys.argv[1]) / "conversations", inbound(0).message.conversation_id)
-real = atomic_storage.stage_file
+real = shard_module.overwrite
 def write(path, content):
-    if Path(path) == full:
+    if Path(path) in (full, slot_path(full, 1)):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     return real(path, content)
-atomic_storage.stage_file = write
+shard_module.overwrite = write
 print("ready", flush=True)
 for i in range(1_000_000):
     event = inbound(i)

@@ -13,13 +13,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-import desk.atomic_storage as atomic_storage
 import desk.store.tiny.journal as journal_module
+import desk.store.tiny.shard as shard_module
 from desk.clock import FrozenClock
 from desk.models import Customer, Direction, Message, MessageReceived, MessageStatus, conversation_id
 from desk.store import StoreUnavailable
 from desk.store.tiny import TinyStore
-from desk.store.tiny.shard import shard_path
+from desk.store.tiny.shard import shard_path, slot_path
 
 BN = "106540352242922"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -62,8 +62,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def fail_for(path: Path, error: int, real):
+    """`real`, failing with `error` for the shard at `path` (either of its two copies)."""
+
     def fake(target, *args, **kwargs):
-        if Path(target) == path:
+        if Path(target) in (path, slot_path(path, 1)):
             raise OSError(error, os.strerror(error))
         return real(target, *args, **kwargs)
 
@@ -144,7 +146,7 @@ def test_a_full_disk_on_one_shard_holds_its_events_and_retry_writes_them(data_di
     store = opened(data_dir)
     store.INDEX_FLUSH_RECORDS = 1  # a flush after every record must not drop what is held
     path = shard_path(data_dir / "conversations", A)
-    monkeypatch.setattr(atomic_storage, "stage_file", fail_for(path, errno.ENOSPC, atomic_storage.stage_file))
+    monkeypatch.setattr(shard_module, "overwrite", fail_for(path, errno.ENOSPC, shard_module.overwrite))
 
     assert store.apply(inbound(ALICE, "a3", 4)) == A  # durable (journal), not yet in its file
     assert store.apply(inbound(BOB, "b2", 5)) == B  # the others flow on
@@ -170,7 +172,7 @@ def test_held_events_survive_a_crash_while_the_disk_is_full(data_dir: Path, monk
     store = opened(data_dir)
     store.INDEX_FLUSH_RECORDS = 1
     path = shard_path(data_dir / "conversations", A)
-    monkeypatch.setattr(atomic_storage, "stage_file", fail_for(path, errno.ENOSPC, atomic_storage.stage_file))
+    monkeypatch.setattr(shard_module, "overwrite", fail_for(path, errno.ENOSPC, shard_module.overwrite))
     store.apply(inbound(ALICE, "a3", 4))
     store.apply(inbound(BOB, "b2", 5))  # flushes the index: a3 must stay in the journal
     store.close()
@@ -182,7 +184,7 @@ def test_held_events_survive_a_crash_while_the_disk_is_full(data_dir: Path, monk
 
 def test_an_io_error_reading_one_shard_holds_its_events(data_dir: Path, monkeypatch):
     path = shard_path(data_dir / "conversations", A)
-    monkeypatch.setattr(atomic_storage, "read_json", fail_for(path, errno.EIO, atomic_storage.read_json))
+    monkeypatch.setattr(shard_module, "read_json", fail_for(path, errno.EIO, shard_module.read_json))
     store = opened(data_dir)
     assert ids(store, A) == []
     assert store.apply(inbound(ALICE, "a3", 4)) is None  # held in the journal

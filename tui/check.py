@@ -34,7 +34,7 @@ from desk.store.rules import whatsapp_moves
 from desk.store.tiny import INDEX_VERSION, TinyStore
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.journal import Journal
-from desk.store.tiny.shard import Shard, id_from_path, shard_files
+from desk.store.tiny.shard import Shard, id_from_path, read_slot, shard_files
 from desk.summary import summarize
 from desk.text import flatten
 
@@ -130,7 +130,7 @@ def inspect(data_dir: Path) -> Findings:
     seen: dict[str, _Conversation] = {}
     for path in sorted(shard_files(root)):
         _read_shard(path, found, seen)
-    for aside in sorted(root.glob("*/*.json.damaged-*")):
+    for aside in sorted(root.glob("*/*.json*.damaged-*")):
         found.notes.append(f"{aside.relative_to(data_dir)} is a damaged file kept aside; nothing reads it.")
     journal = Journal(data_dir / "journal.jsonl")
     records, _ = journal.read()
@@ -144,12 +144,15 @@ def inspect(data_dir: Path) -> Findings:
 
 
 def _read_shard(path: Path, found: Findings, seen: dict[str, _Conversation]) -> None:
+    """One conversation, from the newest of its shard's copies that parses (shard.read_slot)."""
     try:
-        data = read_json(path) or {}
-        doc = data.get("conversation", {}).get("1")
-        cid = doc["id"] if doc else id_from_path(path)
+        cid = id_from_path(path)
         if cid is None:
-            raise ValueError("no conversation id")
+            _, data, _ = read_slot(path, None, 0)
+            doc = (data or {}).get("conversation", {}).get("1")
+            if not doc:
+                raise ValueError("no conversation id")
+            cid = str(doc["id"])
         shard = Shard(path, cid)
     except Exception as exc:  # noqa: BLE001 - any reason a file cannot be read is damage
         found.damage.append(f"{path.parent.name}/{path.name} does not parse ({flatten(str(exc), 80)}).")

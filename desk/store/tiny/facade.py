@@ -39,8 +39,7 @@ from desk.store.tiny import records
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
-from desk.store.tiny.recovery import DAMAGE
-from desk.store.tiny.shard import Shard, count_shard_files, shard_files, shard_path
+from desk.store.tiny.shard import DAMAGE, Shard, count_shard_files, shard_files, shard_path
 from desk.store.tiny.sidecars import Catalogues, Drafts
 from desk.store.tiny.writing import Writing
 from desk.summary import failure_key, summarize
@@ -177,7 +176,13 @@ class TinyStore(Writing, Store):
             if not path.exists():
                 return []
             try:
-                transcript = Shard(path, conversation_id).transcript
+                try:
+                    transcript = self._read_transcript(path, conversation_id)
+                except DAMAGE:
+                    # The writer may have begun overwriting the copy this read began on (it had
+                    # just made the other one current): read again with no write under way.
+                    with self._write_lock:
+                        transcript = self._read_transcript(path, conversation_id)
             except (OSError, *DAMAGE) as exc:
                 # Never a traceback on screen: the fault is told, and the writer's retry() moves a
                 # damaged file aside and rebuilds the conversation.
@@ -185,6 +190,10 @@ class TinyStore(Writing, Store):
                 self._suspect.add(conversation_id)
                 return []
         return list(transcript)
+
+    def _read_transcript(self, path: Path, conversation_id: str) -> tuple[Message, ...]:
+        """A reader's load of a shard not in the cache (the writer's own loads are `_shard`)."""
+        return Shard(path, conversation_id, self._index.slot(conversation_id), self._journal.base or 0).transcript
 
     def queued(self) -> list[Message]:
         found = [

@@ -53,6 +53,8 @@ class Index:
         """Whether every value of `rows` is a Conversation already."""
         self.in_flight: set[str] = set()
         """Conversations holding our messages QUEUED or SENDING."""
+        self.second_slot: set[str] = set()
+        """Conversations whose current copy is their shard's slot 1 (shard.py); the others', 0."""
         self.dirty = False
         """The memory differs from the file."""
 
@@ -76,6 +78,7 @@ class Index:
             self.all_built = False
             self.rows = {row[0]: row for doc in data.get("conversations", {}).values() for row in doc["rows"]}
             self.in_flight = set(data.get("outbox", {}).get("1", {}).get("conversations", []))
+            self.second_slot = set(data.get("slots", {}).get("1", {}).get("second", []))
             shards = meta.get("shards")
             return int(meta.get("seq", 0)), (shards if isinstance(shards, int) else None)
 
@@ -84,6 +87,7 @@ class Index:
         with self.lock:
             values = list(self.rows.values())
             in_flight = sorted(self.in_flight)
+            second = sorted(self.second_slot)
         rows = [v if isinstance(v, list) else conversation_to_row(v) for v in values]
         chunks = {
             str(number): {"rows": rows[start : start + INDEX_CHUNK]}
@@ -93,6 +97,7 @@ class Index:
             "meta": {"1": {"version": INDEX_VERSION, "seq": covered, "shards": shard_files}},
             "conversations": chunks,
             "outbox": {"1": {"conversations": in_flight}},
+            "slots": {"1": {"second": second}},
         }
         del rows
         AtomicOrjsonStorage(self.path).write(data)
@@ -102,6 +107,7 @@ class Index:
         """Forget every summary (before a rebuild); returns what was known, as seeds."""
         seeds = self.rows
         self.rows, self.in_flight, self.all_built, self.dirty = {}, set(), True, True
+        self.second_slot = set()
         return seeds
 
     # --- reading ---------------------------------------------------------------------------------------
@@ -138,6 +144,9 @@ class Index:
                 value = self.rows[conversation_id] = conversation_from_row(value)
             return value
 
+    def slot(self, conversation_id: str) -> int:
+        return 1 if conversation_id in self.second_slot else 0
+
     def in_flight_ids(self) -> list[str]:
         with self.lock:
             return sorted(self.in_flight)
@@ -157,9 +166,18 @@ class Index:
                 self.in_flight.discard(conversation.id)
             self.dirty = True
 
+    def set_slot(self, conversation_id: str, slot: int) -> None:
+        with self.lock:
+            if slot:
+                self.second_slot.add(conversation_id)
+            else:
+                self.second_slot.discard(conversation_id)
+            self.dirty = True
+
     def drop(self, conversation_ids: list[str]) -> None:
         with self.lock:
             for cid in conversation_ids:
                 self.rows.pop(cid, None)
                 self.in_flight.discard(cid)
+                self.second_slot.discard(cid)
             self.dirty = True

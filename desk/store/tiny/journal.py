@@ -130,6 +130,7 @@ class Journal:
         write_file_atomic(self.path, mark)
         self.close()
         self.open(self.seq, 0, len(mark))
+        self.base = self.seq
 
     def close(self) -> None:
         if self._fd is not None:

@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desk import faults
-from desk.atomic_storage import read_json
 from desk.codec import conversation_from_row
 from desk.models import Direction, MessageStatus
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault, StoreUnavailable
 from desk.store.tiny import records
 from desk.store.tiny.records import ShardRecord
-from desk.store.tiny.shard import Shard, id_from_path, salvage, shard_files, shard_path
+from desk.store.tiny.shard import (
+    DAMAGE,
+    Shard,
+    id_from_path,
+    read_slot,
+    salvage,
+    shard_files,
+    shard_path,
+    slot_path,
+)
 from desk.summary import ConversationMeta
 
 if TYPE_CHECKING:
@@ -34,9 +42,6 @@ if TYPE_CHECKING:
     from desk.store.tiny.journal import Journal
 
 log = logging.getLogger(__name__)
-
-DAMAGE = (ValueError, KeyError, TypeError, AttributeError)
-"""What a shard that does not parse (truncated or garbled JSON, a wrong shape) raises on load."""
 
 LEFT_SENDING = (
     "The desk stopped while this message was being sent; it may or may not have reached the customer."
@@ -128,19 +133,24 @@ class Recovery:
             self._shards.move_to_end(cid)
             return shard
         path = shard_path(self._conversations_dir, cid)
+        slot = self._index.slot(cid)
         try:
-            shard = Shard(path, cid)
+            shard = Shard(path, cid, slot, self._journal.base or 0)
         except OSError as exc:
             fault = faults.unreadable(cid, self._name(cid), path, exc)
             self._set_fault(fault, exc)
             raise ConversationUnavailable(fault) from exc
         except DAMAGE as exc:
-            shard = self._quarantine(cid, path, exc)
+            shard = self._quarantine(cid, path, slot, exc)
+        if shard.fell_back:
+            self._redo(shard)
         for seq, record in self._held.get(cid, ()):
             try:
                 records.apply(shard, record)
             except (KeyError, ValueError, TypeError) as exc:
                 log.error("journal record %s could not be applied to %s: %r", seq, cid, exc)
+        if shard.slot != slot:
+            self._index.set_slot(cid, shard.slot)
         if self._faults:
             self._clear_fault("unreadable", cid)
         self._shards[cid] = shard
@@ -153,37 +163,62 @@ class Recovery:
                 self._transcripts.pop(old, None)
         return shard
 
-    def _quarantine(self, cid: str, path: Path, exc: BaseException, seed: Any = None) -> Shard:
-        """A shard that does not parse: moved aside (never deleted) and rebuilt from what it still
-        holds whole (shard.salvage), else its index summary (who, which number, open or
-        resolved), and every journal record it still has."""
-        meta, kept = salvage(path, cid)
-        aside = faults.move_aside(path)
-        self._shard_files -= 1
-        shard = Shard(path, cid)
-        seed = seed if seed is not None else self._index.rows.get(cid)
-        if isinstance(seed, list):
-            seed = conversation_from_row(seed)
-        if meta is None and seed is not None:
-            meta = ConversationMeta(cid, seed.business_number_id, seed.customer, seed.status)
-        if meta is not None:
-            shard.set_meta(meta)
-        for message in kept:
-            if shard.find(message.id) is None:
-                shard.insert(message)
-        applied: Held = []
+    def _redo(self, shard: Shard) -> None:
+        """The current copy did not parse (a write cut short by a crash, most likely) and the other,
+        recent enough, was read: the journal's records for it since then are applied, and the shard
+        is written again at the next flush, over the copy that did not parse."""
+        redone = self._journal_records(shard.id)
+        for _, record in redone:
+            records.apply(shard, record)
+        log.warning(
+            "conversation %s: its file %s did not parse; read its other copy and %d journal record(s) after it",
+            shard.id, slot_path(shard.path, 1 - shard.slot), len(redone),
+        )
+        shard.storage.dirty = True
+        self._held.setdefault(shard.id, [])
+
+    def _journal_records(self, cid: str) -> Held:
+        """Every record of one conversation the journal holds (a rare path: it reads the file)."""
+        found: Held = []
         for doc in self._journal.read()[0]:
             if doc.get("cid") == cid:
                 try:
                     record = records.decode(doc)
-                    if isinstance(record, records.Templates):
-                        continue  # never here: a catalogue's record names no conversation
-                    if records.apply(shard, record)[0]:
-                        applied.append((doc["seq"], record))
                 except (KeyError, ValueError, TypeError):
                     continue
+                if not isinstance(record, records.Templates):  # never: a catalogue names no conversation
+                    found.append((int(doc["seq"]), record))
+        return found
+
+    def _quarantine(self, cid: str, path: Path, slot: int, exc: BaseException, seed: Any = None) -> Shard:
+        """A shard copy that does not parse (and no other to fall back on): moved aside (never
+        deleted) and the conversation rebuilt from what it still holds whole (shard.salvage), its
+        other copy if that parses (older: the journal redoes the rest), else its index summary (who,
+        which number, open or resolved), and every journal record it still has."""
+        meta, kept = salvage(slot_path(path, slot), cid)
+        aside = self._move_aside(slot_path(path, slot))
+        try:
+            shard = Shard(path, cid)
+        except DAMAGE:  # the other copy too
+            other_meta, other_kept = salvage(slot_path(path, 1 - slot), cid)
+            meta, kept = meta or other_meta, kept + other_kept
+            self._move_aside(slot_path(path, 1 - slot))
+            shard = Shard(path, cid)
+        seed = seed if seed is not None else self._index.rows.get(cid)
+        if isinstance(seed, list):
+            seed = conversation_from_row(seed)
+        if shard.meta is None and meta is None and seed is not None:
+            meta = ConversationMeta(cid, seed.business_number_id, seed.customer, seed.status)
+        if shard.meta is None and meta is not None:
+            shard.set_meta(meta)
+        for message in kept:
+            if shard.find(message.id) is None:
+                shard.insert(message)
+        applied = [(seq, record) for seq, record in self._journal_records(cid) if records.apply(shard, record)[0]]
         name = shard.meta.customer.name if shard.meta else None
-        self._set_fault(faults.damaged(cid, name, path, aside, len(applied), len(kept)), exc)
+        damaged = slot_path(path, slot)
+        self._set_fault(faults.damaged(cid, name, damaged, aside or damaged, len(applied), len(kept)), exc)
+        shard.storage.dirty = True  # whatever it was rebuilt from, it is written whole
         try:
             self._commit(shard)
         except OSError as write_exc:
@@ -192,6 +227,14 @@ class Recovery:
             self._suspect.add(cid)
             self._set_fault(faults.unwritable(cid, name, path, write_exc, len(applied)), write_exc)
         return shard
+
+    def _move_aside(self, path: Path) -> Path | None:
+        if not path.exists():
+            return None
+        aside = faults.move_aside(path)
+        if path.name.endswith(".json"):  # slot 0: the file the index counts
+            self._shard_files -= 1
+        return aside
 
     def _replay(self, doc: dict[str, Any]) -> None:
         """Re-apply one journal record at open: a no-op where the shard already has it."""
@@ -306,24 +349,27 @@ class Recovery:
             log.warning("rebuilt the index from %d conversation files", count)
 
     def _add_from_file(self, path: Path, seeds: dict[str, Any]) -> bool:
-        """Put the conversation of one shard file into the index; True if it has one."""
+        """Put the conversation of one shard (`path`: its slot 0) into the index, from its newest
+        copy; True if it has one."""
+        cid = id_from_path(path)
         try:
-            data = read_json(path)
-            conversation = (data or {}).get("conversation", {}).get("1")
-            if not conversation:
-                return False  # only statuses waiting for a conversation that never came
-            shard = Shard(path, conversation["id"])
+            if cid is None:  # a shortened name: only the content says whose it is
+                _, data, _ = read_slot(path, None, 0)
+                conversation = (data or {}).get("conversation", {}).get("1")
+                if not conversation:
+                    return False  # only statuses waiting for a conversation that never came
+                cid = str(conversation["id"])
+            shard = Shard(path, cid)
         except OSError as exc:
             log.error("shard %s is unreadable: %r", path, exc)
             return False
         except DAMAGE as exc:
-            cid = id_from_path(path) or next(
-                (c for c in seeds if shard_path(self._conversations_dir, c) == path), None
-            )
+            cid = cid or next((c for c in seeds if shard_path(self._conversations_dir, c) == path), None)
             if cid is None:
                 log.error("shard %s does not parse and its name does not say whose it is: %r", path, exc)
                 return False
-            shard = self._quarantine(cid, path, exc, seeds.get(cid))
+            shard = self._quarantine(cid, path, 0, exc, seeds.get(cid))
+        self._index.set_slot(shard.id, shard.slot)
         self._refresh(shard)
         return shard.meta is not None
 

@@ -1,13 +1,19 @@
 """One conversation's TinyDB file (a shard) and where it lives.
 
-A shard is `conversations/<bucket>/<name>.json`: the bucket is the first two hex digits of the
+A shard is `conversations/<bucket>/<name>.json`, and beside it `<name>.json.b`: two slots, each a
+whole copy, written in turn and in place (overwriting a file costs a fifteenth of creating one and
+renaming it over the old: atomic_storage.overwrite). A write never touches the slot the shard was
+last read from or written to (its current slot), so a write cut short by a crash leaves the other
+slot whole. Each copy says up to which journal record it was written (`written.seq`); the store
+names each conversation's current slot in its index and falls back on the other copy only when it
+is recent enough for the journal to redo the rest (`read_slot`). The bucket is the first two hex digits of the
 SHA-1 of the conversation id (256 directories, so none holds more than a few thousand files even at
 a million conversations), the name the id percent-encoded so that it is safe and collision-free on
 every filesystem, case-insensitive ones included.
 
 Tables: `conversation` (one doc, id 1: business number, customer, status, resolved_at, read_upto),
 `messages` (one doc per message, TinyDB doc ids in arrival order), `pending_statuses` (status
-events for a wamid we do not know yet). The shard is held in memory while the writer uses it
+events for a wamid we do not know yet), `written` (doc 1: the journal seq the copy was written at). The shard is held in memory while the writer uses it
 (TinyDB over a buffered atomic storage) and written lazily: its changes wait in the store's
 journal until the next shard flush writes every changed shard with one sync.
 """
@@ -23,10 +29,11 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
+import orjson
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from desk.atomic_storage import AtomicOrjsonStorage, promote
+from desk.atomic_storage import AtomicOrjsonStorage, fsync_dir, overwrite, read_json
 from desk.codec import (
     conversation_status,
     customer_from_doc,
@@ -65,8 +72,64 @@ def safe_name(conversation_id: str) -> str:
 
 
 def shard_path(root: Path, conversation_id: str) -> Path:
-    """`root` is the `conversations` directory."""
+    """`root` is the `conversations` directory. The shard's name, and its slot 0."""
     return root / bucket(conversation_id) / f"{safe_name(conversation_id)}.json"
+
+
+def slot_path(path: Path, slot: int) -> Path:
+    """Slot 0 is the shard's own name (the one listed and counted); slot 1 is beside it. Slot 0
+    is always written first, so a conversation with a file has its slot 0."""
+    return path if slot == 0 else path.with_name(path.name + ".b")
+
+
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError)
+"""What a shard that does not parse (truncated or garbled JSON, a wrong shape) raises on load."""
+
+
+def written_at(data: dict[str, Any]) -> int:
+    """The journal seq a copy was written at (-1: written before slots existed)."""
+    doc = (data.get("written") or {}).get("1") or {}
+    return int(doc.get("seq", -1))
+
+
+def read_slot(path: Path, slot: int | None, covered: int) -> tuple[int, dict[str, Any] | None, bool]:
+    """Which copy of the shard to load: (its slot, its data or None for no file, whether the
+    named slot did not parse and the other was taken). `slot` is the current one as the store's
+    index names it; the other copy is taken in its place only if it was written at or after
+    `covered` (the journal holds every record since: the caller re-applies them), else the damage
+    is raised. `slot=None` (no index to ask): the newest copy that parses."""
+    if slot is None:
+        found: list[tuple[int, int, dict[str, Any]]] = []
+        damage: BaseException | None = None
+        for each in (0, 1):
+            try:
+                data = read_json(slot_path(path, each))
+            except DAMAGE as exc:
+                damage = damage or exc
+                continue
+            if isinstance(data, dict):
+                found.append((written_at(data), each, data))
+            elif data is not None:
+                damage = damage or ValueError(f"{slot_path(path, each).name} is not a JSON object")
+        if found:
+            _, each, data = max(found, key=lambda f: (f[0], -f[1]))
+            return each, data, False
+        if damage is not None:
+            raise damage
+        return 1, None, False  # no file yet: the first write makes slot 0
+    try:
+        data = read_json(slot_path(path, slot))
+    except DAMAGE:
+        try:
+            other = read_json(slot_path(path, 1 - slot))
+        except DAMAGE:
+            other = None
+        if isinstance(other, dict) and written_at(other) >= covered:
+            return 1 - slot, other, True
+        raise
+    if data is None:
+        return read_slot(path, None, covered)  # named but missing: whatever copy there is
+    return slot, data, False
 
 
 _ESCAPED = re.compile(r"(%[0-9A-F]{2})+")
@@ -146,12 +209,17 @@ def _replace_with(new: dict[str, Any]) -> Callable[[MutableMapping[str, Any]], N
 class Shard:
     """A conversation's file, loaded. Only the writer thread touches one; readers get `transcript`."""
 
-    def __init__(self, path: Path, conversation_id: str) -> None:
+    def __init__(self, path: Path, conversation_id: str, slot: int | None = None, covered: int = 0) -> None:
+        """Load the shard whose slot 0 is `path` (read_slot says which copy: `slot` and `covered`).
+        Raises OSError (unreadable) or one of DAMAGE (no copy to trust)."""
         self.path = path
         self.id = conversation_id
+        self.slot, data, self.fell_back = read_slot(path, slot, covered)
+        """The current slot: the next write goes to the other."""
         self.db = TinyDB(path, storage=AtomicOrjsonStorage, buffered=True)
         # TinyDB types its storage as the base class; it is an instance of the class passed above.
         self.storage = cast(AtomicOrjsonStorage, self.db.storage)
+        self.storage.preload(data)
         self._conversation = self.db.table("conversation", cache_size=0)
         self._messages = self.db.table("messages", cache_size=0)
         self._pending = self.db.table("pending_statuses", cache_size=0)
@@ -161,8 +229,9 @@ class Shard:
         self.by_wamid: dict[str, int] = {}
         self._transcript: tuple[Message, ...] | None = None
         self._load()
-        self.on_disk = self.storage.has_data
-        """Whether the file exists (the store counts shard files to check its index at open)."""
+        self.created = False
+        """Whether the last `stage` made a new file (its directory needs an fsync; the store
+        counts new slot 0 files)."""
 
     def _load(self) -> None:
         doc = self._conversation.get(doc_id=1)
@@ -244,20 +313,39 @@ class Shard:
     def dirty(self) -> bool:
         return self.storage.dirty
 
-    def commit(self) -> bool:
-        """Write the shard now, durably, if it changed. The caller makes the directory."""
-        written = self.storage.commit()
-        self.on_disk = self.on_disk or written
-        return written
-
-    def stage(self) -> bool:
-        """Write the shard's next content beside its file if it changed (atomic_storage.stage);
-        the store syncs and promotes it with the others of the same flush."""
-        return self.storage.stage()
+    def stage(self, seq: int) -> Path | None:
+        """Write the shard over its other slot if it changed, marked as written at journal record
+        `seq`, not yet durable: the store syncs it with the others of the same flush, then
+        `promote`s it. Returns the file written, or None when there was nothing to write."""
+        data = self.storage.read()
+        if not self.storage.dirty or data is None:
+            return None
+        data["written"] = {"1": {"seq": seq}}
+        target = slot_path(self.path, 1 - self.slot)
+        self.created = overwrite(target, orjson.dumps(data))
+        self.storage.dirty = False
+        return target
 
     def promote(self) -> None:
-        promote(self.path)
-        self.on_disk = True
+        """The staged copy is durable: it is the current slot now."""
+        self.slot = 1 - self.slot
+        self.fell_back = False
+
+    def commit(self, seq: int) -> Path | None:
+        """Write the shard now, durably, if it changed (a rebuilt one). The caller makes the
+        directory. Returns the file written, or None."""
+        target = self.stage(seq)
+        if target is None:
+            return None
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if self.created:
+            fsync_dir(target.parent)
+        self.promote()
+        return target
 
 
 _DOC_KEY = re.compile(r'\s*"(\d+)"\s*:\s*')

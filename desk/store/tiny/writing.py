@@ -3,11 +3,12 @@ one sync per batch (the acknowledgement point), announce the changes; write the 
 and the index flush that empties the journal.
 
 A record the journal took is held for its shard (recovery.py's `_held`: re-applied whenever the
-shard is loaded again) until a shard flush writes the shard: every changed shard is staged, all
-are made durable with one sync, renamed into place, and their directories fsync'd. A shard flush
-runs when DIRTY_SHARDS shards wait, and before every index flush, which only then may empty the
-journal. A kill or a power cut at any moment leaves each shard file old or new, and the journal
-holds everything since the last index flush.
+shard is loaded again) until a shard flush writes the shard: every changed shard is written over
+its other slot (shard.py), all are made durable with one sync, and only then is each one's new
+copy its current one. A shard flush runs when DIRTY_SHARDS shards wait, and before every index
+flush, which only then may empty the journal. A kill or a power cut at any moment leaves each
+shard's current copy whole (only the other was being written), and the journal holds everything
+since the last index flush.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desk import faults
-from desk.atomic_storage import fsync_dir, sync_staged
+from desk.atomic_storage import fsync_dir, sync_all
 from desk.models import Event
 from desk.store import rules
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreUnavailable
@@ -162,12 +163,13 @@ class Writing(Recovery):
         self._transcripts.pop(cid, None)
 
     def _commit(self, shard: Shard) -> None:
-        """Write one shard now, durably (a rebuilt one, whose old file was moved aside)."""
+        """Write one shard now, durably (a rebuilt one)."""
         self._make_dir(shard.path.parent)
-        new = not shard.on_disk
-        shard.commit()
-        if new and shard.on_disk:
-            self._shard_files += 1
+        target = shard.commit(self._journal.seq)
+        if target is not None:
+            self._index.set_slot(shard.id, shard.slot)
+            if shard.created and target == shard.path:
+                self._shard_files += 1
 
     def _make_dir(self, directory: Path) -> None:
         if directory.name not in self._known_dirs:
@@ -176,11 +178,12 @@ class Writing(Recovery):
             self._known_dirs.add(directory.name)
 
     def _write_shards(self) -> set[str]:
-        """The shard flush: every shard with held records that can be loaded, staged, synced with
-        one sync, renamed into place, its directory fsync'd; what was held for it released.
-        Returns the conversations written. A shard that cannot be written keeps its records held
-        and is told as a fault; the others go on."""
-        staged: list[Shard] = []
+        """The shard flush: every shard with held records that can be loaded, written over its
+        other slot (shard.py), all made durable with one sync, the directories of new files
+        fsync'd; what was held for them released. Returns the conversations written. A shard that
+        cannot be written keeps its records held and is told as a fault; the others go on."""
+        staged: list[tuple[Shard, Path]] = []
+        seq = self._journal.seq
         for cid in sorted(self._held):
             try:
                 shard = self._shard(cid)
@@ -189,33 +192,32 @@ class Writing(Recovery):
             try:
                 self._make_dir(shard.path.parent)
                 shard.storage.dirty = True  # whatever it holds is what the file must get
-                if not shard.stage():
+                target = shard.stage(seq)
+                if target is None:
                     self._release(cid)  # nothing at all to keep
                     continue
             except OSError as exc:
                 shard.storage.dirty = True
                 self._set_fault(faults.unwritable(cid, self._name(cid), shard.path, exc, len(self._held[cid])), exc)
                 continue
-            staged.append(shard)
+            staged.append((shard, target))
         if not staged:
             return set()
         try:
-            sync_staged([shard.path for shard in staged])
+            sync_all([target for _, target in staged])
+            for directory in sorted({target.parent for shard, target in staged if shard.created}):
+                fsync_dir(directory)
         except OSError:
-            for shard in staged:
+            for shard, _ in staged:
                 shard.storage.dirty = True
             raise
         written: set[str] = set()
-        directories: set[Path] = set()
-        for shard in staged:
-            new = not shard.on_disk
+        for shard, target in staged:
             shard.promote()
-            if new:
+            self._index.set_slot(shard.id, shard.slot)
+            if shard.created and target == shard.path:
                 self._shard_files += 1
-            directories.add(shard.path.parent)
             written.add(shard.id)
-        for directory in sorted(directories):
-            fsync_dir(directory)
         for cid in written:
             self._release(cid)
         return written
