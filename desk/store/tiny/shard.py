@@ -48,6 +48,8 @@ from desk.summary import ConversationMeta
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.~")
 _MAX_NAME = 180
+_PLAIN = re.compile(r"[a-z0-9\-_~][a-z0-9\-_.~]*")
+"""An id safe_name leaves as it is: only safe characters, not starting with a dot."""
 
 
 def bucket(conversation_id: str) -> str:
@@ -58,6 +60,8 @@ def safe_name(conversation_id: str) -> str:
     """A file name for the conversation id: lowercase letters, digits and `-_.~` as they are,
     everything else (upper case included, `%` too) as %XX per UTF-8 byte. Injective, and stays
     injective when a filesystem ignores case (only the hex digits after `%` are upper case)."""
+    if _PLAIN.fullmatch(conversation_id) and len(conversation_id) <= _MAX_NAME:
+        return conversation_id  # most ids (number~wa_id): nothing to encode, no loop to run
     out = []
     for i, ch in enumerate(conversation_id):
         if ch in _SAFE and not (i == 0 and ch == "."):
