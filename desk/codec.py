@@ -172,6 +172,24 @@ def message_from_doc(doc: dict[str, Any], conversation_id: str) -> Message:
     )
 
 
+def check_message_doc(doc: Any) -> None:
+    """Raise what `message_from_doc` would on this doc, without building the Message (a shard is
+    loaded for a lookup by id far more often than for its messages, and a damaged one must be
+    found when it loads, not when a message is first shown)."""
+    if not isinstance(doc, dict):
+        raise TypeError("a message is not an object")
+    if (
+        not isinstance(doc["id"], str)
+        or not isinstance(doc["type"], str)
+        or doc["direction"] not in _DIRECTIONS
+        or doc["status"] not in _STATUSES
+        or not isinstance(doc["timestamp"], (int, float))
+    ):
+        raise ValueError(f"message {doc.get('id')!r} has a field of the wrong kind")
+    if "media" in doc or "location" in doc or "status_at" in doc:  # rare: build it and see
+        message_from_doc(doc, "")
+
+
 def message_status(value: str) -> MessageStatus:
     return _STATUSES[value]
 

@@ -7,8 +7,9 @@ shows it; `one_line` is also what the UI uses to show a message on one line.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 
 from desk.models import (
     Conversation,
@@ -140,6 +141,53 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
         last_reply_at=last_reply_at,
         message_count=len(messages),
         undelivered=failed is not None and failed != meta.failure_seen,
+    )
+
+
+def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequence[Message]) -> Conversation | None:
+    """`summarize(meta, messages + appended)` from `previous == summarize(meta', messages)`, where
+    `meta'` differs from `meta` at most in its customer, without the messages: for the common
+    write (customer messages newer than everything, which the writer gets far more often than it
+    has the transcript built). None when it cannot tell; then summarize. summarize stays the one
+    definition: a property test holds this to it."""
+    last_message_at, waiting_since, unread, status = (
+        previous.last_message_at, previous.waiting_since, previous.unread, previous.status
+    )
+    reopenable = meta.status is ConversationStatus.RESOLVED and meta.resolved_at is not None
+    newest: Message | None = None
+    for m in appended:
+        ts = m.timestamp
+        if (
+            m.direction is not Direction.INBOUND
+            or last_message_at is None
+            or ts <= last_message_at
+            or (meta.read_upto is not None and ts <= meta.read_upto)
+        ):
+            return None
+        # Newer than every message: after our last reply and our last message, so it is unread,
+        # and a question waits from it unless an earlier one already does.
+        last_message_at, newest, unread = ts, m, unread + 1
+        if m.type not in NOT_A_QUESTION:
+            waiting_since = waiting_since or ts
+            if reopenable and ts > cast(datetime, meta.resolved_at):
+                status = ConversationStatus.OPEN
+    if newest is None:
+        return previous if previous.customer == meta.customer else replace(previous, customer=meta.customer)
+    return Conversation(
+        id=previous.id,
+        business_number_id=previous.business_number_id,
+        customer=meta.customer,
+        status=status,
+        last_inbound_at=last_message_at,
+        last_message_at=last_message_at,
+        preview=one_line(newest, PREVIEW_LENGTH),
+        preview_direction=Direction.INBOUND,
+        unread=unread,
+        waiting_since=waiting_since,
+        first_reply_at=previous.first_reply_at,
+        last_reply_at=previous.last_reply_at,
+        message_count=previous.message_count + len(appended),
+        undelivered=previous.undelivered,
     )
 
 

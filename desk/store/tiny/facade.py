@@ -39,7 +39,7 @@ from desk.store.tiny import records
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
-from desk.store.tiny.shard import DAMAGE, Shard, count_shard_files, shard_files, shard_path
+from desk.store.tiny.shard import DAMAGE, Shard, Snapshot, count_shard_files, shard_files, shard_path
 from desk.store.tiny.sidecars import Catalogues, Drafts
 from desk.store.tiny.writing import Writing
 from desk.summary import failure_key, summarize
@@ -68,7 +68,8 @@ class TinyStore(Writing, Store):
         self._index = Index(self.data_dir / "index.json")
         self._changes = ChangeLog()
         self._shards: OrderedDict[str, Shard] = OrderedDict()
-        self._transcripts: dict[str, tuple[Message, ...]] = {}
+        self._transcripts: dict[str, Snapshot] = {}
+        """The messages of every loaded shard, for readers."""
         self._known_dirs: set[str] = set()
         self._drafts: Drafts | None = None
         self._catalogues: Catalogues | None = None
@@ -170,7 +171,8 @@ class TinyStore(Writing, Store):
         return self._index.get(conversation_id)
 
     def messages(self, conversation_id: str) -> list[Message]:
-        transcript = self._transcripts.get(conversation_id)
+        snapshot = self._transcripts.get(conversation_id)
+        transcript = snapshot.transcript if snapshot is not None else None
         if transcript is None:
             path = shard_path(self._conversations_dir, conversation_id)
             if not path.exists():
@@ -246,7 +248,7 @@ class TinyStore(Writing, Store):
             doc_id = shard.by_id.get(message_id)
             if doc_id is None:
                 raise KeyError(f"{conversation_id}: no message {message_id}")
-            if shard.by_doc[doc_id].direction is not Direction.OUTBOUND:
+            if shard.message(doc_id).direction is not Direction.OUTBOUND:
                 raise ValueError(f"{message_id} is a customer's message, not one of ours")
             record = records.OutboxUpdate(conversation_id, message_id, status, at, wamid, error_code, error_text, agent)
             updated = self._mutate(record, agent)[1]

@@ -268,12 +268,12 @@ def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
     if isinstance(r, Outgoing):
         existing = shard.find(r.message.id)
         if existing is not None:
-            return False, shard.by_doc[existing]
+            return False, shard.message(existing)
         if shard.meta is None:
             raise KeyError(shard.id)
         doc_id = shard.insert(r.message)
         _apply_pending(shard, doc_id)
-        return True, shard.by_doc[doc_id]
+        return True, shard.message(doc_id)
     if isinstance(r, OutboxUpdate):
         return _outbox_update(shard, r)
     if isinstance(r, StatusIn):
@@ -322,13 +322,13 @@ def _outbox_update(shard: Shard, r: OutboxUpdate) -> tuple[bool, Message]:
     doc_id = shard.by_id.get(r.message_id)
     if doc_id is None:
         raise KeyError(r.message_id)
-    old = shard.by_doc[doc_id]
+    old = shard.message(doc_id)
     new = rules.outbox_update(old, r.status, r.at, r.wamid, r.error_code, r.error_text)
     if new is None:
         return False, old
     shard.replace(doc_id, new)
     _apply_pending(shard, doc_id)
-    return True, shard.by_doc[doc_id]
+    return True, shard.message(doc_id)
 
 
 def _status(shard: Shard, r: StatusIn) -> tuple[bool, bool]:
@@ -340,7 +340,7 @@ def _status(shard: Shard, r: StatusIn) -> tuple[bool, bool]:
             return False, False
         shard.add_pending(pending)
         return True, False
-    new = rules.whatsapp_status(shard.by_doc[doc_id], r.status, r.at, r.error_code, r.error_text)
+    new = rules.whatsapp_status(shard.message(doc_id), r.status, r.at, r.error_code, r.error_text)
     if new is None:
         return False, False
     shard.replace(doc_id, new)
@@ -349,7 +349,7 @@ def _status(shard: Shard, r: StatusIn) -> tuple[bool, bool]:
 
 def _apply_pending(shard: Shard, doc_id: int) -> None:
     """Statuses that came before we knew the message's wamid, applied now in arrival order."""
-    message = shard.by_doc[doc_id]
+    message = shard.message(doc_id)
     if message.direction is not Direction.OUTBOUND:
         return
     keys = {message.id, message.wamid} - {None}
@@ -362,6 +362,6 @@ def _apply_pending(shard: Shard, doc_id: int) -> None:
         )
         if new is not None:
             message = new
-    if message is not shard.by_doc[doc_id]:
+    if message is not shard.message(doc_id):
         shard.replace(doc_id, message)
     shard.remove_pending([pid for pid, _ in matched])

@@ -24,6 +24,7 @@ from desk.store.tiny.records import ShardRecord
 from desk.store.tiny.shard import (
     DAMAGE,
     Shard,
+    Snapshot,
     id_from_path,
     read_slot,
     salvage,
@@ -36,7 +37,7 @@ from desk.summary import ConversationMeta
 if TYPE_CHECKING:
 
     from desk.clock import Clock
-    from desk.models import Conversation, Message
+    from desk.models import Conversation
     from desk.store.changes import ChangeLog
     from desk.store.tiny.index import Index
     from desk.store.tiny.journal import Journal
@@ -58,7 +59,7 @@ class Recovery:
     # here for the type checker only, so that nothing changes at run time).
     SHARD_CACHE: int
     _shards: OrderedDict[str, Shard]
-    _transcripts: dict[str, tuple[Message, ...]]
+    _transcripts: dict[str, Snapshot]
     _conversations_dir: Path
     _shard_files: int
     _index: Index
@@ -144,7 +145,10 @@ class Recovery:
             shard = self._quarantine(cid, path, slot, exc)
         if shard.fell_back:
             self._redo(shard)
-        for seq, record in self._held.get(cid, ()):
+        held = self._held.get(cid, ())
+        if held:
+            shard.reshaped = True  # the index's summary may or may not have what is held: afresh
+        for seq, record in held:
             try:
                 records.apply(shard, record)
             except (KeyError, ValueError, TypeError) as exc:
@@ -175,6 +179,7 @@ class Recovery:
             shard.id, slot_path(shard.path, 1 - shard.slot), len(redone),
         )
         shard.storage.dirty = True
+        shard.reshaped = True
         self._held.setdefault(shard.id, [])
 
     def _journal_records(self, cid: str) -> Held:
@@ -219,6 +224,7 @@ class Recovery:
         damaged = slot_path(path, slot)
         self._set_fault(faults.damaged(cid, name, damaged, aside or damaged, len(applied), len(kept)), exc)
         shard.storage.dirty = True  # whatever it was rebuilt from, it is written whole
+        shard.reshaped = True
         try:
             self._commit(shard)
         except OSError as write_exc:

@@ -6,16 +6,19 @@ renaming it over the old: atomic_storage.overwrite). A write never touches the s
 last read from or written to (its current slot), so a write cut short by a crash leaves the other
 slot whole. Each copy says up to which journal record it was written (`written.seq`); the store
 names each conversation's current slot in its index and falls back on the other copy only when it
-is recent enough for the journal to redo the rest (`read_slot`). The bucket is the first two hex digits of the
-SHA-1 of the conversation id (256 directories, so none holds more than a few thousand files even at
-a million conversations), the name the id percent-encoded so that it is safe and collision-free on
-every filesystem, case-insensitive ones included.
+is recent enough for the journal to redo the rest (`read_slot`).
+
+The bucket is the first two hex digits of the SHA-1 of the conversation id (256 directories, so
+none holds more than a few thousand files even at a million conversations), the name the id
+percent-encoded so that it is safe and collision-free on every filesystem, case-insensitive ones
+included.
 
 Tables: `conversation` (one doc, id 1: business number, customer, status, resolved_at, read_upto),
 `messages` (one doc per message, TinyDB doc ids in arrival order), `pending_statuses` (status
-events for a wamid we do not know yet), `written` (doc 1: the journal seq the copy was written at). The shard is held in memory while the writer uses it
-(TinyDB over a buffered atomic storage) and written lazily: its changes wait in the store's
-journal until the next shard flush writes every changed shard with one sync.
+events for a wamid we do not know yet), `written` (doc 1: the journal seq the copy was written
+at). The shard is held in memory while the writer uses it (TinyDB over a buffered storage) and
+written lazily: its changes wait in the store's journal until the next shard flush writes every
+changed shard with one sync.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote_to_bytes
@@ -35,6 +39,7 @@ from tinydb.table import Document
 
 from desk.atomic_storage import AtomicOrjsonStorage, fsync_dir, overwrite, read_json
 from desk.codec import (
+    check_message_doc,
     conversation_status,
     customer_from_doc,
     customer_to_doc,
@@ -210,6 +215,11 @@ def _replace_with(new: dict[str, Any]) -> Callable[[MutableMapping[str, Any]], N
     return transform
 
 
+def in_order(messages: Iterable[tuple[Message, int]]) -> tuple[Message, ...]:
+    """(message, doc id) pairs as a transcript: oldest first (timestamp, then arrival)."""
+    return tuple(m for m, _ in sorted(messages, key=lambda pair: (pair[0].timestamp, pair[1])))
+
+
 class Shard:
     """A conversation's file, loaded. Only the writer thread touches one; readers get `transcript`."""
 
@@ -225,48 +235,74 @@ class Shard:
         self.storage = cast(AtomicOrjsonStorage, self.db.storage)
         self.storage.preload(data)
         self._conversation = self.db.table("conversation", cache_size=0)
-        self._messages = self.db.table("messages", cache_size=0)
         self._pending = self.db.table("pending_statuses", cache_size=0)
         self.meta: ConversationMeta | None = None
-        self.by_doc: dict[int, Message] = {}
+        # The messages table is kept as the file holds it (doc id -> doc, each doc replaced, never
+        # changed in place) and a Message is built from a doc only when asked for: most writes need
+        # a lookup by id and the new message, not the 20 or 200 objects before it (building them
+        # was half the writer's time). TinyDB's own table rebuilds the whole table on each insert.
+        self._docs: dict[str, dict[str, Any]] = {}
+        self._built: dict[int, Message] = {}
         self.by_id: dict[str, int] = {}
         self.by_wamid: dict[str, int] = {}
+        self._next_id = 1
         self._transcript: tuple[Message, ...] | None = None
-        self._load()
+        self.appended: list[Message] = []
+        """Messages inserted since the store last summarised the shard (`summarised`)..."""
+        self.reshaped = False
+        """...and whether anything else changed since (then the summary is computed afresh)."""
+        self._load(data)
         self.created = False
         """Whether the last `stage` made a new file (its directory needs an fsync; the store
         counts new slot 0 files)."""
 
-    def _load(self) -> None:
+    def _load(self, data: dict[str, Any] | None) -> None:
         doc = self._conversation.get(doc_id=1)
         self.meta = meta_from_doc(doc) if doc is not None else None
-        # From the storage's data itself, not the table's Documents (a copy of each doc): the
-        # writer loads a shard for most messages it stores.
-        for key, raw in ((self.storage.read() or {}).get("messages") or {}).items():
-            self._index(int(key), message_from_doc(raw, self.id))
+        docs = (data or {}).get("messages") or {}
+        if not isinstance(docs, dict):
+            raise ValueError("the messages table is not an object")
+        for key, raw in docs.items():
+            check_message_doc(raw)
+            self._index(int(key), raw)
+        self._docs = docs
+        self._next_id = max(map(int, docs), default=0) + 1
 
-    def _index(self, doc_id: int, message: Message) -> None:
-        old = self.by_doc.get(doc_id)
-        if old is not None and old.wamid and self.by_wamid.get(old.wamid) == doc_id:
-            del self.by_wamid[old.wamid]
-        self.by_doc[doc_id] = message
-        self.by_id[message.id] = doc_id
-        if message.wamid:
-            self.by_wamid[message.wamid] = doc_id
+    def _index(self, doc_id: int, raw: dict[str, Any]) -> None:
+        old = self._docs.get(str(doc_id))
+        if old is not None and old.get("wamid") and self.by_wamid.get(old["wamid"]) == doc_id:
+            del self.by_wamid[old["wamid"]]
+        self.by_id[raw["id"]] = doc_id
+        wamid = raw.get("wamid")
+        if wamid:
+            self.by_wamid[wamid] = doc_id
         self._transcript = None
 
     @property
     def exists(self) -> bool:
         return self.meta is not None
 
+    def message(self, doc_id: int) -> Message:
+        message = self._built.get(doc_id)
+        if message is None:
+            message = self._built[doc_id] = message_from_doc(self._docs[str(doc_id)], self.id)
+        return message
+
     @property
     def transcript(self) -> tuple[Message, ...]:
         """Every message, oldest first (timestamp, then arrival)."""
         if self._transcript is None:
-            self._transcript = tuple(
-                m for _, m in sorted(self.by_doc.items(), key=lambda item: (item[1].timestamp, item[0]))
-            )
+            self._transcript = in_order((self.message(int(key)), int(key)) for key in self._docs)
         return self._transcript
+
+    def snapshot(self) -> Snapshot:
+        """The messages as they are now, for a reader on another thread: it builds what it reads."""
+        return Snapshot(self.id, tuple(self._docs.items()), self._transcript)
+
+    def summarised(self) -> None:
+        """The store's summary now reflects every change."""
+        self.appended = []
+        self.reshaped = False
 
     # --- lookups -----------------------------------------------------------------------------------
 
@@ -280,7 +316,7 @@ class Shard:
     def ours_by_wamid(self, wamid: str) -> int | None:
         """Our (outbound) message whose wamid, or id, is `wamid`."""
         for doc_id in (self.by_wamid.get(wamid), self.by_id.get(wamid)):
-            if doc_id is not None and self.by_doc[doc_id].direction is Direction.OUTBOUND:
+            if doc_id is not None and self._docs[str(doc_id)]["direction"] == Direction.OUTBOUND.value:
                 return doc_id
         return None
 
@@ -292,26 +328,40 @@ class Shard:
             self._conversation.update(_replace_with(doc), doc_ids=[1])
         else:
             self._conversation.insert(Document(doc, doc_id=1))
+        if self.meta is None or replace(self.meta, customer=meta.customer) != meta:
+            self.reshaped = True  # (a customer's new name alone: the summary takes it as it is)
         self.meta = meta
 
     def insert(self, message: Message) -> int:
-        doc_id = self._messages.insert(message_to_doc(message))
-        self._index(doc_id, message)
+        doc_id = self._next_id
+        self._next_id += 1
+        self._put(doc_id, message)
+        self.appended.append(message)
         return doc_id
 
     def replace(self, doc_id: int, message: Message) -> None:
-        self._messages.update(_replace_with(message_to_doc(message)), doc_ids=[doc_id])
-        self._index(doc_id, message)
+        self._put(doc_id, message)
+        self.reshaped = True
+
+    def _put(self, doc_id: int, message: Message) -> None:
+        raw = message_to_doc(message)
+        self._index(doc_id, raw)
+        self._docs[str(doc_id)] = raw  # a new doc: a reader's snapshot keeps the old one whole
+        self._built[doc_id] = message
+        data = self.storage.read()
+        self.storage.write(data if data is not None else {})  # buffered: marks the shard changed
 
     def pending(self) -> list[tuple[int, dict[str, Any]]]:
         return [(doc.doc_id, dict(doc)) for doc in self._pending.all()]
 
     def add_pending(self, doc: dict[str, Any]) -> None:
         self._pending.insert(doc)
+        self.reshaped = True
 
     def remove_pending(self, doc_ids: list[int]) -> None:
         if doc_ids:
             self._pending.remove(doc_ids=doc_ids)
+            self.reshaped = True
 
     @property
     def dirty(self) -> bool:
@@ -324,6 +374,7 @@ class Shard:
         data = self.storage.read()
         if not self.storage.dirty or data is None:
             return None
+        data["messages"] = self._docs
         data["written"] = {"1": {"seq": seq}}
         target = slot_path(self.path, 1 - self.slot)
         self.created = overwrite(target, orjson.dumps(data))
@@ -350,6 +401,26 @@ class Shard:
             fsync_dir(target.parent)
         self.promote()
         return target
+
+
+class Snapshot:
+    """A shard's messages at one moment, for readers: the docs are never changed in place (a
+    change replaces the doc), so this holds them whole while the writer goes on; the Messages are
+    built on the first read."""
+
+    __slots__ = ("_docs", "_id", "_transcript")
+
+    def __init__(self, conversation_id: str, docs: tuple[tuple[str, dict[str, Any]], ...],
+                 transcript: tuple[Message, ...] | None) -> None:
+        self._id = conversation_id
+        self._docs = docs
+        self._transcript = transcript
+
+    @property
+    def transcript(self) -> tuple[Message, ...]:
+        if self._transcript is None:
+            self._transcript = in_order((message_from_doc(raw, self._id), int(key)) for key, raw in self._docs)
+        return self._transcript
 
 
 _DOC_KEY = re.compile(r'\s*"(\d+)"\s*:\s*')

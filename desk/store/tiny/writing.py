@@ -26,7 +26,7 @@ from desk.store.tiny.records import Record
 from desk.store.tiny.recovery import Recovery
 from desk.store.tiny.shard import Shard
 from desk.store.tiny.sidecars import Catalogues
-from desk.summary import summarize
+from desk.summary import summarize, summary_after
 
 
 class Writing(Recovery):
@@ -110,7 +110,7 @@ class Writing(Recovery):
             raise
         for shard in touched.values():
             self._shards[shard.id] = shard  # the one copy with every change of the batch
-            self._refresh(shard)
+            self._refresh(shard, live=True)
         for seq, (i, record, loaded) in zip(seqs, group):
             self._hold(record.cid, seq, record)  # until its shard is written
             if loaded is None or not loaded.exists or not records.visible(record, results[i][1]):
@@ -222,14 +222,23 @@ class Writing(Recovery):
             self._release(cid)
         return written
 
-    def _refresh(self, shard: Shard) -> None:
-        """The conversation's summary from its shard, into the in-memory index."""
+    def _refresh(self, shard: Shard, *, live: bool = False) -> None:
+        """The conversation's summary from its shard, into the in-memory index. `live`: a change
+        of the write path, where the index's summary is the shard's before it (not so while the
+        journal is replayed or a file rebuilt), so that new customer messages need not the
+        transcript (summary_after)."""
         if shard.meta is None:
             return
-        transcript = shard.transcript
-        self._index.put(summarize(shard.meta, transcript), rules.in_flight(transcript))
+        previous = self._index.get(shard.id) if live and not shard.reshaped else None
+        summary = summary_after(previous, shard.meta, shard.appended) if previous is not None else None
+        if summary is not None:
+            self._index.put(summary, shard.id in self._index.in_flight)  # customer messages only
+        else:
+            transcript = shard.transcript
+            self._index.put(summarize(shard.meta, transcript), rules.in_flight(transcript))
+        shard.summarised()
         if shard.id in self._shards:
-            self._transcripts[shard.id] = transcript
+            self._transcripts[shard.id] = shard.snapshot()
 
     # --- the index -------------------------------------------------------------------------------------
 
