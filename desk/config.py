@@ -103,6 +103,8 @@ class WebhookConfig:
     host: str = "127.0.0.1"
     port: int = 8787
     path: str = "/webhook"
+    process: bool = True
+    """Run the receiver in a process of its own, on a core of its own (backends/cloud/inlet.py)."""
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ import httpx
 from backends.base import Backend, Capability, Sent, SyncFailure
 from backends.cloud import payloads
 from backends.cloud.graph import Graph
+from backends.cloud.inlet import Inlet, ProcessInlet, ThreadInlet
 from backends.cloud.pacing import Pacer
-from backends.cloud.receiver import Receiver, receiver_app
-from backends.cloud.spool import Spool
 from backends.cloud.webhook import TemplateUpdate, parse_body
 from backends.errors import OutcomeUnknown, error_for, error_sentence
 from desk.clock import Clock
@@ -96,43 +95,31 @@ class CloudBackend(Backend):
         cloud = config.cloud
         self.graph = Graph(self._client, cloud.graph_url, cloud.api_version, secrets.access_token, clock, cloud.timeout_seconds)
         self._pacer = Pacer(clock)
-        self._spool = Spool(data_dir)
+        webhook = config.webhook
+        inlet = ProcessInlet if webhook.process else ThreadInlet
+        self._inlet: Inlet = inlet(data_dir, webhook.host, webhook.port, webhook.path, secrets.app_secret, secrets.verify_token)
         self._queue: asyncio.Queue[tuple[int, bytes] | Event] = asyncio.Queue()
         self._catalogue: dict[str, tuple[Template, ...]] = {}
-        self._receiver: Receiver | None = None
         self._sync_task: asyncio.Task[None] | None = None
 
     @property
     def receiver_url(self) -> str:
         """Where the receiver listens (its port is the real one when the config asked for 0)."""
-        return (self._receiver.url if self._receiver else "") + self._config.webhook.path
+        return (self._inlet.url if self._inlet.url else "") + self._config.webhook.path
 
     def business_numbers(self) -> list[BusinessNumber]:
         return self._config.numbers()
 
     # --- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
-        for record in self._spool.open():
-            self._queue.put_nowait(record)  # received before a crash, never applied: replay
-        webhook = self._config.webhook
-        app = receiver_app(
-            path=webhook.path,
-            app_secret=self._secrets.app_secret,
-            verify_token=self._secrets.verify_token,
-            spool=self._spool,
-            received=lambda seq, body: self._queue.put_nowait((seq, body)),
-        )
-        self._receiver = Receiver(app, webhook.host, webhook.port)
-        await self._receiver.start()
+        await self._inlet.start(lambda seq, body: self._queue.put_nowait((seq, body)))
         log.info("webhook receiver listening on %s", self.receiver_url)
         self._sync_task = asyncio.create_task(self._sync_templates_forever())
 
     async def drain(self, timeout: float) -> bool:
         """Stop receiving, then wait (up to `timeout` s) until what was received is applied; the
         rest stays in the spool for the next start. True if everything was applied."""
-        if self._receiver:
-            await self._receiver.stop()
-            self._receiver = None
+        await self._inlet.stop_receiving()
         try:
             await asyncio.wait_for(self._queue.join(), timeout)
         except TimeoutError:
@@ -142,9 +129,7 @@ class CloudBackend(Backend):
     async def stop(self) -> None:
         if self._sync_task:
             self._sync_task.cancel()
-        if self._receiver:
-            await self._receiver.stop()
-        self._spool.close()
+        await self._inlet.close()
         await self._client.aclose()
 
     # --- inbound -------------------------------------------------------------------------------------
@@ -173,7 +158,7 @@ class CloudBackend(Backend):
             # nothing). So only here are these bodies done. A consumer that stops mid-batch
             # (cancelled, failed) never gets here: the bodies replay.
             for seq in done:
-                self._spool.done(seq)
+                self._inlet.done(seq)
             for _ in items:
                 self._queue.task_done()
 

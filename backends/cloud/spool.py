@@ -49,14 +49,14 @@ DONE_EVERY = 64
 """Records between writes of webhooks.done (and at close)."""
 
 MAGIC = b"\x00\xffWR"
-_HEADER = struct.Struct(">4sQII")
-HEADER_SIZE = _HEADER.size
+HEADER = struct.Struct(">4sQII")
+HEADER_SIZE = HEADER.size
 
 
 def encode(seq: int, body: bytes) -> bytes:
     """One spool record."""
     crc = zlib.crc32(body, zlib.crc32(struct.pack(">QI", seq, len(body))))
-    return _HEADER.pack(MAGIC, seq, len(body), crc) + body
+    return HEADER.pack(MAGIC, seq, len(body), crc) + body
 
 
 @dataclass
@@ -82,7 +82,7 @@ def scan(data: bytes) -> Scan:
             if position + HEADER_SIZE > size:
                 torn = True
             else:
-                _, seq, length, crc = _HEADER.unpack_from(data, position)
+                _, seq, length, crc = HEADER.unpack_from(data, position)
                 end = position + HEADER_SIZE + length
                 if end > size:
                     torn = True
