@@ -173,9 +173,8 @@ def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequ
                 status = ConversationStatus.OPEN
     if newest is None:
         return previous if previous.customer == meta.customer else replace(previous, customer=meta.customer)
-    return Conversation(
-        id=previous.id,
-        business_number_id=previous.business_number_id,
+    return replace(
+        previous,
         customer=meta.customer,
         status=status,
         last_inbound_at=last_message_at,
@@ -184,11 +183,8 @@ def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequ
         preview_direction=Direction.INBOUND,
         unread=unread,
         waiting_since=waiting_since,
-        first_reply_at=previous.first_reply_at,
-        last_reply_at=previous.last_reply_at,
         message_count=previous.message_count + len(appended),
-        undelivered=previous.undelivered,
-    )
+    )  # first and last reply, undelivered: as they were (customer messages change neither)
 
 
 # --- one line per message ------------------------------------------------------------------------

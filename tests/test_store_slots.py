@@ -88,13 +88,17 @@ def test_a_damaged_copy_whose_twin_is_older_than_the_journal_is_told_and_rebuilt
     store.close()
 
 
-def test_the_index_rebuilt_from_the_files_reads_each_conversations_newest_copy(data_dir: Path):
+def written_twice(data_dir: Path) -> None:
+    """a1 in both copies, a2 in slot 1 only (closed: the journal holds nothing)."""
     store = opened(data_dir)
     store.apply(inbound(ALICE, "a1", 1))
     store.flush()
     store.apply(inbound(ALICE, "a2", 2))
-    store.flush()  # slot 1 has a2, slot 0 does not; the journal holds nothing
     store.close()
+
+
+def test_the_index_rebuilt_from_the_files_reads_each_conversations_newest_copy(data_dir: Path):
+    written_twice(data_dir)
     (data_dir / "index.json").unlink()
     store = opened(data_dir)
     assert ids(store, A) == ["a1", "a2"] and store.conversation(A).message_count == 2
@@ -103,11 +107,7 @@ def test_the_index_rebuilt_from_the_files_reads_each_conversations_newest_copy(d
 
 
 def test_check_reads_the_newest_copy_and_finds_a_clean_directory(data_dir: Path):
-    store = opened(data_dir)
-    store.apply(inbound(ALICE, "a1", 1))
-    store.flush()
-    store.apply(inbound(ALICE, "a2", 2))
-    store.close()
+    written_twice(data_dir)
     out = io.StringIO()
     assert check.main(data_dir, out=out) == 0, out.getvalue()
 
