@@ -19,6 +19,10 @@ Then serve gets SIGTERM, and the store is opened: every wamid sent must be in it
 
 Aim (issue 7): 2,000 webhooks a second sustained for 60 s on 2 cores, the backlog drained while it
 runs, nothing lost. --sizes is accepted (run_all.py passes it) and ignored: the store starts empty.
+
+--customers sets the mix. 2,000 (the default, the hard case): each customer writes once a second,
+so every conversation grows by 60 messages in the minute and nearly every message rewrites a
+conversation that no longer fits the writer's cache. 20,000: each writes every 10 s, a brisk chat.
 """
 
 from __future__ import annotations
