@@ -130,3 +130,17 @@ def test_a_reader_that_meets_a_copy_being_overwritten_reads_again_under_the_writ
     assert ids(store, A) == ["a1"] and store.faults() == []
     assert calls == [False, True]
     store.close()
+
+
+def test_check_tells_a_copy_not_read_that_does_not_parse_and_repair_writes_it_whole(data_dir: Path):
+    written_twice(data_dir)  # slot 1 current
+    first = shard_path(data_dir / "conversations", A)
+    first.write_bytes(first.read_bytes()[:30])  # the copy a fall back would need
+    out = io.StringIO()
+    assert check.main(data_dir, out=out) == 1
+    assert f"{first.name} does not parse" in out.getvalue() and "its other copy" in out.getvalue()
+    assert check.main(data_dir, repair=True, out=io.StringIO()) == 0
+    assert orjson.loads(first.read_bytes())  # whole again
+    store = opened(data_dir)
+    assert ids(store, A) == ["a1", "a2"] and store.faults() == []
+    store.close()

@@ -34,7 +34,7 @@ from desk.store.rules import whatsapp_moves
 from desk.store.tiny import INDEX_VERSION, TinyStore
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.journal import Journal
-from desk.store.tiny.shard import Shard, id_from_path, read_slot, shard_files
+from desk.store.tiny.shard import Shard, id_from_path, read_slot, shard_files, slot_path
 from desk.summary import summarize
 from desk.text import flatten
 
@@ -158,6 +158,15 @@ def _read_shard(path: Path, found: Findings, seen: dict[str, _Conversation]) -> 
         found.damage.append(f"{path.parent.name}/{path.name} does not parse ({flatten(str(exc), 80)}).")
         found.damaged_shards[path] = id_from_path(path)
         return
+    other = slot_path(path, 1 - shard.slot)
+    try:
+        read_json(other)
+    except Exception as exc:  # noqa: BLE001 - the copy not read: the store may still fall back on it
+        found.damage.append(
+            f"{path.parent.name}/{other.name} does not parse ({flatten(str(exc), 80)}); "
+            f"its other copy, {path.parent.name}/{slot_path(path, shard.slot).name}, is read."
+        )
+        found.damaged_shards[path] = cid
     conv = seen.setdefault(shard.id, _Conversation())
     for message in shard.transcript:
         conv.ids.update(k for k in (message.id, message.wamid) if k)
@@ -261,8 +270,9 @@ def _repair(data_dir: Path, found: Findings, lock: DataDirLock, out: TextIO) -> 
     try:
         for cid in found.damaged_shards.values():
             if cid is not None:
-                store.messages(cid)  # finds the damage ...
-        store.retry()  # ... and moves the file aside, rebuilding the conversation from the journal
+                # Written whole over its copy not read; a copy that was read and does not parse is
+                # moved aside and the conversation rebuilt from what is whole and the journal.
+                store.rewrite(cid)
         applied = 0
         now = SystemClock().now()
         for _, body in scan.records:

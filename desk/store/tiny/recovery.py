@@ -306,6 +306,14 @@ class Recovery:
                     self._clear_fault("index", None)
             return changed
 
+    def rewrite(self, conversation_id: str) -> None:
+        """Write the conversation's shard whole over its copy not read, now (`wadesk check
+        --repair`): a copy that does not parse is replaced by one that does."""
+        with self._write_lock:
+            self._check_open()
+            self._suspect.add(conversation_id)
+        self.retry()
+
     def _announce_written(self, cid: str) -> None:
         try:
             seq = self._append(records.Written(cid))
