@@ -264,6 +264,7 @@ ROW_FIELDS = (
     "business_number_id",  # None: the part of the id before the first "~"
     "customer_id",  # None: the part of the id after the first "~"
     "undelivered",  # None (older rows): False
+    "assignee",  # None: nobody (and older rows)
 )
 _ROW_LEN = len(ROW_FIELDS)
 _STATUS_CODE = {ConversationStatus.OPEN: 0, ConversationStatus.RESOLVED: 1}
@@ -297,6 +298,7 @@ def conversation_to_row(c: Conversation) -> list[Any]:
         bn,
         customer_id,
         c.undelivered,
+        c.assignee,
     ]
 
 
@@ -322,6 +324,7 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         bn,
         customer_id,
         undelivered,
+        assignee,
     ) = row
     if bn is None or customer_id is None:
         bn, _, customer_id = cid.partition("~")
@@ -342,4 +345,5 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         None if last_reply_at is None else ft(last_reply_at, utc),
         message_count or 0,
         bool(undelivered),
+        assignee,
     )

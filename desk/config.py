@@ -117,6 +117,9 @@ class InboxConfig:
 class Config:
     backend: str = "mock"
     agent_name: str = "agent"
+    agent_id: str = ""
+    """A stable id for this agent: conversations are assigned to it. Empty: made from agent_name
+    (`agent_key`), which then must not change."""
     timezone: str = "UTC"
     """The agent's time zone: times in the transcript are shown in it."""
     data_dir: str = ""
@@ -229,8 +232,16 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
 _TYPE_WORDS = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 
 
+def agent_key(config: Config) -> str:
+    """The agent's id: `agent_id`, else `agent_name` lowercased with every run of other characters
+    than letters and digits made one "-" ("Ana María" -> "ana-maría")."""
+    return config.agent_id or "-".join("".join(c if c.isalnum() else " " for c in config.agent_name.lower()).split())
+
+
 def _check(config: Config) -> Config:
     zone(config.timezone, "timezone")
+    if not agent_key(config):
+        raise ConfigError("The config key agent_id must be set when agent_name has no letter or digit.")
     _positive(config.mock.speed, "mock.speed")
     _positive(config.cloud.template_sync_minutes, "cloud.template_sync_minutes")
     _positive(config.cloud.timeout_seconds, "cloud.timeout_seconds")

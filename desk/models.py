@@ -176,6 +176,8 @@ class Conversation:
     undelivered: bool = False
     """Our latest message failed (refused, or a `failed` status later) and the agent has not opened
     the conversation since: the inbox row says so instead of showing it as sent."""
+    assignee: str | None = None
+    """The agent id (config `agent_id`) who owns the conversation; None: nobody does."""
 
 
 # --- templates -------------------------------------------------------------------------------------

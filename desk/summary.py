@@ -49,6 +49,8 @@ class ConversationMeta:
     """The agent has seen every customer message up to this timestamp; None: nothing seen."""
     failure_seen: str | None = None
     """The failure of ours the agent has seen (`failure_key`): its mark leaves the inbox row."""
+    assignee: str | None = None
+    """The agent id who owns the conversation; None: nobody."""
 
 
 def latest_ours(messages: Sequence[Message]) -> Message | None:
@@ -141,6 +143,7 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
         last_reply_at=last_reply_at,
         message_count=len(messages),
         undelivered=failed is not None and failed != meta.failure_seen,
+        assignee=meta.assignee,
     )
 
 

@@ -68,6 +68,9 @@ class StoreWriter:
     async def set_status(self, conversation_id: str, status: ConversationStatus) -> None:
         await self._run(self.store.set_status, conversation_id, status, agent=self.agent)
 
+    async def assign(self, conversation_id: str, assignee: str | None) -> None:
+        await self._run(self.store.assign, conversation_id, assignee, agent=self.agent)
+
     async def save_draft(self, conversation_id: str, text: str) -> None:
         await self._run(self.store.save_draft, conversation_id, text, agent=self.agent)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from desk.config import Config, ConfigError, load
+from desk.config import Config, ConfigError, agent_key, load
 from tui.cli import main
 
 
@@ -153,3 +153,21 @@ def test_overrides_are_checked_like_the_file(tmp_path):
     with pytest.raises(ConfigError, match=r"mock\.speed"):
         load(write(tmp_path, "[mock]\nspeed = 2.0"), speed=-1)
     assert load(None, seed=3, speed=60).mock.seed == 3
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('agent_name = "Ana María"', "ana-maría"),
+    ('agent_name = "  Ben  O\'Neil "', "ben-o-neil"),
+    ('agent_name = "Ana"\nagent_id = "a-17"', "a-17"),
+])
+def test_the_agents_id_is_agent_id_or_made_from_the_name(tmp_path, text, key):
+    path = tmp_path / "config.toml"
+    path.write_text(text + "\n")
+    assert agent_key(load(path)) == key
+
+
+def test_a_name_without_a_letter_or_digit_needs_an_agent_id(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('agent_name = "***"\n')
+    with pytest.raises(ConfigError, match="agent_id"):
+        load(path)

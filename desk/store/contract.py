@@ -206,6 +206,12 @@ class Store(ABC):
         """Open or resolve; resolving is stamped no earlier than the conversation's last message
         (rules.resolved_at)."""
 
+    @abstractmethod
+    def assign(self, conversation_id: str, assignee: str | None, *, agent: str | None = None) -> None:
+        """Give the conversation to `assignee` (an agent id), or to nobody (None); announced as a
+        change unless it is theirs already. A customer's messages never change who owns it. An
+        unknown conversation raises KeyError."""
+
     # --- drafts and templates --------------------------------------------------------------------
     @abstractmethod
     def draft(self, conversation_id: str) -> str: ...

@@ -284,6 +284,13 @@ class TinyStore(Writing, Store):
                 resolved_at = rules.resolved_at(self._clock.now(), shard.transcript)
             self._mutate(records.ConversationState(conversation_id, status, resolved_at, agent), agent)
 
+    def assign(self, conversation_id: str, assignee: str | None, *, agent: str | None = None) -> None:
+        with self._write_lock:
+            self._check_open()
+            if self._shard(conversation_id).meta is None:
+                raise KeyError(conversation_id)
+            self._mutate(records.Assignment(conversation_id, assignee, agent), agent)
+
     # --- drafts and templates ------------------------------------------------------------------------
 
     def draft(self, conversation_id: str) -> str:

@@ -189,6 +189,19 @@ class Templates:
 
 
 @dataclass(frozen=True, slots=True)
+class Assignment:
+    """The conversation given to an agent (their agent id), or to nobody (None)."""
+
+    cid: str
+    assignee: str | None
+    by: str | None = None
+    OP = "assign"
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"op": self.OP, "cid": self.cid, "assignee": self.assignee, "by": self.by}
+
+
+@dataclass(frozen=True, slots=True)
 class Written:
     """retry() wrote what was held for a conversation: nothing to redo, journaled only so that
     the change it makes visible has a number of its own, as every change does."""
@@ -200,7 +213,7 @@ class Written:
         return {"op": self.OP, "cid": self.cid}
 
 
-ShardRecord = MessageIn | Outgoing | OutboxUpdate | StatusIn | ConversationState | Read | Written
+ShardRecord = MessageIn | Outgoing | OutboxUpdate | StatusIn | ConversationState | Read | Assignment | Written
 Record = ShardRecord | Templates
 
 HOLDABLE = (MessageIn, StatusIn, ConversationState)
@@ -249,6 +262,8 @@ def decode(doc: dict[str, Any]) -> Record:
         )
     if op == "read":
         return Read(doc["cid"], ts_from_doc(doc["read_upto"]), doc.get("failure_seen"), doc.get("by"))
+    if op == "assign":
+        return Assignment(doc["cid"], doc["assignee"], doc.get("by"))
     if op == "written":
         return Written(doc["cid"])
     if op == "templates":
@@ -287,6 +302,11 @@ def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
         if meta.status is r.status and meta.resolved_at == r.resolved_at:
             return False, None
         shard.set_meta(replace(meta, status=r.status, resolved_at=r.resolved_at))
+        return True, None
+    if isinstance(r, Assignment):
+        if meta.assignee == r.assignee:
+            return False, None
+        shard.set_meta(replace(meta, assignee=r.assignee))
         return True, None
     read_upto = rules.read_upto(meta.read_upto, r.read_upto)
     failure_seen = r.failure_seen or meta.failure_seen

@@ -192,6 +192,7 @@ def meta_to_doc(meta: ConversationMeta) -> dict[str, Any]:
         "resolved_at": ts_to_doc(meta.resolved_at),
         "read_upto": ts_to_doc(meta.read_upto),
         "failure_seen": meta.failure_seen,
+        "assignee": meta.assignee,
     }
 
 
@@ -204,6 +205,7 @@ def meta_from_doc(doc: dict[str, Any]) -> ConversationMeta:
         resolved_at=ts_from_doc(doc.get("resolved_at")),
         read_upto=ts_from_doc(doc.get("read_upto")),
         failure_seen=doc.get("failure_seen"),
+        assignee=doc.get("assignee"),
     )
 
 
