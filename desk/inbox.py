@@ -11,6 +11,7 @@ conversation is a bisect plus a list insert: ~O(log n) + a memmove, cheap at 100
 from __future__ import annotations
 
 import bisect
+import enum
 import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -83,6 +84,14 @@ class _Sorted:
         return i if i < len(self.rows) and self.rows[i] is row else None
 
 
+class Owner(str, enum.Enum):
+    """Whose conversations the inbox shows: the agent's own, nobody's, or everyone's."""
+
+    ALL = "all"
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+
+
 class InboxModel:
     """All rows sorted by urgency, and the filtered view the agent sees.
 
@@ -96,8 +105,11 @@ class InboxModel:
         policy_for: Callable[[str], SlaPolicy],
         department_for: Callable[[str], str],
         closing_soon: timedelta = CLOSING_SOON,
+        me: str = "",
     ) -> None:
         self._policy_for = policy_for
+        self.me = me
+        """The agent's id (desk.config.agent_key): what "mine" means."""
         self._department_for = department_for
         self.closing_soon = closing_soon
         self._all = _Sorted([])
@@ -105,6 +117,9 @@ class InboxModel:
         self._rekey: list[tuple[datetime, str]] = []
         """(when a waiting conversation's window closes, its id): a heap."""
         self.filter = Filter.ALL
+        self.owner = Owner.ALL
+        self._owned: dict[Owner, int] = dict.fromkeys(Owner, 0)
+        """How many conversations each owner view holds, kept as rows come and go."""
         self.business_number_id: str | None = None
         self.query = ""
         self.hits: frozenset[str] | None = None
@@ -141,6 +156,7 @@ class InboxModel:
         self._rekey = []
         self._all = _Sorted([])
         self._by_id = {}
+        self._owned = dict.fromkeys(Owner, 0)
         self.extend(self.make_rows(conversations, now), now)
 
     def extend(self, rows: list[InboxRow], now: datetime) -> None:
@@ -150,6 +166,7 @@ class InboxModel:
         for row in new:
             self._watch(row)
             self._by_id[row.conversation.id] = row
+            self._count(row, 1)
         merged = self._all.rows + new
         merged.sort(key=lambda r: r.key)  # two sorted runs: Timsort merges them in linear time
         self._all = _Sorted(merged)
@@ -160,12 +177,30 @@ class InboxModel:
             old = self._by_id.get(conv.id)
             if old is not None:
                 self._all.remove(old)
+                self._count(old, -1)
                 if self._view is not None:
                     self._view.remove(old)
             row = self._by_id[conv.id] = self._row(conv, now)
             self._all.insert(row)
+            self._count(row, 1)
             if self._view is not None and self._keep(row, now):
                 self._view.insert(row)
+
+    def owner_of(self, conversation: Conversation) -> Owner:
+        """Which view besides ALL holds the conversation (ALL: someone else's)."""
+        if conversation.assignee is None:
+            return Owner.UNASSIGNED
+        return Owner.MINE if conversation.assignee == self.me else Owner.ALL
+
+    def _count(self, row: InboxRow, step: int) -> None:
+        self._owned[Owner.ALL] += step
+        owner = self.owner_of(row.conversation)
+        if owner is not Owner.ALL:
+            self._owned[owner] += step
+
+    def owned(self, owner: Owner) -> int:
+        """How many conversations the owner view holds (whatever the other filters)."""
+        return self._owned[owner]
 
     def rekey_due(self, now: datetime) -> bool:
         """Re-key the waiting conversations whose window has closed since; True if any moved."""
@@ -184,17 +219,23 @@ class InboxModel:
     # --- the view ----------------------------------------------------------------------------------
     @property
     def filtered(self) -> bool:
-        return self.filter is not Filter.ALL or self.business_number_id is not None or self.hits is not None
+        return (
+            self.filter is not Filter.ALL or self.owner is not Owner.ALL or self.business_number_id is not None
+            or self.hits is not None
+        )
 
     def set_view(
         self,
         now: datetime,
         *,
         filter: Filter | None = None,
+        owner: Owner | None = None,
         business_number_id: str | None | EllipsisType = ...,
     ) -> None:
         if filter is not None:
             self.filter = filter
+        if owner is not None:
+            self.owner = owner
         if business_number_id is not ...:
             self.business_number_id = business_number_id
         self.refilter(now)
@@ -215,6 +256,8 @@ class InboxModel:
     def _keep(self, row: InboxRow, now: datetime) -> bool:
         conv = row.conversation
         if not matches(conv, self.filter, row.policy, now, self.business_number_id, self.closing_soon):
+            return False
+        if self.owner is not Owner.ALL and self.owner_of(conv) is not self.owner:
             return False
         if self.hits is None:
             return True

@@ -76,12 +76,12 @@ def header(width: int, *, name: str = LONG_NAME, sla: SlaState | None = None, re
     sla = sla or SlaState(SlaKind.DUE_SOON, "next response", NOW + timedelta(minutes=10), timedelta(minutes=10), timedelta(0))
     text = conversation_header(
         name=name, handle="+52 222 148 6205", department="Support", number="+1 555-0101", resolved=resolved,
-        win=win, sla=sla, waited="wait 50m", zone=UTC, now=NOW, width=width,
+        owner="● mine", win=win, sla=sla, waited="wait 50m", zone=UTC, now=NOW, width=width,
     )
     return text.plain.split("\n")
 
 
-VALUES = ["◷ 23h10m left", "▲ due 10m", "wait 50m", "Support"]
+VALUES = ["◷ 23h10m left", "▲ due 10m", "wait 50m", "Support", "● mine"]
 
 
 @pytest.mark.parametrize("width", [200, 120, 100, 78, 60, 50])
@@ -106,7 +106,7 @@ def test_the_header_shortens_labels_before_values():
 
 def test_a_short_name_keeps_the_phone_number_and_the_business_number():
     who, _ = header(78, name="Ana")
-    assert who == "Ana  +52 222 148 6205  ·  Support (+1 555-0101)"
+    assert who == "Ana  +52 222 148 6205  ·  Support (+1 555-0101)  ·  ● mine"
 
 
 def test_a_paused_clock_in_the_header():
@@ -117,8 +117,8 @@ def test_a_paused_clock_in_the_header():
 
 
 def bar(width: int, **kw) -> str:
-    args = dict(backend="mock", shown="24 conversations", breached=3, filter_words="window closing",
-                department="Support", query="", width=width)
+    args = dict(backend="mock", shown="24 conversations", breached=3, owner_words=None, owned=(2, 18),
+                filter_words="window closing", department="Support", query="", width=width)
     args.update(kw)
     return inbox_bar(**args).plain
 
@@ -130,12 +130,19 @@ def test_the_inbox_bar_fits_and_keeps_the_counts(width, query):
     assert cell_len(line) <= width, line
     assert "✖ 3 breached" in line and line.startswith(" wadesk ")
     assert "24 conv" in line and "window closing" in line and "Support" in line
+    mine = bar(width, query=query, owner_words="mine")  # the view's name stays; its counts when they fit
+    assert cell_len(mine) <= width and "· mine" in mine
+    if width >= 120 and not query:
+        assert "mine: mine 2, unassigned 18" in mine
     if query and width >= 120:
         assert repr(query) in line or repr(query)[:-1] in line
 
 
 def test_the_inbox_bar_shortens_labels_first():
-    assert bar(200) == " wadesk  mock · 24 conversations · ✖ 3 breached · filter: window closing · Support"
+    assert bar(200) == (
+        " wadesk  mock · 24 conversations · ✖ 3 breached · everyone's: mine 2, unassigned 18 · filter: window closing"
+        " · Support"
+    )
     assert "filter:" not in bar(80, query="refund") and "'refund'" in bar(80, query="refund")
 
 

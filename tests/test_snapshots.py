@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from desk.config import agent_key
 from desk.window import window
 from tests.conftest import NOW, find_conversation, ready
 from tests.test_flows import open_conversation
@@ -40,6 +41,21 @@ def is_closed(c):
 @pytest.mark.parametrize("size", SIZES)
 def test_inbox(snap_compare, app, size):
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inbox_mine(snap_compare, app, size):
+    """Two conversations taken (one from the conversation with ctrl+l), then the Mine view."""
+
+    async def run_before(pilot) -> None:
+        await go_to(is_open, "ctrl+l", "escape")(pilot)
+        store = pilot.app.ctx.store
+        store.assign(find_conversation(pilot.app.ctx, is_closed), agent_key(pilot.app.ctx.config))
+        await ready(pilot)
+        await pilot.press("m")
+        await ready(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)

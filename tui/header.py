@@ -83,6 +83,7 @@ def conversation_header(
     department: str,
     number: str,
     resolved: bool,
+    owner: str,
     win: WindowState,
     sla: SlaState,
     waited: str,
@@ -90,19 +91,21 @@ def conversation_header(
     now: datetime,
     width: int,
 ) -> Text:
-    """The two lines above a transcript: who and where; then the window and the SLA clock.
+    """The two lines above a transcript: who, where and whose; then the window and the SLA clock.
 
-    `name` is the customer's name already made safe to show (desk.text)."""
-    return Text("\n").join([_who(name, handle, department, number, resolved, width), _timers(win, sla, waited, zone, now, width)])
+    `name` is the customer's name already made safe to show (desk.text); `owner` says whose the
+    conversation is in words ("mine", "unassigned", an agent's id made safe to show)."""
+    who = _who(name, handle, department, number, resolved, owner, width)
+    return Text("\n").join([who, _timers(win, sla, waited, zone, now, width)])
 
 
-def _who(name: str, handle: str, department: str, number: str, resolved: bool, width: int) -> Text:
+def _who(name: str, handle: str, department: str, number: str, resolved: bool, owner: str, width: int) -> Text:
     # The name and the phone number are two spaces apart (one "who"); the rest separated by dots.
-    tail = [Part([f"{department} ({number})", department])]
+    tail = [Part([f"{department} ({number})", department]), Part([owner])]
     if resolved:
         tail.append(Part(["✔ resolved", "✔"]))
     phone = f"  {handle}" if handle else ""
-    line = fit_line([Part([name + phone], "bold"), *tail], [1, 2], width)
+    line = fit_line([Part([name + phone], "bold"), *tail], [1, 3], width)
     if line.cell_len <= width:
         return line
     # Too long even so: ellipsise the name, and drop the phone number if the name would be left
@@ -139,26 +142,39 @@ def inbox_bar(
     backend: str,
     shown: str,
     breached: int,
+    owner_words: str | None,
+    owned: tuple[int, int],
     filter_words: str,
     department: str | None,
     query: str,
     width: int,
 ) -> Text:
-    """The inbox's top line: what is shown, how many breached, the filter, the department, the search.
+    """The inbox's top line: what is shown, how many breached, whose (and how many are mine and
+    nobody's), the filter, the department, the search.
 
-    `shown` is the count's long form ("24 conversations"); `department` None means all of them."""
+    `shown` is the count's long form ("24 conversations"); `owner_words` None and `department`
+    None mean all of them (then the owner counts are the first thing to go)."""
     count, _, noun = shown.partition(" ")
+    mine, unassigned = owned
+    words = owner_words or "everyone's"
+    owner_forms = [
+        f"{words}: mine {mine}, unassigned {unassigned}",
+        f"{words}: mine {mine}, unass. {unassigned}",
+        f"{words} (m {mine}, u {unassigned})",  # the keys that show them
+        words,
+    ]
     parts = [
         Part([backend, ""]),
         Part([shown, f"{count} conv." if noun else shown]),
         Part([f"✖ {breached} breached"] if breached else [""], "bold"),
+        Part(owner_forms + ([""] if owner_words is None else [])),
         Part([f"filter: {filter_words}", filter_words]),
         Part([department] if department else ["all departments", "all depts"]),
         Part(_search_forms(query) if query else [""]),
     ]
     lead = Text(" wadesk ", style="reverse bold")
     lead.append(" ")
-    return fit_line(parts, [3, 4, 5, 1, 0, 5, 5, 5], width, lead, sep=SHORT_SEP)
+    return fit_line(parts, [4, 5, 6, 3, 3, 3, 1, 0, 3, 6, 6, 6], width, lead, sep=SHORT_SEP)
 
 
 def _search_forms(query: str) -> list[str]:

@@ -114,3 +114,11 @@ def local_time(at: datetime, zone: ZoneInfo, now: datetime) -> str:
         return f"{weekday} {clock}"
     year = f" {day.year}" if day.year != today.year else ""
     return f"{weekday} {day.day} {_MONTHS[day.month - 1]}{year} {clock}"
+
+
+def owner_words(assignee: str | None, me: str) -> str:
+    """Whose a conversation is, in words: "● mine", "unassigned", or "owner <id>" (another agent's
+    id, neutralised like any text that reaches the screen)."""
+    if assignee is None:
+        return "unassigned"
+    return "● mine" if assignee == me else f"owner {flatten(assignee)[:40]}"

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from backends.base import Capability
 from backends.errors import error_sentence
 from desk.clock import tick_seconds
+from desk.config import agent_key
 from desk.contacts import handle
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
 from desk.sla import sla_state
@@ -26,7 +27,7 @@ from desk.summary import one_line
 from desk.text import display_name
 from desk.window import window
 from tui.header import conversation_header
-from tui.labels import local_time, waited_label
+from tui.labels import local_time, owner_words, waited_label
 from tui.messages import ConversationsChanged
 from tui.screens.attach import AttachScreen
 from tui.screens.base import DeskScreen, reports_failure
@@ -43,6 +44,7 @@ class ConversationScreen(DeskScreen[None]):
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", id="conversation.template-key", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
         Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
+        Binding("ctrl+l", "toggle_mine", "Take", tooltip="Take the conversation (it becomes mine), or give it back to nobody.", id="conversation.take", show=False),
         Binding("ctrl+g", "edit_failed", "Edit", tooltip="Take the latest failed or unknown text back into the composer to edit and send again.", id="conversation.edit", show=False),
         Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
         Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
@@ -116,6 +118,7 @@ class ConversationScreen(DeskScreen[None]):
                 department=number.department,
                 number=number.display,
                 resolved=conv.status is ConversationStatus.RESOLVED,
+                owner=owner_words(conv.assignee, agent_key(ctx.config)),
                 win=win,
                 sla=sla_state(conv, ctx.policy(conv.business_number_id), now),
                 waited=waited_label(conv, now),
@@ -304,6 +307,19 @@ class ConversationScreen(DeskScreen[None]):
         await self.desk.engine.writer.set_status(conv.id, new)
         self.notify(f"Conversation {'resolved' if new is ConversationStatus.RESOLVED else 'reopened'}.", markup=False)
 
+    @reports_failure("Taking the conversation")
+    async def action_toggle_mine(self) -> None:
+        conv = self.conversation
+        me = agent_key(self.ctx.config)
+        mine = conv.assignee == me
+        await self.desk.engine.writer.assign(conv.id, None if mine else me)
+        if mine:
+            self.notify("The conversation is nobody's now.", markup=False)
+        elif conv.assignee is not None:
+            self.notify(f"The conversation is yours now ({owner_words(conv.assignee, me)} before).", markup=False)
+        else:
+            self.notify("The conversation is yours now.", markup=False)
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, describe_keys
 
@@ -321,4 +337,5 @@ class ConversationScreen(DeskScreen[None]):
         yield SystemCommand("Conversation: retry the failed message", "Send the latest failed message again", self.action_retry)
         yield SystemCommand("Conversation: edit the failed message", "Take the latest failed text back into the composer", self.action_edit_failed)
         yield SystemCommand("Conversation: resolve or reopen", "Toggle the conversation's status", self.action_toggle_resolved)
+        yield SystemCommand("Conversation: take it, or give it back", "Make it mine, or nobody's", self.action_toggle_mine)
         yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)

@@ -14,7 +14,8 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from desk.clock import real_seconds, tick_seconds
-from desk.inbox import InboxModel, InboxRow
+from desk.config import agent_key
+from desk.inbox import InboxModel, InboxRow, Owner
 from desk.urgency import Filter, fold
 from tui.header import inbox_bar
 from tui.messages import ConversationsChanged
@@ -26,6 +27,7 @@ TIMED_FILTERS = (Filter.BREACHED, Filter.CLOSING, Filter.CLOSED)
 REFILTER_EVERY = 30.0
 """Seconds of the clock's time between re-evaluations of a timed filter, but at most one a real
 second whatever the speed: one costs ~0.1 s at 100k conversations."""
+OWNER_WORDS = {Owner.ALL: "everyone's", Owner.MINE: "mine", Owner.UNASSIGNED: "unassigned"}
 FILTER_WORDS = {
     Filter.ALL: "all",
     Filter.WAITING: "waiting on us",
@@ -45,6 +47,9 @@ class InboxScreen(DeskScreen[None]):
         Binding("3", "filter('breached')", "Breached", tooltip="Show conversations whose SLA is breached.", id="inbox.breached", show=False),
         Binding("4", "filter('closing')", "Closing", tooltip="Show conversations whose window closes soon.", id="inbox.closing", show=False),
         Binding("5", "filter('closed')", "Closed", tooltip="Show conversations whose window is closed.", id="inbox.closed", show=False),
+        Binding("m", "owner('mine')", "Mine", tooltip="Show my conversations.", id="inbox.mine", show=False),
+        Binding("u", "owner('unassigned')", "Unassigned", tooltip="Show conversations nobody owns.", id="inbox.unassigned", show=False),
+        Binding("a", "owner('all')", "Everyone's", tooltip="Show everyone's conversations.", id="inbox.everyone", show=False),
         Binding("f", "next_filter", "Filter", tooltip="Cycle the filter (1-5 pick one directly).", id="inbox.filter"),
         Binding("d", "next_number", "Dept", tooltip="Cycle the business number (department) shown.", id="inbox.number"),
         Binding("question_mark", "help", "Help", tooltip="Show every key of this screen.", id="inbox.help"),
@@ -76,7 +81,7 @@ class InboxScreen(DeskScreen[None]):
         """Build and sort the rows off the UI loop, in two steps: the conversations waiting on us
         (they fill the first screens; ~10% of them), then the rest (~1 s at 100k conversations)."""
         ctx = self.ctx
-        model = InboxModel(ctx.policy, lambda nid: ctx.number(nid).department, ctx.closing_soon)
+        model = InboxModel(ctx.policy, lambda nid: ctx.number(nid).department, ctx.closing_soon, agent_key(ctx.config))
         # Fewer GIL hand-offs to an idle UI loop, and no collections while ~1M objects are made
         # (2.7 s to the first rows at 100k without these).
         interval = sys.getswitchinterval()
@@ -128,6 +133,8 @@ class InboxScreen(DeskScreen[None]):
                 backend=self.ctx.backend.name,
                 shown=f"{len(rows)} conversation{'' if len(rows) == 1 else 's'}",
                 breached=breached,
+                owner_words=None if self.model.owner is Owner.ALL else OWNER_WORDS[self.model.owner],
+                owned=(self.model.owned(Owner.MINE), self.model.owned(Owner.UNASSIGNED)),
                 filter_words=FILTER_WORDS[self.model.filter],
                 department=self.ctx.number(number).department if number else None,
                 query=self.model.query,
@@ -193,13 +200,18 @@ class InboxScreen(DeskScreen[None]):
         search.add_class("hidden")
         if self.model is not None:
             self.model.search("", None, self.ctx.clock.now())
-            self.model.set_view(self.ctx.clock.now(), filter=Filter.ALL, business_number_id=None)
+            self.model.set_view(self.ctx.clock.now(), filter=Filter.ALL, owner=Owner.ALL, business_number_id=None)
             self._show()
         self.list.focus()
 
     def action_filter(self, name: str) -> None:
         if self.model is not None:
             self.model.set_view(self.ctx.clock.now(), filter=Filter(name))
+            self._show()
+
+    def action_owner(self, name: str) -> None:
+        if self.model is not None:
+            self.model.set_view(self.ctx.clock.now(), owner=Owner(name))
             self._show()
 
     def action_next_filter(self) -> None:
@@ -274,5 +286,7 @@ class InboxScreen(DeskScreen[None]):
                 f"Show conversations with {number.display}",
                 lambda n=number.id: self._only_number(n),
             )
+        for owner, words in OWNER_WORDS.items():
+            yield SystemCommand(f"Inbox: show {words}", f"Whose conversations: {words}", lambda o=owner: self.action_owner(o.value))
         yield SystemCommand("Inbox: clear filters", "Show every conversation", self.action_clear)
 
