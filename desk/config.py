@@ -120,6 +120,9 @@ class Config:
     agent_id: str = ""
     """A stable id for this agent: conversations are assigned to it. Empty: made from agent_name
     (`agent_key`), which then must not change."""
+    capacity: int = 3
+    """How many open conversations this agent holds at once: "next" takes no new one beyond it
+    (0: no limit)."""
     timezone: str = "UTC"
     """The agent's time zone: times in the transcript are shown in it."""
     data_dir: str = ""
@@ -246,6 +249,7 @@ def _check(config: Config) -> Config:
     _positive(config.cloud.template_sync_minutes, "cloud.template_sync_minutes")
     _positive(config.cloud.timeout_seconds, "cloud.timeout_seconds")
     _not_negative(config.inbox.closing_soon_minutes, "inbox.closing_soon_minutes")
+    _not_negative(config.capacity, "capacity")
     _not_negative(config.mock.inbound_per_minute, "mock.inbound_per_minute")
     _positive(config.mock.customers, "mock.customers")
     if not config.mock.numbers:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from types import EllipsisType
 
 from desk.contacts import handle
-from desk.models import Conversation
+from desk.models import Conversation, ConversationStatus
 from desk.sla import SlaPolicy, SlaState, sla_state
 from desk.urgency import WAITING, Filter, SortKey, matches, search_text, sort_key, text_matches
 from desk.window import CLOSING_SOON, WindowState, window
@@ -120,6 +120,8 @@ class InboxModel:
         self.owner = Owner.ALL
         self._owned: dict[Owner, int] = dict.fromkeys(Owner, 0)
         """How many conversations each owner view holds, kept as rows come and go."""
+        self._holding = 0
+        """How many open conversations are mine."""
         self.business_number_id: str | None = None
         self.query = ""
         self.hits: frozenset[str] | None = None
@@ -157,6 +159,7 @@ class InboxModel:
         self._all = _Sorted([])
         self._by_id = {}
         self._owned = dict.fromkeys(Owner, 0)
+        self._holding = 0
         self.extend(self.make_rows(conversations, now), now)
 
     def extend(self, rows: list[InboxRow], now: datetime) -> None:
@@ -197,10 +200,29 @@ class InboxModel:
         owner = self.owner_of(row.conversation)
         if owner is not Owner.ALL:
             self._owned[owner] += step
+        if owner is Owner.MINE and row.conversation.status is ConversationStatus.OPEN:
+            self._holding += step
 
     def owned(self, owner: Owner) -> int:
         """How many conversations the owner view holds (whatever the other filters)."""
         return self._owned[owner]
+
+    def holding(self) -> int:
+        """How many open conversations are mine (what capacity counts)."""
+        return self._holding
+
+    def next_for_me(self, capacity: int) -> InboxRow | None:
+        """The most urgent conversation waiting on us that I may take: mine, or nobody's while I
+        hold fewer open ones than `capacity` (0: no limit). Whatever the view shows."""
+        room = capacity == 0 or self._holding < capacity
+        for row in self._all.rows:  # most urgent first
+            conv = row.conversation
+            if conv.waiting_since is None or conv.status is not ConversationStatus.OPEN:
+                continue
+            owner = self.owner_of(conv)
+            if owner is Owner.MINE or (owner is Owner.UNASSIGNED and room):
+                return row
+        return None
 
     def rekey_due(self, now: datetime) -> bool:
         """Re-key the waiting conversations whose window has closed since; True if any moved."""

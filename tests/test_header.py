@@ -117,7 +117,7 @@ def test_a_paused_clock_in_the_header():
 
 
 def bar(width: int, **kw) -> str:
-    args = dict(backend="mock", shown="24 conversations", breached=3, owner_words=None, owned=(2, 18),
+    args = dict(backend="mock", shown="24 conversations", breached=3, owner_words=None, owned=(2, 18), holding=(1, 3),
                 filter_words="window closing", department="Support", query="", width=width)
     args.update(kw)
     return inbox_bar(**args).plain
@@ -140,8 +140,8 @@ def test_the_inbox_bar_fits_and_keeps_the_counts(width, query):
 
 def test_the_inbox_bar_shortens_labels_first():
     assert bar(200) == (
-        " wadesk  mock · 24 conversations · ✖ 3 breached · everyone's: mine 2, unassigned 18 · filter: window closing"
-        " · Support"
+        " wadesk  mock · 24 conversations · ✖ 3 breached · everyone's: mine 2, unassigned 18 · holding 1 of 3"
+        " · filter: window closing · Support"
     )
     assert "filter:" not in bar(80, query="refund") and "'refund'" in bar(80, query="refund")
 

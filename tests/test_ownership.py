@@ -91,3 +91,49 @@ async def test_the_owner_views_are_in_the_palette(data_dir, clock):
         await ready(pilot)
         titles = [c.title for c in app.screen.palette_commands()]
         assert {"Inbox: show mine", "Inbox: show unassigned", "Inbox: show everyone's"} <= set(titles)
+
+
+async def test_next_opens_the_most_urgent_conversation_i_may_take_and_takes_it(data_dir, clock):
+    desk = make_context(data_dir, clock)
+    app = WadeskApp(desk, pump_events=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        model = inbox(app)
+        expected = model.next_for_me(3)
+        assert expected is not None and expected.conversation.id == model.rows[0].conversation.id  # the most urgent
+        await pilot.press("n")
+        await ready(pilot)
+        screen = app.screen
+        assert getattr(screen, "conversation_id", None) == expected.conversation.id
+        assert desk.store.conversation(expected.conversation.id).assignee == agent_key(desk.config)
+        await pilot.press("escape")
+        await ready(pilot)
+        assert inbox(app).holding() == 1 and "1/3" in screen_lines(app)[0]
+
+
+async def test_next_takes_no_new_conversation_beyond_my_capacity(data_dir, clock):
+    desk = make_context(data_dir, clock)
+    me = agent_key(desk.config)
+    waiting = [c for c in desk.store.conversations() if c.waiting_since is not None]
+    for conv in waiting[:3]:
+        desk.store.assign(conv.id, me)
+    for conv in waiting[3:]:
+        desk.store.assign(conv.id, "ben")
+    answered = find_conversation(desk, lambda c: c.waiting_since is None and c.status is ConversationStatus.OPEN)
+    desk.store.assign(answered, None)
+    app = WadeskApp(desk, pump_events=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        model = inbox(app)
+        assert model.holding() == 3 and "3/3 full" in screen_lines(app)[0]
+        row = model.next_for_me(3)
+        assert row is not None and row.conversation.assignee == me  # full: one of mine, never a new one
+        for conv in waiting[:3]:
+            desk.store.set_status(conv.id, ConversationStatus.RESOLVED)
+        await ready(pilot)
+        # Nothing of mine waits, the rest is Ben's, and an answered one waits on nobody.
+        assert inbox(app).next_for_me(3) is None
+        await pilot.press("n")
+        await ready(pilot)
+        assert isinstance(app.screen, InboxScreen)
+        assert any("Nothing is waiting" in n.message for n in app._notifications)

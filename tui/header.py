@@ -144,13 +144,15 @@ def inbox_bar(
     breached: int,
     owner_words: str | None,
     owned: tuple[int, int],
+    holding: tuple[int, int],
     filter_words: str,
     department: str | None,
     query: str,
     width: int,
 ) -> Text:
     """The inbox's top line: what is shown, how many breached, whose (and how many are mine and
-    nobody's), the filter, the department, the search.
+    nobody's), how many open ones I hold against my capacity, the filter, the department, the
+    search.
 
     `shown` is the count's long form ("24 conversations"); `owner_words` None and `department`
     None mean all of them (then the owner counts are the first thing to go)."""
@@ -168,13 +170,22 @@ def inbox_bar(
         Part([shown, f"{count} conv." if noun else shown]),
         Part([f"✖ {breached} breached"] if breached else [""], "bold"),
         Part(owner_forms + ([""] if owner_words is None else [])),
+        Part(_holding_forms(*holding)),
         Part([f"filter: {filter_words}", filter_words]),
         Part([department] if department else ["all departments", "all depts"]),
         Part(_search_forms(query) if query else [""]),
     ]
     lead = Text(" wadesk ", style="reverse bold")
     lead.append(" ")
-    return fit_line(parts, [4, 5, 6, 3, 3, 3, 1, 0, 3, 6, 6, 6], width, lead, sep=SHORT_SEP)
+    return fit_line(parts, [5, 6, 7, 4, 3, 3, 3, 1, 0, 3, 4, 4, 7, 7, 7], width, lead, sep=SHORT_SEP)
+
+
+def _holding_forms(held: int, capacity: int) -> list[str]:
+    """How many open conversations I hold: against my capacity, and "full" once it is reached."""
+    if not capacity:
+        return [f"holding {held}", f"{held} held", ""]
+    full = " full" if held >= capacity else ""
+    return [f"holding {held} of {capacity}{full}", f"{held}/{capacity}{full}", f"{held}/{capacity}", ""]
 
 
 def _search_forms(query: str) -> list[str]:

@@ -19,7 +19,7 @@ from desk.inbox import InboxModel, InboxRow, Owner
 from desk.urgency import Filter, fold
 from tui.header import inbox_bar
 from tui.messages import ConversationsChanged
-from tui.screens.base import DeskScreen
+from tui.screens.base import DeskScreen, reports_failure
 from tui.widgets.inbox_list import InboxList
 
 TIMED_FILTERS = (Filter.BREACHED, Filter.CLOSING, Filter.CLOSED)
@@ -47,6 +47,7 @@ class InboxScreen(DeskScreen[None]):
         Binding("3", "filter('breached')", "Breached", tooltip="Show conversations whose SLA is breached.", id="inbox.breached", show=False),
         Binding("4", "filter('closing')", "Closing", tooltip="Show conversations whose window closes soon.", id="inbox.closing", show=False),
         Binding("5", "filter('closed')", "Closed", tooltip="Show conversations whose window is closed.", id="inbox.closed", show=False),
+        Binding("n", "next", "Next", tooltip="Open the most urgent conversation I may take, and take it.", id="inbox.next"),
         Binding("m", "owner('mine')", "Mine", tooltip="Show my conversations.", id="inbox.mine", show=False),
         Binding("u", "owner('unassigned')", "Unassigned", tooltip="Show conversations nobody owns.", id="inbox.unassigned", show=False),
         Binding("a", "owner('all')", "Everyone's", tooltip="Show everyone's conversations.", id="inbox.everyone", show=False),
@@ -135,6 +136,7 @@ class InboxScreen(DeskScreen[None]):
                 breached=breached,
                 owner_words=None if self.model.owner is Owner.ALL else OWNER_WORDS[self.model.owner],
                 owned=(self.model.owned(Owner.MINE), self.model.owned(Owner.UNASSIGNED)),
+                holding=(self.model.holding(), self.ctx.config.capacity),
                 filter_words=FILTER_WORDS[self.model.filter],
                 department=self.ctx.number(number).department if number else None,
                 query=self.model.query,
@@ -208,6 +210,27 @@ class InboxScreen(DeskScreen[None]):
         if self.model is not None:
             self.model.set_view(self.ctx.clock.now(), filter=Filter(name))
             self._show()
+
+    @reports_failure("Taking the next conversation")
+    async def action_next(self) -> None:
+        if self.model is None:
+            return
+        capacity = self.ctx.config.capacity
+        row = self.model.next_for_me(capacity)
+        if row is None:
+            full = capacity and self.model.holding() >= capacity
+            self.notify(
+                f"You hold {self.model.holding()} open conversations, your capacity: none of yours is waiting on you."
+                if full else "Nothing is waiting on you or on nobody.",
+                markup=False,
+            )
+            return
+        conv = row.conversation
+        if conv.assignee is None:
+            await self.desk.engine.writer.assign(conv.id, self.model.me)
+        from tui.screens.conversation import ConversationScreen
+
+        self.app.push_screen(ConversationScreen(conv.id))
 
     def action_owner(self, name: str) -> None:
         if self.model is not None:
@@ -286,6 +309,7 @@ class InboxScreen(DeskScreen[None]):
                 f"Show conversations with {number.display}",
                 lambda n=number.id: self._only_number(n),
             )
+        yield SystemCommand("Inbox: next conversation", "Open the most urgent one I may take, and take it", self.action_next)
         for owner, words in OWNER_WORDS.items():
             yield SystemCommand(f"Inbox: show {words}", f"Whose conversations: {words}", lambda o=owner: self.action_owner(o.value))
         yield SystemCommand("Inbox: clear filters", "Show every conversation", self.action_clear)
