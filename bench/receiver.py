@@ -75,7 +75,7 @@ from seed import CACHE, arguments, median, spread, stored_ids
 def one_run(kind: str, concurrency: int, client: str, wamids: list[str], bodies: list[bytes], seed: int) -> dict[str, float]:
     """One server process, one send loop. serve with httpx waits for the marker (ingest lag); serve
     with the raw client is stopped right after the last 200 instead (what SIGTERM leaves behind)."""
-    from desk.store.tiny.shard import shard_path
+    from desk.store.tiny.files import shard_path
 
     work = Path(tempfile.mkdtemp(prefix=f"receiver-{kind}-c{concurrency}-", dir=CACHE / "work"))
     data_dir = work / "data"

@@ -10,7 +10,7 @@ after a kill or a power cut there is either the old file or the new one (and may
 touches several tables (or several operations) then costs one durable write, not one each; a
 caller that writes the data elsewhere itself (a shard's slots) only takes it with `preload()` and
 reads it back with `read()`. `overwrite` and `sync_all` are for a writer of many files at once
-that keeps two copies of each (desk/store/tiny/shard.py): each written in place, all made
+that keeps two copies of each (desk/store/tiny/files.py): each written in place, all made
 durable with one sync.
 """
 

@@ -12,7 +12,7 @@ import pytest
 
 from backends.cloud.spool import Spool
 from desk.store.tiny import TinyStore
-from desk.store.tiny.shard import shard_path
+from desk.store.tiny.files import shard_path
 from emulator.encode import webhook_bytes, webhook_for
 from tests.test_store_faults import ALICE, BN, BOB, A, B, inbound, opened
 from tui.check import main

@@ -116,7 +116,7 @@ def test_shards_are_written_lazily_in_turn_over_their_two_copies_before_the_jour
     writes every changed shard over its other copy, in place, makes them durable with one sync
     (a new file's directory fsync'd too), all before the journal that could redo them is emptied;
     the copy last written is never the one being overwritten."""
-    from desk.store.tiny.shard import shard_path, slot_path
+    from desk.store.tiny.files import shard_path, slot_path
     from tests.conftest import make_context
 
     context = make_context(tmp_path / "data", clock)

@@ -174,7 +174,7 @@ def test_every_whatsapp_error_is_told_with_its_detail():
 
 async def test_a_damaged_conversation_says_so_instead_of_reading_as_empty(data_dir, clock):
     from desk.store.tiny import TinyStore
-    from desk.store.tiny.shard import shard_path
+    from desk.store.tiny.files import shard_path
     from engine.context import DeskContext
     from tui.screens.conversation import ConversationScreen
     from tui.widgets.transcript import Transcript

@@ -20,7 +20,7 @@ from desk.config import CloudConfig, CloudNumberConfig, WebhookConfig
 from desk.models import Customer, conversation_id
 from desk.store import StoreUnavailable
 from desk.store.tiny import TinyStore
-from desk.store.tiny.shard import shard_path, slot_path
+from desk.store.tiny.files import shard_path, slot_path
 from emulator.encode import webhook_bytes, webhook_for
 from engine.context import DeskContext
 from engine.pump import IDLE_SECONDS, Ingest

@@ -28,8 +28,8 @@ from desk.models import (
     conversation_id,
 )
 from desk.store.tiny import TinyStore
+from desk.store.tiny.files import safe_name, shard_path
 from desk.store.tiny.journal import Journal
-from desk.store.tiny.shard import safe_name, shard_path
 from desk.summary import ConversationMeta, one_line, summarize
 
 BN = "106540352242922"

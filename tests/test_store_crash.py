@@ -234,7 +234,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from test_store_crash import inbound
 import desk.store.tiny.shard as shard_module
-from desk.store.tiny.shard import shard_path, slot_path
+from desk.store.tiny.files import shard_path, slot_path
 from desk.store.tiny import TinyStore
 store = TinyStore(Path(sys.argv[1]))
 store.INDEX_FLUSH_RECORDS = int(sys.argv[2])

@@ -13,13 +13,14 @@ from pathlib import Path
 import orjson
 import pytest
 
+import desk.store.tiny.files as files_module
 import desk.store.tiny.journal as journal_module
 import desk.store.tiny.shard as shard_module
 from desk.clock import FrozenClock
 from desk.models import Customer, Direction, Message, MessageReceived, MessageStatus, conversation_id
 from desk.store import StoreUnavailable
 from desk.store.tiny import TinyStore
-from desk.store.tiny.shard import shard_path, slot_path
+from desk.store.tiny.files import shard_path, slot_path
 
 BN = "106540352242922"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -184,7 +185,7 @@ def test_held_events_survive_a_crash_while_the_disk_is_full(data_dir: Path, monk
 
 def test_an_io_error_reading_one_shard_holds_its_events(data_dir: Path, monkeypatch):
     path = shard_path(data_dir / "conversations", A)
-    monkeypatch.setattr(shard_module, "read_json", fail_for(path, errno.EIO, shard_module.read_json))
+    monkeypatch.setattr(files_module, "read_json", fail_for(path, errno.EIO, files_module.read_json))
     store = opened(data_dir)
     assert ids(store, A) == []
     assert store.apply(inbound(ALICE, "a3", 4)) is None  # held in the journal

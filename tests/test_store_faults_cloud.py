@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from desk.store.tiny.shard import shard_path
+from desk.store.tiny.files import shard_path
 from tests.test_cloud_e2e import SIZE, cloud_desk, emulator, start_desk, until  # noqa: F401 - fixtures
 from tui.app import WadeskApp
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from desk.store.tiny import TinyStore
-from desk.store.tiny.shard import shard_path, slot_path, written_at
+from desk.store.tiny.files import shard_path, slot_path, written_at
 from tests.test_store_faults import ALICE, A, crash, ids, inbound, opened
 from tui import check
 

@@ -33,8 +33,9 @@ from desk.store import StoreLocked, StoreUnavailable
 from desk.store.rules import whatsapp_moves
 from desk.store.tiny import INDEX_VERSION, TinyStore
 from desk.store.tiny.datadir import DataDirLock
+from desk.store.tiny.files import id_from_path, read_slot, shard_files, slot_path
 from desk.store.tiny.journal import Journal
-from desk.store.tiny.shard import Shard, id_from_path, read_slot, shard_files, slot_path
+from desk.store.tiny.shard import Shard
 from desk.summary import summarize
 from desk.text import flatten
 

@@ -37,9 +37,10 @@ from desk.store.changes import ChangeLog
 from desk.store.contract import Change, Store
 from desk.store.tiny import records
 from desk.store.tiny.datadir import DataDirLock
+from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_path
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
-from desk.store.tiny.shard import DAMAGE, Shard, Snapshot, count_shard_files, shard_files, shard_path
+from desk.store.tiny.shard import Shard, Snapshot
 from desk.store.tiny.sidecars import Catalogues, Drafts
 from desk.store.tiny.writing import Writing
 from desk.summary import failure_key, summarize

@@ -54,7 +54,7 @@ class Index:
         self.in_flight: set[str] = set()
         """Conversations holding our messages QUEUED or SENDING."""
         self.second_slot: set[str] = set()
-        """Conversations whose current copy is their shard's slot 1 (shard.py); the others', 0."""
+        """Conversations whose current copy is their shard's slot 1 (files.py); the others', 0."""
         self.dirty = False
         """The memory differs from the file."""
 

@@ -20,18 +20,10 @@ from desk.codec import conversation_from_row
 from desk.models import Direction, MessageStatus
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault, StoreUnavailable
 from desk.store.tiny import records
+from desk.store.tiny.files import DAMAGE, id_from_path, read_slot, shard_files, shard_path, slot_path
 from desk.store.tiny.records import ShardRecord
-from desk.store.tiny.shard import (
-    DAMAGE,
-    Shard,
-    Snapshot,
-    id_from_path,
-    read_slot,
-    salvage,
-    shard_files,
-    shard_path,
-    slot_path,
-)
+from desk.store.tiny.salvage import salvage
+from desk.store.tiny.shard import Shard, Snapshot
 from desk.summary import ConversationMeta
 
 if TYPE_CHECKING:
@@ -197,7 +189,7 @@ class Recovery:
 
     def _quarantine(self, cid: str, path: Path, slot: int, exc: BaseException, seed: Any = None) -> Shard:
         """A shard copy that does not parse (and no other to fall back on): moved aside (never
-        deleted) and the conversation rebuilt from what it still holds whole (shard.salvage), its
+        deleted) and the conversation rebuilt from what it still holds whole (salvage.py), its
         other copy if that parses (older: the journal redoes the rest), else its index summary (who,
         which number, open or resolved), and every journal record it still has."""
         meta, kept = salvage(slot_path(path, slot), cid)

@@ -4,7 +4,7 @@ and the index flush that empties the journal.
 
 A record the journal took is held for its shard (recovery.py's `_held`: re-applied whenever the
 shard is loaded again) until a shard flush writes the shard: every changed shard is written over
-its other slot (shard.py), all are made durable with one sync, and only then is each one's new
+its other slot (files.py), all are made durable with one sync, and only then is each one's new
 copy its current one. A shard flush runs when DIRTY_SHARDS shards wait, and before every index
 flush, which only then may empty the journal. A kill or a power cut at any moment leaves each
 shard's current copy whole (only the other was being written), and the journal holds everything
@@ -179,7 +179,7 @@ class Writing(Recovery):
 
     def _write_shards(self) -> set[str]:
         """The shard flush: every shard with held records that can be loaded, written over its
-        other slot (shard.py), all made durable with one sync, the directories of new files
+        other slot (files.py), all made durable with one sync, the directories of new files
         fsync'd; what was held for them released. Returns the conversations written. A shard that
         cannot be written keeps its records held and is told as a fault; the others go on."""
         staged: list[tuple[Shard, Path]] = []
