@@ -92,6 +92,13 @@ class Owner(str, enum.Enum):
     UNASSIGNED = "unassigned"
 
 
+def owner(assignee: str | None, me: str) -> Owner:
+    """Whose a conversation is to the agent `me`: MINE, UNASSIGNED, or ALL (someone else's)."""
+    if assignee is None:
+        return Owner.UNASSIGNED
+    return Owner.MINE if assignee == me else Owner.ALL
+
+
 class InboxModel:
     """All rows sorted by urgency, and the filtered view the agent sees.
 
@@ -191,9 +198,7 @@ class InboxModel:
 
     def owner_of(self, conversation: Conversation) -> Owner:
         """Which view besides ALL holds the conversation (ALL: someone else's)."""
-        if conversation.assignee is None:
-            return Owner.UNASSIGNED
-        return Owner.MINE if conversation.assignee == self.me else Owner.ALL
+        return owner(conversation.assignee, self.me)
 
     def _count(self, row: InboxRow, step: int) -> None:
         self._owned[Owner.ALL] += step

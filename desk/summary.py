@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import cast
 
 from desk.models import (
     Conversation,
@@ -119,13 +118,8 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
             waiting_since = ts
 
     status = meta.status
-    resolved_at = meta.resolved_at
-    if (
-        status is ConversationStatus.RESOLVED
-        and resolved_at is not None
-        and any(ts > resolved_at for ts in inbound_questions)
-    ):
-        status = ConversationStatus.OPEN  # the customer asked something after it was resolved
+    if any(reopens(meta, ts) for ts in inbound_questions):
+        status = ConversationStatus.OPEN
 
     failed = failure_key(messages)
     return Conversation(
@@ -147,6 +141,12 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
     )
 
 
+def reopens(meta: ConversationMeta, asked_at: datetime) -> bool:
+    """Whether a customer's question asked at `asked_at` reopens the conversation: it was
+    resolved, and the question came after."""
+    return meta.status is ConversationStatus.RESOLVED and meta.resolved_at is not None and asked_at > meta.resolved_at
+
+
 def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequence[Message]) -> Conversation | None:
     """`summarize(meta, messages + appended)` from `previous == summarize(meta', messages)`, where
     `meta'` differs from `meta` at most in its customer, without the messages: for the common
@@ -156,7 +156,6 @@ def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequ
     last_message_at, waiting_since, unread, status = (
         previous.last_message_at, previous.waiting_since, previous.unread, previous.status
     )
-    reopenable = meta.status is ConversationStatus.RESOLVED and meta.resolved_at is not None
     newest: Message | None = None
     for m in appended:
         ts = m.timestamp
@@ -172,7 +171,7 @@ def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequ
         last_message_at, newest, unread = ts, m, unread + 1
         if m.type not in NOT_A_QUESTION:
             waiting_since = waiting_since or ts
-            if reopenable and ts > cast(datetime, meta.resolved_at):
+            if reopens(meta, ts):
                 status = ConversationStatus.OPEN
     if newest is None:
         return previous if previous.customer == meta.customer else replace(previous, customer=meta.customer)

@@ -10,9 +10,10 @@ from rich.cells import cell_len
 
 from desk.config import WEEKDAYS
 from desk.durations import short_duration
+from desk.inbox import Owner, owner
 from desk.models import Conversation, Message, MessageStatus
 from desk.sla import SlaKind, SlaState
-from desk.text import flatten
+from desk.text import display_name, flatten
 from desk.window import WindowState
 
 _SLA_SYMBOL = {SlaKind.OK: "✓", SlaKind.DUE_SOON: "▲", SlaKind.BREACHED: "✖"}
@@ -119,6 +120,7 @@ def local_time(at: datetime, zone: ZoneInfo, now: datetime) -> str:
 def owner_words(assignee: str | None, me: str) -> str:
     """Whose a conversation is, in words: "● mine", "unassigned", or "owner <id>" (another agent's
     id, neutralised like any text that reaches the screen)."""
-    if assignee is None:
-        return "unassigned"
-    return "● mine" if assignee == me else f"owner {flatten(assignee)[:40]}"
+    whose = owner(assignee, me)
+    if whose is Owner.ALL:
+        return f"owner {display_name(assignee or '', 40)}"
+    return "● mine" if whose is Owner.MINE else "unassigned"

@@ -21,6 +21,7 @@ from backends.errors import error_sentence
 from desk.clock import tick_seconds
 from desk.config import agent_key
 from desk.contacts import handle
+from desk.inbox import Owner, owner
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
 from desk.sla import sla_state
 from desk.summary import one_line
@@ -311,7 +312,7 @@ class ConversationScreen(DeskScreen[None]):
     async def action_toggle_mine(self) -> None:
         conv = self.conversation
         me = agent_key(self.ctx.config)
-        mine = conv.assignee == me
+        mine = owner(conv.assignee, me) is Owner.MINE
         await self.desk.engine.writer.assign(conv.id, None if mine else me)
         if mine:
             self.notify("The conversation is nobody's now.", markup=False)

@@ -219,10 +219,6 @@ class Shard:
             self._pending.remove(doc_ids=doc_ids)
             self.reshaped = True
 
-    @property
-    def dirty(self) -> bool:
-        return self.storage.dirty
-
     def stage(self, seq: int) -> Path | None:
         """Write the shard over its other slot if it changed, marked as written at journal record
         `seq`, not yet durable: the store syncs it with the others of the same flush, then

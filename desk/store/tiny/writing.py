@@ -167,9 +167,13 @@ class Writing(Recovery):
         self._make_dir(shard.path.parent)
         target = shard.commit(self._journal.seq)
         if target is not None:
-            self._index.set_slot(shard.id, shard.slot)
-            if shard.created and target == shard.path:
-                self._shard_files += 1
+            self._current(shard, target)
+
+    def _current(self, shard: Shard, target: Path) -> None:
+        """The copy of `shard` at `target` is durable and now its current one: the index says so."""
+        self._index.set_slot(shard.id, shard.slot)
+        if shard.created and target == shard.path:  # a new slot 0: one file more to count at open
+            self._shard_files += 1
 
     def _make_dir(self, directory: Path) -> None:
         if directory.name not in self._known_dirs:
@@ -214,9 +218,7 @@ class Writing(Recovery):
         written: set[str] = set()
         for shard, target in staged:
             shard.promote()
-            self._index.set_slot(shard.id, shard.slot)
-            if shard.created and target == shard.path:
-                self._shard_files += 1
+            self._current(shard, target)
             written.add(shard.id)
         for cid in written:
             self._release(cid)
