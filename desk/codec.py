@@ -23,6 +23,7 @@ from desk.models import (
     Media,
     Message,
     MessageStatus,
+    Priority,
     Template,
     TemplateButton,
     TemplateStatus,
@@ -251,7 +252,7 @@ ROW_FIELDS = (
     "customer_phone",
     "customer_username",
     "customer_country",
-    "status",  # 0 open, 1 resolved
+    "status",  # 0 open, 1 resolved, 2 pending, 3 snoozed
     "last_inbound_at",
     "last_message_at",
     "preview",
@@ -265,10 +266,20 @@ ROW_FIELDS = (
     "customer_id",  # None: the part of the id after the first "~"
     "undelivered",  # None (older rows): False
     "assignee",  # None: nobody (and older rows)
+    "priority",  # None: normal, else 0 low, 2 high, 3 urgent
+    "labels",  # None: none, else a list of strings
+    "snoozed_until",
+    "opened_at",
+    "resolved_at",
+    "language",
 )
 _ROW_LEN = len(ROW_FIELDS)
-_STATUS_CODE = {ConversationStatus.OPEN: 0, ConversationStatus.RESOLVED: 1}
-_STATUS_OF_CODE = {0: ConversationStatus.OPEN, 1: ConversationStatus.RESOLVED}
+_STATUS_CODE = {
+    ConversationStatus.OPEN: 0, ConversationStatus.RESOLVED: 1, ConversationStatus.PENDING: 2, ConversationStatus.SNOOZED: 3
+}
+_STATUS_OF_CODE = {code: status for status, code in _STATUS_CODE.items()}
+_PRIORITY_CODE = {Priority.LOW: 0, Priority.NORMAL: None, Priority.HIGH: 2, Priority.URGENT: 3}
+_PRIORITY_OF_CODE = {code: priority for priority, code in _PRIORITY_CODE.items()}
 _DIRECTION_CODE = {None: None, Direction.INBOUND: 0, Direction.OUTBOUND: 1}
 _DIRECTION_OF_CODE = {None: None, 0: Direction.INBOUND, 1: Direction.OUTBOUND}
 
@@ -299,6 +310,12 @@ def conversation_to_row(c: Conversation) -> list[Any]:
         customer_id,
         c.undelivered,
         c.assignee,
+        _PRIORITY_CODE[c.priority],
+        list(c.labels) if c.labels else None,
+        ts_to_doc(c.snoozed_until),
+        ts_to_doc(c.opened_at),
+        ts_to_doc(c.resolved_at),
+        c.language,
     ]
 
 
@@ -325,6 +342,12 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         customer_id,
         undelivered,
         assignee,
+        priority,
+        labels,
+        snoozed_until,
+        opened_at,
+        resolved_at,
+        language,
     ) = row
     if bn is None or customer_id is None:
         bn, _, customer_id = cid.partition("~")
@@ -346,4 +369,10 @@ def conversation_from_row(row: list[Any]) -> Conversation:
         message_count or 0,
         bool(undelivered),
         assignee,
+        _PRIORITY_OF_CODE.get(priority, Priority.NORMAL),
+        tuple(labels) if labels else (),
+        None if snoozed_until is None else ft(snoozed_until, utc),
+        None if opened_at is None else ft(opened_at, utc),
+        None if resolved_at is None else ft(resolved_at, utc),
+        language,
     )

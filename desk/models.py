@@ -43,8 +43,32 @@ RETRYABLE = frozenset({MessageStatus.FAILED, MessageStatus.UNKNOWN})
 
 
 class ConversationStatus(str, enum.Enum):
+    """Where a conversation stands in the queue (desk.status holds the rules between them)."""
+
     OPEN = "open"
+    PENDING = "pending"
+    """We answered and wait on the customer: a message from them opens it again."""
+    SNOOZED = "snoozed"
+    """Out of the queue until a time (`Conversation.snoozed_until`) or until the customer writes."""
     RESOLVED = "resolved"
+
+
+class Priority(str, enum.Enum):
+    """How urgent a conversation is: it orders the queue before the SLA does, and picks the
+    SLA policy."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """0 (urgent) .. 3 (low): most urgent first when sorted."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +202,18 @@ class Conversation:
     the conversation since: the inbox row says so instead of showing it as sent."""
     assignee: str | None = None
     """The agent id (config `agent_id`) who owns the conversation; None: nobody does."""
+    priority: Priority = Priority.NORMAL
+    labels: tuple[str, ...] = ()
+    """Sorted, each once."""
+    snoozed_until: datetime | None = None
+    """While SNOOZED: when it comes back to the queue; None: when the customer writes."""
+    opened_at: datetime | None = None
+    """When this episode began: the customer's first question since the conversation was last
+    resolved (or ever). The resolution clock runs from it."""
+    resolved_at: datetime | None = None
+    """When the conversation was last resolved; kept after it reopens, for the record."""
+    language: str | None = None
+    """The customer's language as detected from their text (ISO 639-1), None until known."""
 
 
 # --- templates -------------------------------------------------------------------------------------

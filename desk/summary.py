@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from desk.models import (
     Conversation,
@@ -17,6 +18,7 @@ from desk.models import (
     Direction,
     Message,
     MessageStatus,
+    Priority,
 )
 from desk.text import display_name, flatten
 
@@ -50,6 +52,15 @@ class ConversationMeta:
     """The failure of ours the agent has seen (`failure_key`): its mark leaves the inbox row."""
     assignee: str | None = None
     """The agent id who owns the conversation; None: nobody."""
+    status_at: datetime | None = None
+    """When `status` was set (older shards: None, read as `resolved_at`): a customer's question
+    after it reopens a conversation that is not open (`reopens`)."""
+    snoozed_until: datetime | None = None
+    opened_at: datetime | None = None
+    """When this episode began (None in older shards: the first question there is)."""
+    priority: Priority = Priority.NORMAL
+    labels: tuple[str, ...] = ()
+    language: str | None = None
 
 
 def latest_ours(messages: Sequence[Message]) -> Message | None:
@@ -120,13 +131,13 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
     status = meta.status
     if any(reopens(meta, ts) for ts in inbound_questions):
         status = ConversationStatus.OPEN
+    opened_at = meta.opened_at or (inbound_questions[0] if inbound_questions else None)
 
     failed = failure_key(messages)
     return Conversation(
         id=meta.id,
         business_number_id=meta.business_number_id,
         customer=meta.customer,
-        status=status,
         last_inbound_at=last_inbound_at,
         last_message_at=last_message_at,
         preview=one_line(newest, PREVIEW_LENGTH) if newest is not None else "",
@@ -137,25 +148,45 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
         last_reply_at=last_reply_at,
         message_count=len(messages),
         undelivered=failed is not None and failed != meta.failure_seen,
-        assignee=meta.assignee,
+        **_from_meta(meta, status, opened_at),
     )
+
+
+def _from_meta(meta: ConversationMeta, status: ConversationStatus, opened_at: datetime | None) -> dict[str, Any]:
+    """The summary's fields that the meta decides."""
+    return {
+        "status": status,
+        "assignee": meta.assignee,
+        "priority": meta.priority,
+        "labels": meta.labels,
+        "snoozed_until": meta.snoozed_until if status is ConversationStatus.SNOOZED else None,
+        "opened_at": opened_at,
+        "resolved_at": meta.resolved_at,
+        "language": meta.language,
+    }
 
 
 def reopens(meta: ConversationMeta, asked_at: datetime) -> bool:
     """Whether a customer's question asked at `asked_at` reopens the conversation: it was
-    resolved, and the question came after."""
-    return meta.status is ConversationStatus.RESOLVED and meta.resolved_at is not None and asked_at > meta.resolved_at
+    resolved, pending or snoozed, and the question came after it was made so."""
+    if meta.status is ConversationStatus.OPEN:
+        return False
+    since = meta.status_at or meta.resolved_at
+    return since is None or asked_at > since
 
 
 def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequence[Message]) -> Conversation | None:
-    """`summarize(meta, messages + appended)` from `previous == summarize(meta', messages)`, where
-    `meta'` differs from `meta` at most in its customer, without the messages: for the common
+    """`summarize(meta, messages + appended)` from `previous == summarize(meta', messages)`, without
+    the messages, where `meta` is what applying the customer's `appended` messages made of `meta'`
+    (their name merged, the conversation reopened, its episode and language set): for the common
     write (customer messages newer than everything, which the writer gets far more often than it
     has the transcript built). None when it cannot tell; then summarize. summarize stays the one
     definition: a property test holds this to it."""
-    last_message_at, waiting_since, unread, status = (
-        previous.last_message_at, previous.waiting_since, previous.unread, previous.status
-    )
+    last_message_at, waiting_since, unread = previous.last_message_at, previous.waiting_since, previous.unread
+    # Applying customer messages only ever opens a conversation: open before (a question there
+    # reopened it) stays open.
+    reopened = ConversationStatus.OPEN in (meta.status, previous.status)
+    opened_at = meta.opened_at or previous.opened_at
     newest: Message | None = None
     for m in appended:
         ts = m.timestamp
@@ -171,14 +202,15 @@ def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequ
         last_message_at, newest, unread = ts, m, unread + 1
         if m.type not in NOT_A_QUESTION:
             waiting_since = waiting_since or ts
-            if reopens(meta, ts):
-                status = ConversationStatus.OPEN
+            opened_at = opened_at or ts
+            reopened = reopened or reopens(meta, ts)
+    status = ConversationStatus.OPEN if reopened else meta.status
+    fields = _from_meta(meta, status, opened_at)
     if newest is None:
-        return previous if previous.customer == meta.customer else replace(previous, customer=meta.customer)
+        return replace(previous, customer=meta.customer, **fields)
     return replace(
         previous,
         customer=meta.customer,
-        status=status,
         last_inbound_at=last_message_at,
         last_message_at=last_message_at,
         preview=one_line(newest, PREVIEW_LENGTH),
@@ -186,6 +218,7 @@ def summary_after(previous: Conversation, meta: ConversationMeta, appended: Sequ
         unread=unread,
         waiting_since=waiting_since,
         message_count=previous.message_count + len(appended),
+        **fields,
     )  # first and last reply, undelivered: as they were (customer messages change neither)
 
 

@@ -1,7 +1,8 @@
 """One conversation's TinyDB file (a shard), loaded: its conversation, its messages, the
 statuses waiting for a wamid (where it lives and which copy is read: files.py).
 
-Tables: `conversation` (one doc, id 1: business number, customer, status, resolved_at, read_upto,
+Tables: `conversation` (one doc, id 1: business number, customer, status and when it was set,
+resolved_at, snoozed_until, opened_at, read_upto, priority, labels, language,
 assignee), `messages` (one doc per message, TinyDB doc ids in arrival order), `pending_statuses`
 (status events for a wamid we do not know yet), `written` (doc 1: the journal seq the copy was
 written at). The shard is held in memory while the writer uses it (TinyDB over a buffered
@@ -32,7 +33,7 @@ from desk.codec import (
     ts_from_doc,
     ts_to_doc,
 )
-from desk.models import Direction, Message
+from desk.models import Direction, Message, Priority
 from desk.store.tiny.files import read_slot, slot_path
 from desk.summary import ConversationMeta
 
@@ -47,6 +48,12 @@ def meta_to_doc(meta: ConversationMeta) -> dict[str, Any]:
         "read_upto": ts_to_doc(meta.read_upto),
         "failure_seen": meta.failure_seen,
         "assignee": meta.assignee,
+        "status_at": ts_to_doc(meta.status_at),
+        "snoozed_until": ts_to_doc(meta.snoozed_until),
+        "opened_at": ts_to_doc(meta.opened_at),
+        "priority": meta.priority.value,
+        "labels": list(meta.labels),
+        "language": meta.language,
     }
 
 
@@ -60,6 +67,12 @@ def meta_from_doc(doc: dict[str, Any]) -> ConversationMeta:
         read_upto=ts_from_doc(doc.get("read_upto")),
         failure_seen=doc.get("failure_seen"),
         assignee=doc.get("assignee"),
+        status_at=ts_from_doc(doc.get("status_at")),
+        snoozed_until=ts_from_doc(doc.get("snoozed_until")),
+        opened_at=ts_from_doc(doc.get("opened_at")),
+        priority=Priority(doc.get("priority", "normal")),
+        labels=tuple(doc.get("labels", ())),
+        language=doc.get("language"),
     )
 
 
