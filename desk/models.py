@@ -21,7 +21,7 @@ class Direction(str, enum.Enum):
 
 
 class MessageStatus(str, enum.Enum):
-    """Where one of our messages is. Inbound messages are always RECEIVED."""
+    """Where one of our messages is. Inbound messages are always RECEIVED, notes always NOTE."""
 
     RECEIVED = "received"
     QUEUED = "queued"
@@ -35,6 +35,8 @@ class MessageStatus(str, enum.Enum):
     READ = "read"
     PLAYED = "played"
     FAILED = "failed"
+    NOTE = "note"
+    """An internal note (type "note"): for colleagues, never queued, never sent to anyone."""
 
 
 RETRYABLE = frozenset({MessageStatus.FAILED, MessageStatus.UNKNOWN})

@@ -63,6 +63,14 @@ class ConversationMeta:
     language: str | None = None
 
 
+def customer_fields(meta: ConversationMeta) -> dict[str, Any]:
+    """The meta's fields that a customer's messages change (`summary_after` reads them)."""
+    return {
+        "customer": meta.customer, "status": meta.status, "status_at": meta.status_at,
+        "snoozed_until": meta.snoozed_until, "opened_at": meta.opened_at, "language": meta.language,
+    }
+
+
 def latest_ours(messages: Sequence[Message]) -> Message | None:
     """Our latest message the customer was meant to get (notes left out), or None."""
     latest: Message | None = None

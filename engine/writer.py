@@ -9,14 +9,15 @@ nobody's (agent None).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from desk.models import ConversationStatus, Event, Message, MessageStatus
+from desk.models import ConversationStatus, Event, Message, MessageStatus, Priority
 from desk.store import Store
+from desk.store.audit import AuditEntry
 
 T = TypeVar("T")
 
@@ -65,11 +66,26 @@ class StoreWriter:
     async def mark_read(self, conversation_id: str, upto: datetime | None = None) -> None:
         await self._run(self.store.mark_read, conversation_id, upto=upto, agent=self.agent)
 
-    async def set_status(self, conversation_id: str, status: ConversationStatus) -> None:
-        await self._run(self.store.set_status, conversation_id, status, agent=self.agent)
+    async def set_status(
+        self, conversation_id: str, status: ConversationStatus, until: datetime | None = None
+    ) -> None:
+        await self._run(self.store.set_status, conversation_id, status, until=until, agent=self.agent)
 
     async def assign(self, conversation_id: str, assignee: str | None) -> None:
         await self._run(self.store.assign, conversation_id, assignee, agent=self.agent)
+
+    async def set_priority(self, conversation_id: str, priority: Priority) -> None:
+        await self._run(self.store.set_priority, conversation_id, priority, agent=self.agent)
+
+    async def set_labels(self, conversation_id: str, labels: Iterable[str]) -> None:
+        await self._run(self.store.set_labels, conversation_id, tuple(labels), agent=self.agent)
+
+    async def add_note(self, conversation_id: str, text: str) -> Message:
+        return await self._run(self.store.add_note, conversation_id, text, agent=self.agent)
+
+    async def audit(self, conversation_id: str) -> list[AuditEntry]:
+        """After every write before it (the log is the writer's to read)."""
+        return await self._run(self.store.audit, conversation_id)
 
     async def save_draft(self, conversation_id: str, text: str) -> None:
         await self._run(self.store.save_draft, conversation_id, text, agent=self.agent)

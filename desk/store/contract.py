@@ -22,8 +22,10 @@ from desk.models import (
     Event,
     Message,
     MessageStatus,
+    Priority,
     Template,
 )
+from desk.store.audit import AuditEntry
 
 
 class StoreLocked(Exception):
@@ -202,15 +204,46 @@ class Store(ABC):
         The read marker only moves forward (rules.read_upto)."""
 
     @abstractmethod
-    def set_status(self, conversation_id: str, status: ConversationStatus, *, agent: str | None = None) -> None:
-        """Open or resolve; resolving is stamped no earlier than the conversation's last message
-        (rules.resolved_at)."""
+    def set_status(
+        self,
+        conversation_id: str,
+        status: ConversationStatus,
+        *,
+        until: datetime | None = None,
+        agent: str | None = None,
+    ) -> None:
+        """Open, make pending (waiting on the customer), snooze (`until` a time; None: until the
+        customer writes) or resolve. The change is stamped no earlier than the conversation's last
+        message (rules.status_at); resolving keeps when (`resolved_at`), and reopening what was
+        resolved begins a new episode (`opened_at`). A customer's question after it opens the
+        conversation again, and its audit log says so. `until` with another status: ValueError."""
+
+    @abstractmethod
+    def set_priority(self, conversation_id: str, priority: Priority, *, agent: str | None = None) -> None: ...
+
+    @abstractmethod
+    def set_labels(self, conversation_id: str, labels: Iterable[str], *, agent: str | None = None) -> None:
+        """Give the conversation exactly these labels, made tidy by rules.labels."""
+
+    @abstractmethod
+    def add_note(self, conversation_id: str, text: str, *, agent: str | None = None) -> Message:
+        """An internal note, for colleagues: a message of type "note" with status NOTE in the
+        transcript, never in the outbox, never sent (no store move takes it elsewhere), and no
+        answer to the customer (it stops no SLA clock). Empty text: ValueError."""
+
+    @abstractmethod
+    def audit(self, conversation_id: str) -> list[AuditEntry]:
+        """Every action on the conversation, oldest first (desk.store.audit): assignment, status
+        (snoozes with their time), priority, labels, notes, sends and templates, each with who and
+        when, and each reopening by a customer's message."""
 
     @abstractmethod
     def assign(self, conversation_id: str, assignee: str | None, *, agent: str | None = None) -> None:
         """Give the conversation to `assignee` (an agent id), or to nobody (None); announced as a
-        change unless it is theirs already. A customer's messages never change who owns it. An
-        unknown conversation raises KeyError."""
+        change unless it is theirs already. A customer's messages never change who owns it.
+
+        Every agent action here and below raises KeyError for an unknown conversation, and is
+        announced by `changes()` only when it changed something (and only then audited)."""
 
     # --- drafts and templates --------------------------------------------------------------------
     @abstractmethod

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from desk.models import RETRYABLE, Customer, Direction, Message, MessageStatus, Template
+from desk.text import display_name
 
 SETTLED = frozenset({MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED})
 """WhatsApp said the message arrived: the outbox can no longer change its status."""
@@ -20,6 +21,7 @@ IN_FLIGHT = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING})
 
 _RANK = {
     MessageStatus.RECEIVED: 0,
+    MessageStatus.NOTE: 0,
     MessageStatus.QUEUED: 1,
     MessageStatus.SENDING: 2,
     MessageStatus.UNKNOWN: 3,
@@ -38,8 +40,8 @@ def whatsapp_moves(old: MessageStatus, new: MessageStatus) -> bool:
     """Whether a status WhatsApp reports moves our message forward (it sends them in no
     particular order). FAILED is final unless a later success arrives (a second device can still
     get it), and any word from WhatsApp settles UNKNOWN."""
-    if new is old:
-        return False
+    if new is old or old in (MessageStatus.RECEIVED, MessageStatus.NOTE):
+        return False  # a status names one of our messages, and a note never left
     if old is MessageStatus.FAILED:
         return new in SETTLED
     if new is MessageStatus.FAILED:
@@ -64,7 +66,7 @@ def outbox_allows(old: MessageStatus, new: MessageStatus) -> bool:
     played), and back to QUEUED only from FAILED or UNKNOWN (an agent's explicit retry)."""
     if new is old:
         return True
-    if old in SETTLED or new is MessageStatus.RECEIVED:
+    if old in SETTLED or MessageStatus.RECEIVED in (old, new) or MessageStatus.NOTE in (old, new):
         return False
     if new is MessageStatus.QUEUED:
         return old in RETRYABLE
@@ -113,11 +115,21 @@ def merge_customer(known: Customer, incoming: Customer) -> Customer:
     )
 
 
-def resolved_at(now: datetime, transcript: Sequence[Message]) -> datetime:
-    """When a conversation counts as resolved: now, but never before a message already there,
-    whatever the clocks say, so that resolving is not undone at once by a customer message with a
-    (skewed) later timestamp."""
+def status_at(now: datetime, transcript: Sequence[Message]) -> datetime:
+    """When a conversation's new status (resolved, pending, snoozed, open) counts as set: now, but
+    never before a message already there, whatever the clocks say, so that resolving is not undone
+    at once by a customer message with a (skewed) later timestamp."""
     return max([now] + [m.timestamp for m in transcript[-1:]])
+
+
+LABEL_LENGTH = 32
+
+
+def labels(given: Iterable[str]) -> tuple[str, ...]:
+    """Labels as a conversation keeps them: each on one line, without control characters,
+    lowercased (so "VIP" and "vip" are one label), cut to LABEL_LENGTH, each once, sorted."""
+    tidy = (display_name(label, LABEL_LENGTH).strip().lower() for label in given)
+    return tuple(sorted({label for label in tidy if label}))
 
 
 def read_upto(seen: datetime | None, newest: datetime | None) -> datetime | None:

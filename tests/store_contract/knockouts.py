@@ -53,8 +53,12 @@ def _newest_customer_whole(known: Customer, incoming: Customer) -> Customer:
     return incoming
 
 
-def _resolved_now(now: datetime, transcript: Sequence[Message]) -> datetime:
+def _stamped_now(now: datetime, transcript: Sequence[Message]) -> datetime:
     return now
+
+
+def _labels_as_given(given: Iterable[str]) -> tuple[str, ...]:
+    return tuple(given)
 
 
 def _read_upto_newest(seen: datetime | None, newest: datetime | None) -> datetime | None:
@@ -78,7 +82,8 @@ KNOCK_OUTS: dict[str, Callable[..., Any]] = {
     "outbox_update": _report_taken_whole,
     "in_flight": _nothing_in_flight,
     "merge_customer": _newest_customer_whole,
-    "resolved_at": _resolved_now,
+    "status_at": _stamped_now,
+    "labels": _labels_as_given,
     "read_upto": _read_upto_newest,
     "merge_templates": _updates_are_the_catalogue,
     "catalogue_after": _every_news_a_full_sync,

@@ -24,15 +24,26 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from pathlib import Path
 
 from desk import faults
 from desk.clock import Clock, SystemClock
-from desk.models import Conversation, ConversationStatus, Direction, Event, Message, MessageStatus, Template
+from desk.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Event,
+    Message,
+    MessageStatus,
+    Priority,
+    Template,
+)
 from desk.store import rules
+from desk.store.audit import AuditEntry, entry_from_doc
 from desk.store.changes import ChangeLog
 from desk.store.contract import Change, Store
 from desk.store.tiny import records
@@ -272,25 +283,72 @@ class TinyStore(Writing, Store):
                 return
             self._mutate(records.Read(conversation_id, newest, failure, agent), agent)
 
-    def set_status(self, conversation_id: str, status: ConversationStatus, *, agent: str | None = None) -> None:
+    def _known(self, conversation_id: str) -> Shard:
+        """The conversation's shard for an agent's action (under the write lock); KeyError when
+        there is no such conversation."""
+        self._check_open()
+        shard = self._shard(conversation_id)
+        if shard.meta is None:
+            raise KeyError(conversation_id)
+        return shard
+
+    def set_status(
+        self,
+        conversation_id: str,
+        status: ConversationStatus,
+        *,
+        until: datetime | None = None,
+        agent: str | None = None,
+    ) -> None:
+        if until is not None and status is not ConversationStatus.SNOOZED:
+            raise ValueError("only a snoozed conversation has an until")
         with self._write_lock:
-            self._check_open()
-            shard = self._shard(conversation_id)
-            if shard.meta is None:
-                raise KeyError(conversation_id)
-            if summarize(shard.meta, shard.transcript).status is status:
+            shard = self._known(conversation_id)
+            meta = shard.meta
+            assert meta is not None
+            current = summarize(meta, shard.transcript)
+            if current.status is status and current.snoozed_until == until:
                 return
-            resolved_at = None
-            if status is ConversationStatus.RESOLVED:
-                resolved_at = rules.resolved_at(self._clock.now(), shard.transcript)
-            self._mutate(records.ConversationState(conversation_id, status, resolved_at, agent), agent)
+            at = rules.status_at(self._clock.now(), shard.transcript)
+            resolved_at = at if status is ConversationStatus.RESOLVED else meta.resolved_at
+            # Reopening what was resolved begins a new episode: the resolution clock starts again.
+            opened_at = at if current.status is ConversationStatus.RESOLVED else current.opened_at
+            record = records.ConversationState(conversation_id, status, resolved_at, agent, at, until, opened_at)
+            self._mutate(record, agent)
 
     def assign(self, conversation_id: str, assignee: str | None, *, agent: str | None = None) -> None:
         with self._write_lock:
-            self._check_open()
-            if self._shard(conversation_id).meta is None:
-                raise KeyError(conversation_id)
-            self._mutate(records.Assignment(conversation_id, assignee, agent), agent)
+            self._known(conversation_id)
+            self._mutate(records.Assignment(conversation_id, assignee, agent, self._clock.now()), agent)
+
+    def set_priority(self, conversation_id: str, priority: Priority, *, agent: str | None = None) -> None:
+        with self._write_lock:
+            self._known(conversation_id)
+            self._mutate(records.Prioritised(conversation_id, priority, agent, self._clock.now()), agent)
+
+    def set_labels(self, conversation_id: str, labels: Iterable[str], *, agent: str | None = None) -> None:
+        with self._write_lock:
+            self._known(conversation_id)
+            record = records.Labelled(conversation_id, rules.labels(labels), agent, self._clock.now())
+            self._mutate(record, agent)
+
+    def add_note(self, conversation_id: str, text: str, *, agent: str | None = None) -> Message:
+        if not text.strip():
+            raise ValueError("a note needs text")
+        with self._write_lock:
+            shard = self._known(conversation_id)
+            at = rules.status_at(self._clock.now(), shard.transcript)
+            note = Message(
+                f"note-{uuid.uuid4().hex}", conversation_id, Direction.OUTBOUND, "note", at, MessageStatus.NOTE,
+                text=text, agent=agent,
+            )
+            recorded = self._mutate(records.Outgoing(conversation_id, note, agent), agent)[1]
+            assert isinstance(recorded, Message)
+            return recorded
+
+    def audit(self, conversation_id: str) -> list[AuditEntry]:
+        with self._write_lock:
+            return [entry_from_doc(doc) for doc in self._known(conversation_id).audit()]
 
     # --- drafts and templates ------------------------------------------------------------------------
 

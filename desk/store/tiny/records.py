@@ -33,14 +33,15 @@ from desk.models import (
     Message,
     MessageReceived,
     MessageStatus,
+    Priority,
     StatusChanged,
     Template,
     TemplatesChanged,
     conversation_id,
 )
-from desk.store import rules
+from desk.store import audit, rules
 from desk.store.tiny.shard import Shard
-from desk.summary import ConversationMeta
+from desk.summary import NOT_A_QUESTION, ConversationMeta, reopens
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +133,18 @@ class StatusIn:
 
 @dataclass(frozen=True, slots=True)
 class ConversationState:
-    """The conversation opened or resolved (by an agent, or by WhatsApp's side of the backend)."""
+    """The conversation opened, made pending, snoozed or resolved (by an agent, or by WhatsApp's
+    side of the backend), at `at`; `resolved_at` and `opened_at` as they are after it."""
 
     cid: str
     status: ConversationStatus
     resolved_at: datetime | None
     by: str | None = None
+    at: datetime | None = None
+    """None in older journals: `resolved_at`."""
+    until: datetime | None = None
+    """SNOOZED: until when (None: until the customer writes)."""
+    opened_at: datetime | None = None
     OP = "conv_status"
 
     def to_doc(self) -> dict[str, Any]:
@@ -147,6 +154,9 @@ class ConversationState:
             "status": self.status.value,
             "resolved_at": ts_to_doc(self.resolved_at),
             "by": self.by,
+            "at": ts_to_doc(self.at),
+            "until": ts_to_doc(self.until),
+            "opened_at": ts_to_doc(self.opened_at),
         }
 
 
@@ -195,10 +205,37 @@ class Assignment:
     cid: str
     assignee: str | None
     by: str | None = None
+    at: datetime | None = None
     OP = "assign"
 
     def to_doc(self) -> dict[str, Any]:
-        return {"op": self.OP, "cid": self.cid, "assignee": self.assignee, "by": self.by}
+        return {"op": self.OP, "cid": self.cid, "assignee": self.assignee, "by": self.by, "at": ts_to_doc(self.at)}
+
+
+@dataclass(frozen=True, slots=True)
+class Prioritised:
+    cid: str
+    priority: Priority
+    by: str | None = None
+    at: datetime | None = None
+    OP = "priority"
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"op": self.OP, "cid": self.cid, "priority": self.priority.value, "by": self.by, "at": ts_to_doc(self.at)}
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """The conversation's labels, all of them (rules.labels has made them tidy)."""
+
+    cid: str
+    labels: tuple[str, ...]
+    by: str | None = None
+    at: datetime | None = None
+    OP = "labels"
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"op": self.OP, "cid": self.cid, "labels": list(self.labels), "by": self.by, "at": ts_to_doc(self.at)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +250,10 @@ class Written:
         return {"op": self.OP, "cid": self.cid}
 
 
-ShardRecord = MessageIn | Outgoing | OutboxUpdate | StatusIn | ConversationState | Read | Assignment | Written
+ShardRecord = (
+    MessageIn | Outgoing | OutboxUpdate | StatusIn | ConversationState | Read | Assignment | Prioritised | Labelled
+    | Written
+)
 Record = ShardRecord | Templates
 
 HOLDABLE = (MessageIn, StatusIn, ConversationState)
@@ -234,7 +274,7 @@ def from_event(event: Event, agent: str | None) -> Record:
     if isinstance(event, ConversationStatusChanged):
         cid = conversation_id(event.business_number_id, event.customer_id)
         resolved = event.status is ConversationStatus.RESOLVED
-        return ConversationState(cid, event.status, event.at if resolved else None, agent)
+        return ConversationState(cid, event.status, event.at if resolved else None, agent, event.at)
     raise TypeError(f"not a store event: {event!r}")
 
 
@@ -258,12 +298,17 @@ def decode(doc: dict[str, Any]) -> Record:
         )
     if op == "conv_status":
         return ConversationState(
-            doc["cid"], conversation_status(doc["status"]), ts_from_doc(doc["resolved_at"]), doc.get("by")
+            doc["cid"], conversation_status(doc["status"]), ts_from_doc(doc["resolved_at"]), doc.get("by"),
+            ts_from_doc(doc.get("at")), ts_from_doc(doc.get("until")), ts_from_doc(doc.get("opened_at")),
         )
     if op == "read":
         return Read(doc["cid"], ts_from_doc(doc["read_upto"]), doc.get("failure_seen"), doc.get("by"))
     if op == "assign":
-        return Assignment(doc["cid"], doc["assignee"], doc.get("by"))
+        return Assignment(doc["cid"], doc["assignee"], doc.get("by"), ts_from_doc(doc.get("at")))
+    if op == "priority":
+        return Prioritised(doc["cid"], Priority(doc["priority"]), doc.get("by"), ts_from_doc(doc.get("at")))
+    if op == "labels":
+        return Labelled(doc["cid"], tuple(map(str, doc["labels"])), doc.get("by"), ts_from_doc(doc.get("at")))
     if op == "written":
         return Written(doc["cid"])
     if op == "templates":
@@ -288,6 +333,7 @@ def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
             raise KeyError(shard.id)
         doc_id = shard.insert(r.message)
         _apply_pending(shard, doc_id)
+        shard.add_audit(audit.entry_doc(r.message.timestamp, r.by, *audit.message(r.message)))
         return True, shard.message(doc_id)
     if isinstance(r, OutboxUpdate):
         return _outbox_update(shard, r)
@@ -299,21 +345,33 @@ def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
     if meta is None:
         return False, None
     if isinstance(r, ConversationState):
-        if meta.status is r.status and meta.resolved_at == r.resolved_at:
-            return False, None
-        shard.set_meta(replace(meta, status=r.status, resolved_at=r.resolved_at))
-        return True, None
+        new = replace(
+            meta, status=r.status, resolved_at=r.resolved_at, status_at=r.at or r.resolved_at,
+            snoozed_until=r.until, opened_at=r.opened_at or meta.opened_at,
+        )
+        return _set(shard, new, r.at, r.by, audit.status(r.status, r.until)), None
     if isinstance(r, Assignment):
-        if meta.assignee == r.assignee:
-            return False, None
-        shard.set_meta(replace(meta, assignee=r.assignee))
-        return True, None
+        return _set(shard, replace(meta, assignee=r.assignee), r.at, r.by, audit.assigned(r.assignee)), None
+    if isinstance(r, Prioritised):
+        return _set(shard, replace(meta, priority=r.priority), r.at, r.by, audit.priority(r.priority)), None
+    if isinstance(r, Labelled):
+        return _set(shard, replace(meta, labels=r.labels), r.at, r.by, audit.labels(meta.labels, r.labels)), None
     read_upto = rules.read_upto(meta.read_upto, r.read_upto)
     failure_seen = r.failure_seen or meta.failure_seen
     if read_upto == meta.read_upto and failure_seen == meta.failure_seen:
         return False, None
     shard.set_meta(replace(meta, read_upto=read_upto, failure_seen=failure_seen))
     return True, None
+
+
+def _set(shard: Shard, meta: ConversationMeta, at: datetime | None, by: str | None, entry: tuple[str, str]) -> bool:
+    """The agent's change to the conversation's meta, kept in its audit log; False when it changes
+    nothing (then nothing is logged either: every record is idempotent)."""
+    if meta == shard.meta:
+        return False
+    shard.set_meta(meta)
+    shard.add_audit(audit.entry_doc(at, by, *entry))
+    return True
 
 
 def visible(record: ShardRecord, result: Any) -> bool:
@@ -329,9 +387,16 @@ def _message(shard: Shard, r: MessageIn) -> bool:
     if meta is None:
         shard.set_meta(ConversationMeta(shard.id, r.business_number_id, r.customer))
     else:
-        customer = rules.merge_customer(meta.customer, r.customer)
-        if customer != meta.customer:
-            shard.set_meta(replace(meta, customer=customer))
+        new = replace(meta, customer=rules.merge_customer(meta.customer, r.customer))
+        asked_at = r.message.timestamp
+        if r.message.direction is Direction.INBOUND and r.message.type not in NOT_A_QUESTION and reopens(meta, asked_at):
+            # A new episode when it had been resolved; the same one, going on, when it waited on
+            # the customer or slept.
+            opened_at = asked_at if meta.status is ConversationStatus.RESOLVED else meta.opened_at
+            new = replace(new, status=ConversationStatus.OPEN, status_at=asked_at, snoozed_until=None, opened_at=opened_at)
+            shard.add_audit(audit.entry_doc(asked_at, None, *audit.reopened()))
+        if new != meta:
+            shard.set_meta(new, by_customer=True)
     doc_id = shard.insert(r.message)
     if r.message.direction is Direction.OUTBOUND:
         _apply_pending(shard, doc_id)

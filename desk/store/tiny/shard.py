@@ -35,7 +35,7 @@ from desk.codec import (
 )
 from desk.models import Direction, Message, Priority
 from desk.store.tiny.files import read_slot, slot_path
-from desk.summary import ConversationMeta
+from desk.summary import ConversationMeta, customer_fields
 
 
 def meta_to_doc(meta: ConversationMeta) -> dict[str, Any]:
@@ -105,6 +105,7 @@ class Shard:
         self.storage.preload(data)
         self._conversation = self.db.table("conversation", cache_size=0)
         self._pending = self.db.table("pending_statuses", cache_size=0)
+        self._audit = self.db.table("audit", cache_size=0)
         self.meta: ConversationMeta | None = None
         # The messages table is kept as the file holds it (doc id -> doc, each doc replaced, never
         # changed in place) and a Message is built from a doc only when asked for: most writes need
@@ -191,14 +192,15 @@ class Shard:
 
     # --- changes (buffered until commit) -----------------------------------------------------------
 
-    def set_meta(self, meta: ConversationMeta) -> None:
+    def set_meta(self, meta: ConversationMeta, *, by_customer: bool = False) -> None:
+        """`by_customer`: the change a customer's message made (summary_after can follow it)."""
         doc = meta_to_doc(meta)
         if self._conversation.contains(doc_id=1):
             self._conversation.update(_replace_with(doc), doc_ids=[1])
         else:
             self._conversation.insert(Document(doc, doc_id=1))
-        if self.meta is None or replace(self.meta, customer=meta.customer) != meta:
-            self.reshaped = True  # (a customer's new name alone: the summary takes it as it is)
+        if not by_customer or self.meta is None or replace(meta, **customer_fields(self.meta)) != self.meta:
+            self.reshaped = True
         self.meta = meta
 
     def insert(self, message: Message) -> int:
@@ -231,6 +233,13 @@ class Shard:
         if doc_ids:
             self._pending.remove(doc_ids=doc_ids)
             self.reshaped = True
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The audit log's entries (desk.store.audit), oldest first."""
+        return [dict(doc) for doc in self._audit.all()]
+
+    def add_audit(self, doc: dict[str, Any]) -> None:
+        self._audit.insert(doc)  # nothing the summary shows: not reshaped
 
     def stage(self, seq: int) -> Path | None:
         """Write the shard over its other slot if it changed, marked as written at journal record
