@@ -114,6 +114,25 @@ class InboxConfig:
 
 
 @dataclass(frozen=True)
+class ViewConfig:
+    """A saved view of the inbox: every facet empty or "all" admits everything."""
+
+    name: str
+    key: str = ""
+    """A key that shows it from the inbox ("f5", "alt+v"); empty: palette only."""
+    status: tuple[str, ...] = ()
+    """open, pending, snoozed, resolved."""
+    assignee: str = "all"
+    """all, mine, unassigned."""
+    priority: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    department: str = ""
+    language: str = ""
+    state: str = "all"
+    """The SLA and window state: all, waiting, breached, closing, closed."""
+
+
+@dataclass(frozen=True)
 class Config:
     backend: str = "mock"
     agent_name: str = "agent"
@@ -132,6 +151,7 @@ class Config:
     mock: MockConfig = field(default_factory=MockConfig)
     cloud: CloudConfig = field(default_factory=CloudConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    views: tuple[ViewConfig, ...] = ()
     keys: dict[str, str] = field(default_factory=dict)
     """Keys moved: a binding's id ("conversation.template") -> its new key or keys ("f9", or
     "f9,alt+t"); tui/keys.py lists the ids and checks them."""
@@ -270,7 +290,30 @@ def _check(config: Config) -> Config:
     slas += [(f"cloud.numbers[{i}].sla", n.sla) for i, n in enumerate(config.cloud.numbers) if n.sla]
     for where, sla in slas:
         _check_sla(sla, where)
+    departments = {n.department for n in config.numbers()}
+    for i, view in enumerate(config.views):
+        _check_view(view, f"views[{i}]", departments)
     return config
+
+
+_VIEW_WORDS = {
+    "status": ("open", "pending", "snoozed", "resolved"),
+    "assignee": ("all", "mine", "unassigned"),
+    "priority": ("low", "normal", "high", "urgent"),
+    "state": ("all", "waiting", "breached", "closing", "closed"),
+}
+
+
+def _check_view(view: ViewConfig, where: str, departments: set[str]) -> None:
+    if not view.name.strip():
+        raise ConfigError(f"The config key {where}.name must not be empty.")
+    for key, allowed in _VIEW_WORDS.items():
+        value = getattr(view, key)
+        for word in (value,) if isinstance(value, str) else value:
+            if word not in allowed:
+                raise ConfigError(f"The config key {where}.{key} has {word!r}; use {', '.join(allowed)}.")
+    if view.department and view.department not in departments:
+        raise ConfigError(f"The config key {where}.department names no business number's department: {view.department!r}.")
 
 
 def _positive(value: float, key: str) -> None:

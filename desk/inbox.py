@@ -11,7 +11,6 @@ conversation is a bisect plus a list insert: ~O(log n) + a memmove, cheap at 100
 from __future__ import annotations
 
 import bisect
-import enum
 import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,9 +18,11 @@ from datetime import datetime, timedelta
 from types import EllipsisType
 
 from desk.contacts import handle
-from desk.models import Conversation, ConversationStatus
+from desk.models import Conversation, Priority
 from desk.sla import SlaPolicy, SlaState, sla_state
+from desk.status import in_queue
 from desk.urgency import WAITING, Filter, SortKey, matches, search_text, sort_key, text_matches
+from desk.views import ACTIVE, Facets, Owner, owner
 from desk.window import CLOSING_SOON, WindowState, window
 
 
@@ -84,21 +85,6 @@ class _Sorted:
         return i if i < len(self.rows) and self.rows[i] is row else None
 
 
-class Owner(str, enum.Enum):
-    """Whose conversations the inbox shows: the agent's own, nobody's, or everyone's."""
-
-    ALL = "all"
-    MINE = "mine"
-    UNASSIGNED = "unassigned"
-
-
-def owner(assignee: str | None, me: str) -> Owner:
-    """Whose a conversation is to the agent `me`: MINE, UNASSIGNED, or ALL (someone else's)."""
-    if assignee is None:
-        return Owner.UNASSIGNED
-    return Owner.MINE if assignee == me else Owner.ALL
-
-
 class InboxModel:
     """All rows sorted by urgency, and the filtered view the agent sees.
 
@@ -130,6 +116,8 @@ class InboxModel:
         self._holding = 0
         """How many open conversations are mine."""
         self.business_number_id: str | None = None
+        self.facets = Facets()
+        """Status, priority, labels, language (desk.views)."""
         self.query = ""
         self.hits: frozenset[str] | None = None
         """With a query: the conversations found so far (by `search()` and the message scan)."""
@@ -205,7 +193,7 @@ class InboxModel:
         owner = self.owner_of(row.conversation)
         if owner is not Owner.ALL:
             self._owned[owner] += step
-        if owner is Owner.MINE and row.conversation.status is ConversationStatus.OPEN:
+        if owner is Owner.MINE and row.conversation.status in ACTIVE:
             self._holding += step
 
     def owned(self, owner: Owner) -> int:
@@ -213,16 +201,17 @@ class InboxModel:
         return self._owned[owner]
 
     def holding(self) -> int:
-        """How many open conversations are mine (what capacity counts)."""
+        """How many open or pending conversations are mine (what capacity counts: a snoozed or
+        resolved one waits on nobody)."""
         return self._holding
 
-    def next_for_me(self, capacity: int) -> InboxRow | None:
+    def next_for_me(self, capacity: int, now: datetime) -> InboxRow | None:
         """The most urgent conversation waiting on us that I may take: mine, or nobody's while I
-        hold fewer open ones than `capacity` (0: no limit). Whatever the view shows."""
+        hold fewer than `capacity` (0: no limit); never one asleep. Whatever the view shows."""
         room = capacity == 0 or self._holding < capacity
         for row in self._all.rows:  # most urgent first
             conv = row.conversation
-            if conv.waiting_since is None or conv.status is not ConversationStatus.OPEN:
+            if conv.waiting_since is None or not in_queue(conv, now):
                 continue
             owner = self.owner_of(conv)
             if owner is Owner.MINE or (owner is Owner.UNASSIGNED and room):
@@ -240,15 +229,20 @@ class InboxModel:
         return bool(rows)
 
     def breached(self, now: datetime) -> int:
-        """How many of the rows shown have a breached SLA: they sort first, their deadline being past."""
-        return bisect.bisect_right((self._view or self._all).keys, (WAITING, False, now, "\U0010ffff"))
+        """How many of the rows shown have a breached SLA: within each priority they sort first,
+        their deadline being past."""
+        keys = (self._view or self._all).keys
+        return sum(
+            bisect.bisect_right(keys, (WAITING, p.rank, False, now, "\U0010ffff")) - bisect.bisect_left(keys, (WAITING, p.rank))
+            for p in Priority
+        )
 
     # --- the view ----------------------------------------------------------------------------------
     @property
     def filtered(self) -> bool:
         return (
             self.filter is not Filter.ALL or self.owner is not Owner.ALL or self.business_number_id is not None
-            or self.hits is not None
+            or self.hits is not None or not self.facets.any
         )
 
     def set_view(
@@ -258,9 +252,12 @@ class InboxModel:
         filter: Filter | None = None,
         owner: Owner | None = None,
         business_number_id: str | None | EllipsisType = ...,
+        facets: Facets | None = None,
     ) -> None:
         if filter is not None:
             self.filter = filter
+        if facets is not None:
+            self.facets = facets
         if owner is not None:
             self.owner = owner
         if business_number_id is not ...:
@@ -285,6 +282,8 @@ class InboxModel:
         if not matches(conv, self.filter, row.policy, now, self.business_number_id, self.closing_soon):
             return False
         if self.owner is not Owner.ALL and self.owner_of(conv) is not self.owner:
+            return False
+        if not self.facets.admits(conv, now):
             return False
         if self.hits is None:
             return True

@@ -1,9 +1,10 @@
 """The inbox's order and filters, as pure functions of a conversation, its SLA policy and now.
 
-Conversations waiting on us come first, soonest deadline first: a deadline is the SLA due time or the
-moment the 24-hour window closes, whichever is earlier (after the window closes only a template can
-reach the customer, so that moment matters as much as the SLA). Breached conversations sort first
-because their due time is past. The rest follow by latest activity. The caller picks the policy for
+Conversations waiting on us come first, the most urgent priority first (the agent's own call
+outranks the clock), then soonest deadline first: a deadline is the SLA due time or the moment the
+24-hour window closes, whichever is earlier (after the window closes only a template can reach the
+customer, so that moment matters as much as the SLA). Within a priority, breached conversations
+sort first because their due time is past. The rest follow by latest activity. The caller picks the policy for
 each conversation's business number.
 """
 
@@ -45,9 +46,9 @@ def _deadline(conv: Conversation, due_at: datetime | None, now: datetime) -> dat
 WAITING, REST = 0, 1
 """The first element of a sort key: conversations waiting on us, then the rest."""
 
-SortKey = tuple[int, bool, datetime | int, str]
-"""(WAITING, no deadline, deadline, id) or (REST, no message, -microseconds since the epoch, id):
-the first element keeps the datetimes and the integers from ever being compared."""
+SortKey = tuple[int, int, bool, datetime | int, str]
+"""(WAITING, priority rank, no deadline, deadline, id) or (REST, 0, no message, -microseconds since
+the epoch, id): the first element keeps the datetimes and the integers from ever being compared."""
 
 
 def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> SortKey:
@@ -60,11 +61,11 @@ def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> SortKey:
     if sla.kind is not SlaKind.NONE:
         due = _deadline(conv, sla.due_at, now)
         # A waiting conversation with no deadline (never due, window closed) ends its group.
-        return (WAITING, due is None, due or _EPOCH, conv.id)
+        return (WAITING, conv.priority.rank, due is None, due or _EPOCH, conv.id)
     last = conv.last_message_at
     # Integer microseconds negate exactly (a float timestamp loses the last digit).
     newest_first = -((last - _EPOCH) // _MICROSECOND) if last is not None else 0
-    return (REST, last is None, newest_first, conv.id)
+    return (REST, 0, last is None, newest_first, conv.id)
 
 
 class Filter(str, enum.Enum):

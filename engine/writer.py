@@ -87,6 +87,9 @@ class StoreWriter:
         """After every write before it (the log is the writer's to read)."""
         return await self._run(self.store.audit, conversation_id)
 
+    async def save_tabs(self, conversation_ids: list[str]) -> None:
+        await self._run(self.store.save_tabs, self.agent, conversation_ids)
+
     async def save_draft(self, conversation_id: str, text: str) -> None:
         await self._run(self.store.save_draft, conversation_id, text, agent=self.agent)
 

@@ -56,7 +56,8 @@ def transcript_text(screen: ConversationScreen) -> str:
     transcript = screen.query_one(Transcript)
     conv = screen.conversation
     ctx = screen.app.ctx
-    return transcript.render_messages(ctx.store.messages(conv.id), conv.customer.name, ctx.zone, ctx.clock.now()).plain
+    messages, log = ctx.store.messages(conv.id), ctx.store.audit(conv.id)
+    return transcript.render_messages(messages, conv.customer.name, ctx.zone, ctx.clock.now(), log).plain
 
 
 # --- inbox -----------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def header(width: int, *, name: str = LONG_NAME, sla: SlaState | None = None, re
     win = window(NOW - timedelta(minutes=50), NOW)
     sla = sla or SlaState(SlaKind.DUE_SOON, "next response", NOW + timedelta(minutes=10), timedelta(minutes=10), timedelta(0))
     text = conversation_header(
-        name=name, handle="+52 222 148 6205", department="Support", number="+1 555-0101", resolved=resolved,
+        name=name, handle="+52 222 148 6205", department="Support", number="+1 555-0101", status="resolved" if resolved else "open",
         owner="● mine", win=win, sla=sla, waited="wait 50m", zone=UTC, now=NOW, width=width,
     )
     return text.plain.split("\n")

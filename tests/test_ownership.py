@@ -4,8 +4,9 @@ u, a and the palette), and a conversation taken and given back from its screen (
 from __future__ import annotations
 
 from desk.config import agent_key
-from desk.inbox import InboxModel, Owner
+from desk.inbox import InboxModel
 from desk.models import ConversationStatus
+from desk.views import Owner
 from tests.conftest import find_conversation, make_context, ready
 from tests.test_flows import open_conversation
 from tests.test_header import screen_lines
@@ -99,7 +100,7 @@ async def test_next_opens_the_most_urgent_conversation_i_may_take_and_takes_it(d
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         model = inbox(app)
-        expected = model.next_for_me(3)
+        expected = model.next_for_me(3, clock.now())
         assert expected is not None and expected.conversation.id == model.rows[0].conversation.id  # the most urgent
         await pilot.press("n")
         await ready(pilot)
@@ -126,13 +127,13 @@ async def test_next_takes_no_new_conversation_beyond_my_capacity(data_dir, clock
         await ready(pilot)
         model = inbox(app)
         assert model.holding() == 3 and "3/3 full" in screen_lines(app)[0]
-        row = model.next_for_me(3)
+        row = model.next_for_me(3, clock.now())
         assert row is not None and row.conversation.assignee == me  # full: one of mine, never a new one
         for conv in waiting[:3]:
             desk.store.set_status(conv.id, ConversationStatus.RESOLVED)
         await ready(pilot)
         # Nothing of mine waits, the rest is Ben's, and an answered one waits on nobody.
-        assert inbox(app).next_for_me(3) is None
+        assert inbox(app).next_for_me(3, clock.now()) is None
         await pilot.press("n")
         await ready(pilot)
         assert isinstance(app.screen, InboxScreen)

@@ -4,11 +4,11 @@ restart and a failure seen once does not hide the next one."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 
 from desk.codec import ROW_FIELDS, conversation_from_row, conversation_to_row
-from desk.models import Direction, Message, MessageReceived, MessageStatus, StatusChanged
+from desk.models import Conversation, Direction, Message, MessageReceived, MessageStatus, StatusChanged
 from desk.store.tiny import TinyStore
 from desk.summary import ConversationMeta, failure_key, summarize
 from desk.window import window
@@ -138,4 +138,6 @@ def test_the_index_row_keeps_the_mark_and_reads_older_rows(desk):
     row = conversation_to_row(conv)
     assert len(row) == len(ROW_FIELDS) and conversation_from_row(row) == conv
     older = row[: ROW_FIELDS.index("undelivered")]
-    assert conversation_from_row(older) == replace(conv, undelivered=False)
+    later = ROW_FIELDS[ROW_FIELDS.index("undelivered"):]
+    defaults = {f.name: f.default for f in fields(Conversation) if f.name in later}
+    assert conversation_from_row(older) == replace(conv, **defaults)

@@ -28,6 +28,8 @@ from tui.failures import WORKER_JOBS
 from tui.keys import keymap
 from tui.messages import ConversationsChanged, TemplatesSynced
 from tui.paste import install as install_paste_fix
+from tui.tabs import MAX_TABS, Tabs
+from tui.widgets.tab_bar import TabBar
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,10 @@ class WadeskApp(App[None]):
         # Not in the footers (help lists it): the inbox shows its own "q Quit", and the
         # conversation's footer needs the room at 80 columns.
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit wadesk from any screen.", priority=True, id="app.quit", show=False),
+        Binding("f2", "step_tab(-1)", "Tab left", tooltip="Show the tab to the left (open conversations).", id="tabs.previous", show=False),
+        Binding("f3", "step_tab(1)", "Tab right", tooltip="Show the tab to the right.", id="tabs.next", show=False),
+        Binding("alt+w", "close_tab", "Close tab", tooltip="Close the tab of the conversation shown.", id="tabs.close", show=False),
+        *(Binding(f"alt+{n}", f"go_tab({n})", f"Tab {n}", show=False) for n in range(1, MAX_TABS + 1)),
     ]
 
     def __init__(self, context: DeskContext, *, pump_events: bool = True) -> None:
@@ -58,6 +64,7 @@ class WadeskApp(App[None]):
         self._dirty: set[str] = set()
         self.engine = Engine(context, self._tell_store_fault, self._announce)
         self.outbox = self.engine.outbox
+        self.tabs = Tabs([cid for cid in context.store.tabs(self.engine.writer.agent) if context.store.conversation(cid)])
 
     def _tell_store_fault(self, sentence: str) -> None:
         self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False)
@@ -84,6 +91,7 @@ class WadeskApp(App[None]):
         self._dirty.clear()
         for screen in self.screen_stack:
             screen.post_message(ConversationsChanged(ids))
+        self.show_tabs()
 
     def on_mount(self) -> None:
         from tui.screens.inbox import InboxScreen
@@ -214,6 +222,53 @@ class WadeskApp(App[None]):
             await self.engine.writer.mark_read(conversation.id, seen.timestamp if seen else None)
         if seen and Capability.MARK_READ in self.ctx.backend.capabilities:
             await self.ctx.backend.mark_read(conversation.business_number_id, seen.id)
+
+    # --- tabs ---------------------------------------------------------------------------------------
+    def open_conversation(self, conversation_id: str) -> None:
+        """Show the conversation in its tab (a new one unless it has one), in place of the
+        conversation shown, or over the inbox."""
+        from tui.screens.conversation import ConversationScreen
+
+        if self.tabs.open(conversation_id):
+            self._save_tabs()
+        screen = ConversationScreen(conversation_id)
+        if isinstance(self.screen, ConversationScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def _shown(self) -> str | None:
+        return getattr(self.screen, "conversation_id", None)
+
+    def action_step_tab(self, by: int) -> None:
+        target = self.tabs.step(self._shown(), by)
+        if target is not None:
+            self.open_conversation(target)
+
+    def action_go_tab(self, n: int) -> None:
+        if n <= len(self.tabs.ids):
+            self.open_conversation(self.tabs.ids[n - 1])
+
+    def action_close_tab(self) -> None:
+        shown = self._shown()
+        if shown is None:
+            return
+        after = self.tabs.close(shown)
+        self._save_tabs()
+        if after is not None:
+            self.open_conversation(after)
+        else:
+            self.pop_screen()  # back to the inbox
+
+    def _save_tabs(self) -> None:
+        ids = list(self.tabs.ids)
+        self.run_worker(self.engine.writer.save_tabs(ids), name="tabs", group="tabs", exit_on_error=False)
+        self.show_tabs()
+
+    def show_tabs(self) -> None:
+        for screen in self.screen_stack:
+            for bar in screen.query(TabBar):
+                bar.show_tabs(self.tabs.ids, getattr(screen, "conversation_id", None), self.ctx.store.conversation)
 
     # --- command palette ----------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from rich.cells import cell_len
 from rich.text import Text
 
+from desk.models import Priority
 from desk.sla import SlaState
 from desk.window import WindowState
-from tui.labels import local_time, sla_forms, window_label
+from tui.labels import PRIORITY_MARKS, local_time, sla_forms, window_label
 
 LONG_SEP, SHORT_SEP = "  ·  ", " · "
 MIN_NAME = 16
@@ -82,9 +83,11 @@ def conversation_header(
     handle: str,
     department: str,
     number: str,
-    resolved: bool,
+    status: str,
     owner: str,
     win: WindowState,
+    priority: Priority = Priority.NORMAL,
+    labels: str = "",
     sla: SlaState,
     waited: str,
     zone: ZoneInfo,
@@ -94,18 +97,29 @@ def conversation_header(
     """The two lines above a transcript: who, where and whose; then the window and the SLA clock.
 
     `name` is the customer's name already made safe to show (desk.text); `owner` says whose the
-    conversation is in words ("mine", "unassigned", an agent's id made safe to show)."""
-    who = _who(name, handle, department, number, resolved, owner, width)
+    conversation is in words ("mine", "unassigned", an agent's id made safe to show); `status` its
+    status in words (tui.labels.queue_status; "open" and "waiting" are not shown); `labels` its
+    labels as text."""
+    tail = [Part([owner])]
+    if status == "resolved":
+        tail.append(Part(["✔ resolved", "✔"]))
+    elif status not in ("open", "waiting"):
+        tail.append(Part([status, status.split(" ")[0]]))
+    if priority is not Priority.NORMAL:
+        mark = PRIORITY_MARKS[priority]
+        tail.append(Part([f"{mark} {priority.value}".strip(), mark or priority.value]))
+    if labels:
+        tail.append(Part([labels, ""]))
+    who = _who(name, handle, department, number, tail, width)
     return Text("\n").join([who, _timers(win, sla, waited, zone, now, width)])
 
 
-def _who(name: str, handle: str, department: str, number: str, resolved: bool, owner: str, width: int) -> Text:
+def _who(name: str, handle: str, department: str, number: str, after: list[Part], width: int) -> Text:
     # The name and the phone number are two spaces apart (one "who"); the rest separated by dots.
-    tail = [Part([f"{department} ({number})", department]), Part([owner])]
-    if resolved:
-        tail.append(Part(["✔ resolved", "✔"]))
+    tail = [Part([f"{department} ({number})", department]), *after]
     phone = f"  {handle}" if handle else ""
-    line = fit_line([Part([name + phone], "bold"), *tail], [1, 3], width)
+    # Shortened first: the department's number, the labels, the status's time, the priority.
+    line = fit_line([Part([name + phone], "bold"), *tail], [1, len(tail), 3, 4, len(tail) - 1], width)
     if line.cell_len <= width:
         return line
     # Too long even so: ellipsise the name, and drop the phone number if the name would be left

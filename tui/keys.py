@@ -17,16 +17,18 @@ def binding_ids() -> dict[str, str]:
     from tui.screens.attach import AttachScreen
     from tui.screens.confirm import ConfirmScreen
     from tui.screens.conversation import ConversationScreen
+    from tui.screens.facets import FacetsScreen
     from tui.screens.help import HelpScreen
     from tui.screens.inbox import InboxScreen
     from tui.screens.media import MediaScreen
+    from tui.screens.queue_menu import LabelsScreen, QueueMenu
     from tui.screens.template_picker import TemplatePicker
     from tui.widgets.composer import Composer
     from tui.widgets.inbox_list import InboxList
 
     ids: dict[str, str] = {}
     for owner in (WadeskApp, InboxScreen, InboxList, ConversationScreen, Composer, TemplatePicker, MediaScreen,
-                  AttachScreen, ConfirmScreen, HelpScreen):
+                  AttachScreen, ConfirmScreen, HelpScreen, QueueMenu, LabelsScreen, FacetsScreen):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.setdefault(binding.id, binding.tooltip or binding.description)

@@ -10,10 +10,13 @@ from rich.cells import cell_len
 
 from desk.config import WEEKDAYS
 from desk.durations import short_duration
-from desk.inbox import Owner, owner
-from desk.models import Conversation, Message, MessageStatus
+from desk.models import Conversation, ConversationStatus, Message, MessageStatus, Priority
 from desk.sla import SlaKind, SlaState
+from desk.status import current
+from desk.store import audit
+from desk.store.audit import AuditEntry
 from desk.text import display_name, flatten
+from desk.views import Owner, owner
 from desk.window import WindowState
 
 _SLA_SYMBOL = {SlaKind.OK: "✓", SlaKind.DUE_SOON: "▲", SlaKind.BREACHED: "✖"}
@@ -124,3 +127,50 @@ def owner_words(assignee: str | None, me: str) -> str:
     if whose is Owner.ALL:
         return f"owner {display_name(assignee or '', 40)}"
     return "● mine" if whose is Owner.MINE else "unassigned"
+
+
+PRIORITY_MARKS = {Priority.URGENT: "‼", Priority.HIGH: "!", Priority.NORMAL: "", Priority.LOW: "↓"}
+"""Before the customer's name in the inbox: urgent ‼, high !, low ↓ (help lists them)."""
+
+
+def queue_status(conv: Conversation, now: datetime, zone: ZoneInfo, *, until: bool = True) -> str:
+    """The conversation's status in words, for the row and the header: "waiting" (open and the
+    customer waits on us), "open", "pending", "snoozed" (with `until`: until when, or until the
+    customer writes), "resolved"."""
+    status = current(conv, now)
+    if status is ConversationStatus.SNOOZED:
+        if not until:
+            return "snoozed"
+        return f"snoozed to {local_time(conv.snoozed_until, zone, now)}" if conv.snoozed_until else "snoozed until they write"
+    if status is ConversationStatus.OPEN:
+        return "waiting" if conv.waiting_since else "open"
+    return str(status.value)
+
+
+def labels_text(labels: Sequence[str]) -> str:
+    """"#refund #vip" (labels are tidy already: one line, no control characters)."""
+    return " ".join(f"#{label}" for label in labels)
+
+
+def activity(entry: AuditEntry, zone: ZoneInfo, now: datetime) -> str:
+    """An audit entry in words, for the transcript: "Ana resolved it", "the customer wrote:
+    reopened", "Ana snoozed it to Wed 09:00". The agent's name is neutralised."""
+    who = display_name(entry.agent, 30) if entry.agent else "the desk"
+    detail = entry.detail
+    if entry.action == audit.REOPENED:
+        return "the customer wrote: open again"
+    if entry.action == audit.ASSIGNED:
+        return f"{who} gave it to {display_name(detail, 30)}" if detail else f"{who} gave it back to nobody"
+    if entry.action == audit.PRIORITY:
+        return f"{who} set the priority to {detail}"
+    if entry.action == audit.LABELS:
+        return f"{who} changed the labels: {display_name(detail, 60)}"
+    if entry.action == audit.STATUS:
+        status = detail.partition(" ")[0]
+        if status == "snoozed":
+            until = audit.until_of(detail)
+            return f"{who} snoozed it " + (f"to {local_time(until, zone, now)}" if until else "until the customer writes")
+        return {"open": f"{who} opened it", "pending": f"{who} made it pending", "resolved": f"{who} resolved it"}.get(
+            status, f"{who} set it {display_name(status, 20)}"
+        )
+    return f"{who}: {display_name(entry.action, 20)} {display_name(detail, 40)}"

@@ -3,7 +3,7 @@
 Each store writes an entry in the same durable write as the action itself (the embedded store in
 the conversation's file, replayed from the journal with it), so the log can never say something
 happened that did not, nor miss what did. Entries are `(action, detail)` pairs made here, the one
-home of their wording; `what` turns one into the line the transcript shows.
+home of their encoding (tui.labels.activity says them in words, in the agent's zone).
 """
 
 from __future__ import annotations
@@ -70,6 +70,16 @@ def message(m: Message) -> tuple[str, str]:
 
 def entry_doc(at: datetime | None, agent: str | None, action: str, detail: str) -> dict[str, Any]:
     return {"at": ts_to_doc(at), "by": agent, "action": action, "detail": detail}
+
+
+MESSAGE_ACTIONS = frozenset({NOTE, SENT, TEMPLATE})
+"""Entries whose message the transcript shows already: the others are shown between messages."""
+
+
+def until_of(detail: str) -> datetime | None:
+    """A snooze entry's time (None: until the customer writes)."""
+    _, _, seconds = detail.partition(" ")
+    return ts_from_doc(float(seconds)) if seconds else None
 
 
 def entry_from_doc(doc: dict[str, Any]) -> AuditEntry:

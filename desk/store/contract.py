@@ -257,6 +257,15 @@ class Store(ABC):
         drafts by `agent`.)"""
 
     @abstractmethod
+    def tabs(self, agent: str) -> list[str]:
+        """The conversations `agent` keeps open as tabs, in their order."""
+
+    @abstractmethod
+    def save_tabs(self, agent: str, conversation_ids: Sequence[str]) -> None:
+        """Keep `agent`'s tabs (each once, in order), durably; like a draft, the agent's own and
+        not announced."""
+
+    @abstractmethod
     def templates(self, business_number_id: str) -> list[Template]: ...
 
     @abstractmethod

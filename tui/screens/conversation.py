@@ -21,20 +21,24 @@ from backends.errors import error_sentence
 from desk.clock import tick_seconds
 from desk.config import agent_key
 from desk.contacts import handle
-from desk.inbox import Owner, owner
 from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
 from desk.sla import sla_state
+from desk.store.contract import ConversationUnavailable
 from desk.summary import one_line
 from desk.text import display_name
+from desk.views import Owner, owner
 from desk.window import window
 from tui.header import conversation_header
-from tui.labels import local_time, owner_words, waited_label
+from tui.labels import labels_text, local_time, owner_words, queue_status, waited_label
 from tui.messages import ConversationsChanged
+from tui.queue import carry_out
 from tui.screens.attach import AttachScreen
 from tui.screens.base import DeskScreen, reports_failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.media import MediaScreen
+from tui.screens.queue_menu import QueueChoice, QueueMenu
 from tui.widgets.composer import Composer
+from tui.widgets.tab_bar import TabBar
 from tui.widgets.transcript import Transcript
 
 
@@ -45,6 +49,8 @@ class ConversationScreen(DeskScreen[None]):
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", id="conversation.template-key", show=False),
         Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
         Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
+        Binding("ctrl+s", "queue", "Status", tooltip="Status, snooze, priority and labels of the conversation.", id="conversation.queue", show=False),
+        Binding("ctrl+b", "toggle_note", "Note", tooltip="Switch the composer between a reply and an internal note (never sent to the customer).", id="conversation.note", show=False),
         Binding("ctrl+l", "toggle_mine", "Take", tooltip="Take the conversation (it becomes mine), or give it back to nobody.", id="conversation.take", show=False),
         Binding("ctrl+g", "edit_failed", "Edit", tooltip="Take the latest failed or unknown text back into the composer to edit and send again.", id="conversation.edit", show=False),
         Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
@@ -63,6 +69,8 @@ class ConversationScreen(DeskScreen[None]):
         self._draft_saving = False
         self._editing: str | None = None
         """The failed message the composer holds an edit of (ctrl+g), which the next send replaces."""
+        self._note = False
+        """The composer writes an internal note (ctrl+b): kept, never sent, whatever the window."""
 
     # --- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -72,6 +80,7 @@ class ConversationScreen(DeskScreen[None]):
         yield Composer(id="composer")
         # No ctrl+p in this footer: at 80 columns it would push the desk's own keys off the edge
         # (help, f1, says that ctrl+p opens the command palette).
+        yield TabBar(id="tab-bar")  # above the footer: the screen's first line stays its own
         yield Footer(compact=True, show_command_palette=False)
 
     @property
@@ -101,7 +110,11 @@ class ConversationScreen(DeskScreen[None]):
         conv = self.conversation
         messages = ctx.store.messages(conv.id)  # first: a reader is what finds a damaged file
         problem = next((f.sentence for f in ctx.store.faults() if f.conversation_id == conv.id), None)
-        self.query_one(Transcript).show(messages, conv.customer.name, ctx.zone, ctx.clock.now(), problem)
+        try:
+            log = ctx.store.audit(conv.id) if problem is None else []
+        except (KeyError, ConversationUnavailable):
+            log = []  # the store tells of its fault (faults()); the messages are what matter
+        self.query_one(Transcript).show(messages, conv.customer.name, ctx.zone, ctx.clock.now(), problem, log)
 
     def _tick(self) -> None:
         """Timers count down; a window that closes while the agent types disables the composer."""
@@ -118,7 +131,9 @@ class ConversationScreen(DeskScreen[None]):
                 handle=handle(conv.customer),
                 department=number.department,
                 number=number.display,
-                resolved=conv.status is ConversationStatus.RESOLVED,
+                status=queue_status(conv, now, ctx.zone),
+                priority=conv.priority,
+                labels=labels_text(conv.labels),
                 owner=owner_words(conv.assignee, agent_key(ctx.config)),
                 win=win,
                 sla=sla_state(conv, ctx.policy(conv.business_number_id), now),
@@ -137,7 +152,7 @@ class ConversationScreen(DeskScreen[None]):
     def _show_window(self, is_open: bool, closes_at: datetime | None, now: datetime) -> None:
         banner = self.query_one("#window-banner", Static)
         composer = self.composer
-        if is_open:
+        if is_open or self._note:
             banner.add_class("hidden")
             if composer.disabled:
                 composer.disabled = False
@@ -165,6 +180,11 @@ class ConversationScreen(DeskScreen[None]):
     async def _submit(self) -> None:
         text = self.composer.text
         if not text.strip():
+            return
+        if self._note:
+            await self.desk.engine.writer.add_note(self.conversation_id, text)
+            self.composer.clear()  # the note is in the store, durably
+            self.notify("Note kept; the customer never sees it.", markup=False)
             return
         if not self._free_form_allowed():
             return  # refused before anything leaves; the text stays as the draft
@@ -308,6 +328,26 @@ class ConversationScreen(DeskScreen[None]):
         await self.desk.engine.writer.set_status(conv.id, new)
         self.notify(f"Conversation {'resolved' if new is ConversationStatus.RESOLVED else 'reopened'}.", markup=False)
 
+    def action_toggle_note(self) -> None:
+        self._note = not self._note
+        composer = self.composer
+        composer.write_note(self._note)
+        self._tick()  # a note may be written with the window closed
+        if not composer.disabled:
+            composer.focus()
+        self.notify("Writing an internal note." if self._note else "Writing a reply to the customer.", markup=False)
+
+    def action_queue(self) -> None:
+        conv = self.conversation
+        self.app.push_screen(QueueMenu(display_name(conv.customer.name, 40), conv.labels), self._queue_chosen)
+
+    @reports_failure("Changing the conversation")
+    async def _queue_chosen(self, choice: QueueChoice | None) -> None:
+        if choice is not None:
+            ctx = self.ctx
+            said = await carry_out(self.desk.engine.writer, self.conversation, choice, ctx.clock.now(), ctx.zone)
+            self.notify(said, markup=False)
+
     @reports_failure("Taking the conversation")
     async def action_toggle_mine(self) -> None:
         conv = self.conversation
@@ -338,5 +378,7 @@ class ConversationScreen(DeskScreen[None]):
         yield SystemCommand("Conversation: retry the failed message", "Send the latest failed message again", self.action_retry)
         yield SystemCommand("Conversation: edit the failed message", "Take the latest failed text back into the composer", self.action_edit_failed)
         yield SystemCommand("Conversation: resolve or reopen", "Toggle the conversation's status", self.action_toggle_resolved)
+        yield SystemCommand("Conversation: status, snooze, priority, labels", "The queue menu", self.action_queue)
+        yield SystemCommand("Conversation: write a note or a reply", "Switch the composer (notes are never sent)", self.action_toggle_note)
         yield SystemCommand("Conversation: take it, or give it back", "Make it mine, or nobody's", self.action_toggle_mine)
         yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
 from collections.abc import Iterable
@@ -15,12 +16,18 @@ from textual.worker import get_current_worker
 
 from desk.clock import real_seconds, tick_seconds
 from desk.config import agent_key
-from desk.inbox import InboxModel, InboxRow, Owner
+from desk.inbox import InboxModel, InboxRow
+from desk.text import display_name
 from desk.urgency import Filter, fold
+from desk.views import Facets, Owner, SavedView
 from tui.header import inbox_bar
 from tui.messages import ConversationsChanged
+from tui.queue import carry_out
 from tui.screens.base import DeskScreen, reports_failure
+from tui.screens.facets import FacetsScreen
+from tui.screens.queue_menu import QueueChoice, QueueMenu
 from tui.widgets.inbox_list import InboxList
+from tui.widgets.tab_bar import TabBar
 
 TIMED_FILTERS = (Filter.BREACHED, Filter.CLOSING, Filter.CLOSED)
 """Filters whose answer changes with the time alone, not only when a conversation changes."""
@@ -52,6 +59,8 @@ class InboxScreen(DeskScreen[None]):
         Binding("u", "owner('unassigned')", "Unassigned", tooltip="Show conversations nobody owns.", id="inbox.unassigned", show=False),
         Binding("a", "owner('all')", "Everyone's", tooltip="Show everyone's conversations.", id="inbox.everyone", show=False),
         Binding("f", "next_filter", "Filter", tooltip="Cycle the filter (1-5 pick one directly).", id="inbox.filter"),
+        Binding("s", "queue", "Status", tooltip="Status, snooze, priority and labels of the conversation under the cursor.", id="inbox.queue", show=False),
+        Binding("v", "facets", "Narrow", tooltip="Show only some statuses, priorities, labels or a language.", id="inbox.facets", show=False),
         Binding("d", "next_number", "Dept", tooltip="Cycle the business number (department) shown.", id="inbox.number"),
         Binding("question_mark", "help", "Help", tooltip="Show every key of this screen.", id="inbox.help"),
         Binding("q", "app.quit", "Quit", tooltip="Quit wadesk.", id="inbox.quit"),
@@ -61,9 +70,15 @@ class InboxScreen(DeskScreen[None]):
         yield Static(id="inbox-bar")
         yield Input(placeholder="search names, numbers, messages (escape to clear)", id="inbox-search", classes="hidden")
         yield InboxList(self.ctx.clock.now, id="inbox-list")
+        yield TabBar(id="tab-bar")  # above the footer: the screen's first line stays its own
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        numbers = self.ctx.numbers()
+        self.views = [SavedView.from_config(v, numbers) for v in self.ctx.config.views]
+        for i, view in enumerate(self.views):
+            if view.key:  # the config's own keys: shown in help under the view's name
+                self._bindings.bind(view.key, f"saved_view({i})", f"View: {view.name}", show=False)
         self.model: InboxModel | None = None
         self._pending: set[str] = set()
         """Conversations that changed while the inbox was loading."""
@@ -137,7 +152,7 @@ class InboxScreen(DeskScreen[None]):
                 owner_words=None if self.model.owner is Owner.ALL else OWNER_WORDS[self.model.owner],
                 owned=(self.model.owned(Owner.MINE), self.model.owned(Owner.UNASSIGNED)),
                 holding=(self.model.holding(), self.ctx.config.capacity),
-                filter_words=FILTER_WORDS[self.model.filter],
+                filter_words=" · ".join(w for w in (FILTER_WORDS[self.model.filter], self.model.facets.words()) if w),
                 department=self.ctx.number(number).department if number else None,
                 query=self.model.query,
                 width=bar.content_region.width or self.app.size.width,
@@ -155,7 +170,8 @@ class InboxScreen(DeskScreen[None]):
             return
         now = self.ctx.clock.now()
         self._ticks += 1
-        if self.model.filter in TIMED_FILTERS and self._ticks % self._refilter_ticks == 0:
+        timed = self.model.filter in TIMED_FILTERS or bool(self.model.facets.statuses)  # a snooze ends with time
+        if timed and self._ticks % self._refilter_ticks == 0:
             self.model.refilter(now)
             self._show()
         elif self.model.rekey_due(now):
@@ -187,9 +203,7 @@ class InboxScreen(DeskScreen[None]):
 
     @on(InboxList.Opened)
     def _open(self, event: InboxList.Opened) -> None:
-        from tui.screens.conversation import ConversationScreen
-
-        self.app.push_screen(ConversationScreen(event.conversation_id))
+        self.desk.open_conversation(event.conversation_id)
 
     def action_search(self) -> None:
         search = self.query_one("#inbox-search", Input)
@@ -202,7 +216,9 @@ class InboxScreen(DeskScreen[None]):
         search.add_class("hidden")
         if self.model is not None:
             self.model.search("", None, self.ctx.clock.now())
-            self.model.set_view(self.ctx.clock.now(), filter=Filter.ALL, owner=Owner.ALL, business_number_id=None)
+            self.model.set_view(
+                self.ctx.clock.now(), filter=Filter.ALL, owner=Owner.ALL, business_number_id=None, facets=Facets()
+            )
             self._show()
         self.list.focus()
 
@@ -216,7 +232,7 @@ class InboxScreen(DeskScreen[None]):
         if self.model is None:
             return
         capacity = self.ctx.config.capacity
-        row = self.model.next_for_me(capacity)
+        row = self.model.next_for_me(capacity, self.ctx.clock.now())
         if row is None:
             full = capacity and self.model.holding() >= capacity
             self.notify(
@@ -228,9 +244,45 @@ class InboxScreen(DeskScreen[None]):
         conv = row.conversation
         if conv.assignee is None:
             await self.desk.engine.writer.assign(conv.id, self.model.me)
-        from tui.screens.conversation import ConversationScreen
+        self.desk.open_conversation(conv.id)
 
-        self.app.push_screen(ConversationScreen(conv.id))
+    def action_queue(self) -> None:
+        row = self.list.current
+        if row is not None:
+            conv = row.conversation
+            menu = QueueMenu(display_name(conv.customer.name, 40), conv.labels)
+            # The row chosen now, wherever the cursor is when the menu closes.
+            self.app.push_screen(menu, functools.partial(self._queue_chosen, conv.id))
+
+    @reports_failure("Changing the conversation")
+    async def _queue_chosen(self, conversation_id: str, choice: QueueChoice | None) -> None:
+        conv = self.ctx.store.conversation(conversation_id)
+        if choice is not None and conv is not None:
+            ctx = self.ctx
+            said = await carry_out(self.desk.engine.writer, conv, choice, ctx.clock.now(), ctx.zone)
+            self.notify(said, markup=False)
+
+    def action_facets(self) -> None:
+        if self.model is not None:
+            convs = self.model.conversations()
+            labels = {label for c in convs for label in c.labels}
+            languages = {c.language for c in convs if c.language}
+            self.app.push_screen(FacetsScreen(self.model.facets, labels, languages), self._narrow)
+
+    def _narrow(self, facets: Facets | None) -> None:
+        if facets is not None and self.model is not None:
+            self.model.set_view(self.ctx.clock.now(), facets=facets)
+            self._show()
+
+    def action_saved_view(self, index: int) -> None:
+        if self.model is not None:
+            view = self.views[index]
+            self.model.set_view(
+                self.ctx.clock.now(), filter=view.filter, owner=view.owner,
+                business_number_id=view.business_number_id, facets=view.facets,
+            )
+            self._show()
+            self.notify(f"View: {view.name}", markup=False)
 
     def action_owner(self, name: str) -> None:
         if self.model is not None:
@@ -313,4 +365,6 @@ class InboxScreen(DeskScreen[None]):
         for owner, words in OWNER_WORDS.items():
             yield SystemCommand(f"Inbox: show {words}", f"Whose conversations: {words}", lambda o=owner: self.action_owner(o.value))
         yield SystemCommand("Inbox: clear filters", "Show every conversation", self.action_clear)
+        for i, view in enumerate(self.views):
+            yield SystemCommand(f"View: {view.name}", "A saved view (config [[views]])", lambda i=i: self.action_saved_view(i))
 

@@ -1,6 +1,7 @@
 """Where the agent types: Enter sends, ctrl+j (or shift/alt+enter where the terminal tells them
-apart) starts a new line. Send is in the footer while the composer has the focus; the new-line key
-is in the empty composer's placeholder (and help), as the footer has no room for it at 80 columns.
+apart) starts a new line. Send is in the footer while the composer has the focus; the new-line,
+note and status keys are in the empty composer's placeholder (and help), as the footer has no room
+for them at 80 columns.
 
 A reply longer than WhatsApp takes (desk.limits.TEXT_MAX) is refused here, before anything is
 sent, with the text kept; a counter in the composer's top border shows the length as the limit
@@ -19,7 +20,9 @@ from desk.limits import TEXT_MAX
 from desk.text import safe
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
-PLACEHOLDER = "Type a reply: enter sends, ctrl+j starts a new line"
+PLACEHOLDER = "Type a reply: enter sends · ctrl+j new line · ctrl+b a note · ctrl+s status"
+NOTE_PLACEHOLDER = "Type an internal note for colleagues: enter keeps it, ctrl+b goes back to replying"
+NOTE_WORDS = "✎ internal note: never sent"
 COUNT_FROM = 3500
 """The counter shows from this many characters on: far enough ahead to shorten a reply in time."""
 
@@ -55,6 +58,7 @@ class Composer(TextArea):
         super().__init__(
             id=id, soft_wrap=True, tab_behavior="focus", show_line_numbers=False, compact=True, placeholder=PLACEHOLDER
         )
+        self.note = False
 
     @property
     def counter(self) -> str:
@@ -94,8 +98,17 @@ class Composer(TextArea):
         start, end = self.selection
         self._replace_via_keyboard("\n", start, end)
 
+    def write_note(self, note: bool) -> None:
+        """Switch between a reply and an internal note: its placeholder, the top border's words
+        (never colour alone) and its style say which."""
+        self.note = note
+        self.placeholder = NOTE_PLACEHOLDER if note else PLACEHOLDER
+        self.set_class(note, "-note")
+        self._show_count()
+
     @on(TextArea.Changed)
     def _show_count(self) -> None:
         count = self.counter
-        self.border_title = Text(count, style="bold" if len(self.text) > TEXT_MAX else "") if count else None
+        words = " · ".join(w for w in (NOTE_WORDS if self.note else "", count) if w)
+        self.border_title = Text(words, style="bold" if len(self.text) > TEXT_MAX else "") if words else None
         self.set_class(len(self.text) > TEXT_MAX, "-too-long")

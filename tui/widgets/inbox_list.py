@@ -22,10 +22,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from desk.inbox import InboxRow
-from desk.models import ConversationStatus, Direction
+from desk.models import Direction
 from desk.sla import SlaKind
 from desk.text import display_name, flatten
-from tui.labels import sla_label, waited_label, window_label
+from tui.labels import PRIORITY_MARKS, labels_text, queue_status, sla_label, waited_label, window_label
 from tui.screens.base import OnTheDesk
 
 PLAIN = Style()
@@ -194,8 +194,9 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
         win = row.window(now)
         win_text = window_label(win)
         win_style = "closed" if not win.open else ("closing" if win.closing_soon else "muted")
-        status = "resolved" if conv.status is ConversationStatus.RESOLVED else ("waiting" if conv.waiting_since else "open")
-        who = display_name(conv.customer.name)
+        status = queue_status(conv, now, self.ctx.zone, until=False)
+        mark = PRIORITY_MARKS[conv.priority]
+        who = (mark + " " if mark else "") + display_name(conv.customer.name)
         number = row.number
         dept = row.department
         waited = waited_label(conv, now)
@@ -203,6 +204,8 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
         ours = conv.preview_direction is Direction.OUTBOUND
         if ours and not conv.undelivered:
             preview = "you: " + preview
+        if conv.labels:
+            preview = f"{labels_text(conv.labels)} · {preview}"
 
         def cell(text: str, size: int, style: str | None = None) -> Segment:
             return Segment(set_cell_size(text, size), self._style(style) if style else PLAIN)

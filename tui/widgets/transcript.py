@@ -3,6 +3,7 @@ shown exactly as sent, with control and bidi-override characters neutralised (de
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,9 +15,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from desk.models import Direction, Message, MessageStatus, awaiting_retry
+from desk.store.audit import MESSAGE_ACTIONS, AuditEntry
 from desk.summary import one_line
 from desk.text import display_name, flatten, safe
-from tui.labels import local_time, status_label
+from tui.labels import activity, local_time, status_label
 
 RETRY_HINT = "ctrl+r retries"
 
@@ -28,12 +30,19 @@ class Transcript(VerticalScroll, can_focus=True):
         yield Static(id="transcript-body")
 
     def show(
-        self, messages: list[Message], customer_name: str, zone: ZoneInfo, now: datetime, problem: str | None = None
+        self,
+        messages: list[Message],
+        customer_name: str,
+        zone: ZoneInfo,
+        now: datetime,
+        problem: str | None = None,
+        log: Sequence[AuditEntry] = (),
     ) -> None:
         """`problem`: what the store says is wrong with this conversation's file, shown first, so
-        that a transcript being rebuilt never reads as a conversation with no messages."""
+        that a transcript being rebuilt never reads as a conversation with no messages. `log`: the
+        conversation's audit log; what was done besides messages is shown between them."""
         at_end = self.scroll_y >= self.max_scroll_y - 1
-        text = self.render_messages(messages, customer_name, zone, now)
+        text = self.render_messages(messages, customer_name, zone, now, log)
         if problem:
             text = Text.assemble((f"✖ {safe(problem)}\n\n", self._style("failed")), text)
         self.query_one("#transcript-body", Static).update(text)
@@ -43,7 +52,9 @@ class Transcript(VerticalScroll, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"transcript--{name}", partial=True)
 
-    def render_messages(self, messages: list[Message], customer_name: str, zone: ZoneInfo, now: datetime) -> Text:
+    def render_messages(
+        self, messages: list[Message], customer_name: str, zone: ZoneInfo, now: datetime, log: Sequence[AuditEntry] = ()
+    ) -> Text:
         by_id = {m.id: m for m in messages}
         by_id.update({m.wamid: m for m in messages if m.wamid})
         text = Text(no_wrap=False)
@@ -52,11 +63,18 @@ class Transcript(VerticalScroll, can_focus=True):
         name = display_name(customer_name, 40)
         retryable = {m.id for m in awaiting_retry(messages)}
         replaced = {m.replaces for m in messages if m.replaces}
+        # Activity between messages, each before the first message after it (a reopening before
+        # the customer's message that caused it).
+        events = [e for e in log if e.action not in MESSAGE_ACTIONS and e.at is not None]
         for m in messages:
+            while events and events[0].at is not None and events[0].at <= m.timestamp:
+                self._activity(text, events.pop(0), zone, now)
             inbound = m.direction is Direction.INBOUND
             text.append(local_time(m.timestamp, zone, now) + "  ", self._style("meta"))
             if inbound:
                 text.append(f"← {name}", self._style("in"))
+            elif m.type == "note":
+                text.append(f"✎ note by {display_name(m.agent or 'you', 30)}, never sent", self._style("meta"))
             else:
                 text.append(f"→ {m.agent or 'you'}", self._style("out"))
                 style = {MessageStatus.FAILED: "failed", MessageStatus.UNKNOWN: "unknown"}.get(m.status, "meta")
@@ -78,6 +96,9 @@ class Transcript(VerticalScroll, can_focus=True):
             elif m.type == "text":
                 for line in safe(m.text).split("\n"):
                     text.append(f"  {line}\n")
+            elif m.type == "note":
+                for line in safe(m.text).split("\n"):
+                    text.append(f"  ┃ {line}\n", self._style("meta"))
             elif m.media is not None and m.media.caption:
                 # The file on its line, then its caption in full, as the customer wrote it: a
                 # document's one-line form names the file and would drop the caption.
@@ -91,5 +112,11 @@ class Transcript(VerticalScroll, can_focus=True):
                     for line in safe(m.text).split("\n"):
                         text.append(f"  │ {line}\n", self._style("meta"))
             text.append("\n")
+        for entry in events:
+            self._activity(text, entry, zone, now)
         text.rstrip()
         return text
+
+    def _activity(self, text: Text, entry: AuditEntry, zone: ZoneInfo, now: datetime) -> None:
+        assert entry.at is not None  # only timed entries are placed
+        text.append(f"{local_time(entry.at, zone, now)}  · {activity(entry, zone, now)}\n\n", self._style("meta"))

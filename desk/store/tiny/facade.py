@@ -26,7 +26,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -52,7 +52,7 @@ from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
 from desk.store.tiny.shard import Shard, Snapshot
-from desk.store.tiny.sidecars import Catalogues, Drafts
+from desk.store.tiny.sidecars import Catalogues, Drafts, Tabs
 from desk.store.tiny.writing import Writing
 from desk.summary import failure_key, summarize
 
@@ -84,6 +84,7 @@ class TinyStore(Writing, Store):
         """The messages of every loaded shard, for readers."""
         self._known_dirs: set[str] = set()
         self._drafts: Drafts | None = None
+        self._tabs: Tabs | None = None
         self._catalogues: Catalogues | None = None
         self._is_open = False
         self._shard_files = 0
@@ -109,6 +110,7 @@ class TinyStore(Writing, Store):
         self._conversations_dir.mkdir(exist_ok=True)
         self._known_dirs = {p.name for p in self._conversations_dir.iterdir() if p.is_dir()}
         self._drafts = Drafts(self.data_dir / "drafts.json")
+        self._tabs = Tabs(self.data_dir / "tabs.json")
         self._catalogues = Catalogues(self.data_dir / "templates.json")
         index_seq, index_shards = self._index.load()
         if index_seq is None and not self._index.path.exists() and any(self._conversations_dir.iterdir()):
@@ -360,6 +362,15 @@ class TinyStore(Writing, Store):
             self._check_open()
             assert self._drafts is not None
             self._drafts.save(conversation_id, text)
+
+    def tabs(self, agent: str) -> list[str]:
+        return list(self._tabs.get(agent)) if self._tabs else []
+
+    def save_tabs(self, agent: str, conversation_ids: Sequence[str]) -> None:
+        with self._write_lock:
+            self._check_open()
+            assert self._tabs is not None
+            self._tabs.save(agent, tuple(dict.fromkeys(conversation_ids)))
 
     def templates(self, business_number_id: str) -> list[Template]:
         return list(self._catalogues.get(business_number_id)[0]) if self._catalogues else []

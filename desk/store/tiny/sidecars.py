@@ -1,5 +1,6 @@
-"""The two small TinyDB files beside the conversations: drafts.json (what agents typed and did
-not send) and templates.json (each business number's template catalogue). Each is read whole at
+"""The small TinyDB files beside the conversations: drafts.json (what agents typed and did not
+send), templates.json (each business number's template catalogue) and tabs.json (the
+conversations each agent keeps open). Each is read whole at
 open and rewritten atomically on every change (they hold a few hundred entries at most)."""
 
 from __future__ import annotations
@@ -92,3 +93,22 @@ class Catalogues:
             "business_number_id",
         )
         self._catalogues[business_number_id] = catalogue
+
+
+class Tabs:
+    """Each agent's open conversations (tabs.json), in their order."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = _Table(path, "tabs")
+        self._tabs: dict[str, tuple[str, ...]] = {
+            str(doc["agent"]): tuple(map(str, doc.get("conversations", ()))) for doc in self._file.all()
+        }
+
+    def get(self, agent: str) -> tuple[str, ...]:
+        return self._tabs.get(agent, ())
+
+    def save(self, agent: str, conversation_ids: tuple[str, ...]) -> None:
+        """Durable when it returns."""
+        if self.get(agent) != conversation_ids:
+            self._file.upsert({"agent": agent, "conversations": list(conversation_ids)}, "agent")
+            self._tabs[agent] = conversation_ids
