@@ -89,8 +89,13 @@ def language_after(current: str | None, new_text: str) -> str | None:
     return current
 
 
+_NOTES = re.compile(r"^(?:\s*\[[^\]\n]{0,200}\])+")
+"""The webhook parser's notes before a customer's text ("[forwarded]", "[from ad: ...]",
+backends/cloud/webhook/messages.py): our English words, not the customer's."""
+
+
 def _guess(texts: str | Iterable[str]) -> Guess | None:
-    text = _bounded(texts)
+    text = _bounded([texts] if isinstance(texts, str) else texts)
     letters = sum(1 for char in text if char.isalpha())
     if letters < MIN_LETTERS:
         return None
@@ -98,12 +103,14 @@ def _guess(texts: str | Iterable[str]) -> Guess | None:
     return Guess(str(language), float(confidence), letters)
 
 
-def _bounded(texts: str | Iterable[str]) -> str:
-    """At most TEXT_LIMIT characters of the texts, one line each, made safe for the model: every
-    control or unpaired surrogate character becomes a space (the model reads UTF-8 bytes)."""
+def _bounded(texts: Iterable[str]) -> str:
+    """At most TEXT_LIMIT characters of the texts, one line each, without the parser's notes, made
+    safe for the model: every control or unpaired surrogate character becomes a space (the model
+    reads UTF-8 bytes)."""
     parts: list[str] = []
     size = 0
-    for part in [texts] if isinstance(texts, str) else texts:
+    for part in texts:
+        part = _NOTES.sub("", part[:TEXT_LIMIT], count=1)
         parts.append(part[: TEXT_LIMIT - size])
         size += len(parts[-1]) + 1
         if size >= TEXT_LIMIT:

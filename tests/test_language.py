@@ -52,6 +52,12 @@ def test_several_texts_read_together():
     assert detect([]) is None
 
 
+def test_the_parser_s_notes_are_not_the_customer_s_words():
+    assert detect("[from ad: Chat with us] [forwarded] Hola, quiero información") == "es"
+    assert detect("[from ad: Summer sale on everything in the shop]") is None
+    assert detect("[sic] Bonjour, ma commande n'est pas encore arrivée") == "fr"
+
+
 def test_control_characters_do_not_hide_the_language():
     assert detect("Vielen\x00 Dank\x1b für die \u202eHilfe, bis bald") == "de"
     assert detect("Muchas \ud800gracias por la ayuda\udfff") == "es"  # lone surrogates: no UTF-8 for them

@@ -10,7 +10,17 @@ import pytest
 
 from desk.codec import check_message_doc, message_from_doc, message_to_doc
 from desk.models import Direction, Message, MessageStatus, Pricing, Referral, Template, TemplateStatus
-from desk.pricing import Cost, entry_point_window, service_cost, template_cost
+from desk.pricing import (
+    FREE_ENTRY_POINT,
+    FREE_SERVICE,
+    NOT_ALLOWED,
+    REGULAR,
+    Cost,
+    entry_point,
+    expected_pricing,
+    service_cost,
+    template_cost,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 H = timedelta(hours=1)
@@ -63,7 +73,7 @@ FEP = "free: inside the 72-hour free entry point window from an ad"
 )
 def test_template_cost(category: str, transcript: list[Message], words: str):
     last_inbound = max((m.timestamp for m in transcript if m.direction is Direction.INBOUND), default=None)
-    assert str(template_cost(template(category), last_inbound, transcript, NOW)) == words
+    assert str(template_cost(template(category), last_inbound, entry_point(transcript), NOW)) == words
 
 
 @pytest.mark.parametrize(
@@ -77,20 +87,38 @@ def test_template_cost(category: str, transcript: list[Message], words: str):
 )
 def test_service_cost(transcript: list[Message], words: str):
     last_inbound = max((m.timestamp for m in transcript if m.direction is Direction.INBOUND), default=None)
-    assert str(service_cost(last_inbound, transcript, NOW)) == words
+    assert str(service_cost(last_inbound, entry_point(transcript), NOW)) == words
 
 
 def test_the_entry_point_window_runs_72_hours_from_our_reply():
-    assert entry_point_window([came(5), ours(4)], NOW) == (NOW - 4 * H, NOW + 68 * H)
-    assert entry_point_window([came(5)], NOW) == (NOW, NOW + 72 * H)
-    assert entry_point_window([came(5, None), ours(4)], NOW) is None
+    assert entry_point([came(5), ours(4)]).window(NOW) == (NOW - 4 * H, NOW + 68 * H)
+    assert entry_point([came(5)]).window(NOW) == (NOW, NOW + 72 * H)
+    assert entry_point([ours(4), came(5)]).window(NOW) == (NOW - 4 * H, NOW + 68 * H)  # read in time order
+    assert entry_point([came(5, None), ours(4)]).window(NOW) is None
     # A referral dated ahead (a skewed clock) counts as now, as the 24-hour window does.
-    assert entry_point_window([came(-1000)], NOW) == (NOW, NOW + 72 * H)
+    assert entry_point([came(-1000)]).window(NOW) == (NOW, NOW + 72 * H)
+    # A window a reply opened stays open when the customer clicks an ad again.
+    assert entry_point([came(40), ours(39), came(30)]).window(NOW) == (NOW - 39 * H, NOW + 33 * H)
 
 
 def test_a_cost_in_words():
-    assert str(Cost(True, "marketing template")) == "billed: marketing template"
-    assert str(Cost(False, "x")) == "free: x"
+    assert str(Cost(REGULAR, "marketing template")) == "billed: marketing template"
+    assert str(Cost(FREE_SERVICE, "x")) == "free: x"
+    assert str(Cost(NOT_ALLOWED, "x")) == "not allowed: x"
+
+
+@pytest.mark.parametrize(
+    ("cost", "category", "pricing"),
+    [
+        (Cost(REGULAR, ""), "MARKETING", Pricing(True, "marketing", "PMP", "regular")),
+        (Cost(FREE_SERVICE, ""), "UTILITY", Pricing(False, "utility", "PMP", "free_customer_service")),
+        (Cost(FREE_SERVICE, ""), None, Pricing(False, "service", "PMP", "free_customer_service")),
+        (Cost(FREE_ENTRY_POINT, ""), "MARKETING", Pricing(False, "referral_conversion", "PMP", "free_entry_point")),
+        (Cost(NOT_ALLOWED, ""), None, None),
+    ],
+)
+def test_the_pricing_whatsapp_reports_for_a_cost(cost: Cost, category: str | None, pricing: Pricing | None):
+    assert expected_pricing(cost, template(category) if category else None) == pricing
 
 
 # --- kept in the store's documents ----------------------------------------------------------------

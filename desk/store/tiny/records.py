@@ -14,13 +14,13 @@ from typing import Any
 
 from desk.codec import (
     conversation_status,
-    pricing_from_doc,
-    pricing_to_doc,
     customer_from_doc,
     customer_to_doc,
     message_from_doc,
     message_status,
     message_to_doc,
+    pricing_from_doc,
+    pricing_to_doc,
     template_from_doc,
     template_to_doc,
     ts_from_doc,
