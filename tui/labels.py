@@ -124,3 +124,17 @@ def owner_words(assignee: str | None, me: str) -> str:
     if whose is Owner.ALL:
         return f"owner {display_name(assignee or '', 40)}"
     return "● mine" if whose is Owner.MINE else "unassigned"
+
+
+_LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "pt": "Portuguese", "fr": "French", "de": "German", "it": "Italian",
+    "el": "Greek", "ar": "Arabic", "hi": "Hindi", "gu": "Gujarati", "tr": "Turkish", "ru": "Russian",
+    "id": "Indonesian", "lv": "Latvian", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "nl": "Dutch",
+    "pl": "Polish", "uk": "Ukrainian",
+}
+"""The English name of each language desk.language can detect (its LANGUAGES)."""
+
+
+def language_name(code: str) -> str:
+    """"es" -> "Spanish"; a code we have no name for is shown as itself."""
+    return _LANGUAGE_NAMES.get(code.lower(), code)

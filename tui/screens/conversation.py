@@ -205,7 +205,8 @@ class ConversationScreen(DeskScreen[None]):
 
         conv = self.conversation
         templates = self.ctx.store.templates(conv.business_number_id)
-        self.app.push_screen(TemplatePicker(templates, conv.customer.name, conv.business_number_id), self._send_template)
+        transcript = self.ctx.store.messages(conv.id)
+        self.app.push_screen(TemplatePicker(templates, conv, transcript), self._send_template)
 
     @reports_failure("Sending the template")
     async def _send_template(self, choice: TemplateChoice | None) -> None:
