@@ -23,7 +23,9 @@ from desk.models import (
     Media,
     Message,
     MessageStatus,
+    Pricing,
     Priority,
+    Referral,
     Template,
     TemplateButton,
     TemplateStatus,
@@ -106,6 +108,49 @@ def location_from_doc(doc: dict[str, Any]) -> Location:
     return Location(doc["latitude"], doc["longitude"], doc.get("name"), doc.get("address"))
 
 
+def pricing_to_doc(pricing: Pricing) -> dict[str, Any]:
+    doc: dict[str, Any] = {name: value for name, value in
+                           (("category", pricing.category), ("model", pricing.model), ("type", pricing.type)) if value}
+    if pricing.billable is not None:
+        doc["billable"] = pricing.billable
+    return doc
+
+
+def pricing_from_doc(doc: dict[str, Any]) -> Pricing:
+    _object(doc, "pricing")
+    billable = doc.get("billable")
+    if billable is not None and not isinstance(billable, bool):
+        raise TypeError("pricing.billable is not a boolean")
+    return Pricing(billable, _str(doc, "category"), _str(doc, "model"), _str(doc, "type"))
+
+
+_REFERRAL_FIELDS = ("source_url", "source_type", "source_id", "headline", "body", "media_type", "ctwa_clid")
+
+
+def referral_to_doc(referral: Referral) -> dict[str, Any]:
+    return {name: value for name in _REFERRAL_FIELDS if (value := getattr(referral, name)) is not None}
+
+
+def referral_from_doc(doc: dict[str, Any]) -> Referral:
+    _object(doc, "referral")
+    values = {name: doc.get(name) for name in _REFERRAL_FIELDS}
+    if any(v is not None and not isinstance(v, str) for v in values.values()):
+        raise TypeError("a referral field is not a string")
+    return Referral(**values)
+
+
+def _object(doc: object, name: str) -> None:
+    if not isinstance(doc, dict):
+        raise TypeError(f"{name} is not an object")
+
+
+def _str(doc: dict[str, Any], name: str) -> str:
+    value = doc.get(name, "")
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is not a string")
+    return value
+
+
 # --- messages ----------------------------------------------------------------------------------------
 
 _DIRECTIONS = {d.value: d for d in Direction}
@@ -141,6 +186,10 @@ def message_to_doc(message: Message) -> dict[str, Any]:
         doc["error_code"] = message.error_code
     if message.status_at is not None:
         doc["status_at"] = ts_to_doc(message.status_at)
+    if message.pricing is not None:
+        doc["pricing"] = pricing_to_doc(message.pricing)
+    if message.referral is not None:
+        doc["referral"] = referral_to_doc(message.referral)
     return doc
 
 
@@ -149,6 +198,8 @@ def message_from_doc(doc: dict[str, Any], conversation_id: str) -> Message:
     media = get("media")
     location = get("location")
     status_at = get("status_at")
+    pricing = get("pricing")
+    referral = get("referral")
     return Message(
         id=doc["id"],
         conversation_id=conversation_id,
@@ -170,6 +221,8 @@ def message_from_doc(doc: dict[str, Any], conversation_id: str) -> Message:
         status_at=_fromtimestamp(status_at, _UTC) if status_at is not None else None,
         agent=get("agent"),
         replaces=get("replaces"),
+        pricing=pricing_from_doc(pricing) if pricing is not None else None,
+        referral=referral_from_doc(referral) if referral is not None else None,
     )
 
 
@@ -189,6 +242,10 @@ def check_message_doc(doc: Any) -> None:
         raise ValueError(f"message {doc.get('id')!r} has a field of the wrong kind")
     if "media" in doc or "location" in doc or "status_at" in doc:  # rare: build it and see
         message_from_doc(doc, "")
+    if "pricing" in doc:  # on most of ours: checked alone
+        pricing_from_doc(doc["pricing"])
+    if "referral" in doc:
+        referral_from_doc(doc["referral"])
 
 
 def message_status(value: str) -> MessageStatus:

@@ -126,6 +126,50 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Pricing:
+    """What WhatsApp says it charges for one of our messages: the `pricing` of a status webhook
+    (whatsapp-cloud-api.md §6.5). Kept as WhatsApp spells it; "" where it said nothing."""
+
+    billable: bool | None
+    """WhatsApp's own flag (to be deprecated: `type` says it too); None when absent."""
+    category: str
+    """marketing, marketing_lite, utility, authentication, authentication-international, service,
+    referral_conversion."""
+    model: str
+    """`pricing_model`: PMP (per message, since 2025-07-01) or CBP (per conversation, legacy)."""
+    type: str
+    """regular (billed), free_customer_service or free_entry_point."""
+
+    @property
+    def billed(self) -> bool | None:
+        """Whether the message is billed: `type` decides (regular: yes, free_*: no), else
+        `billable`; None when WhatsApp said neither."""
+        if self.type == "regular":
+            return True
+        if self.type.startswith("free_"):
+            return False
+        return self.billable
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """Where a customer came from when their message started at a click-to-WhatsApp ad or post
+    (the `referral` of an inbound message, §6.4). Customer-visible ad text and Meta's URLs, kept as
+    data: whoever shows them neutralises them (desk.text)."""
+
+    source_url: str | None = None
+    source_type: str | None = None
+    """"ad" or "post"."""
+    source_id: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_type: str | None = None
+    """"image" or "video"."""
+    ctwa_clid: str | None = None
+    """Meta's click id, for the advertiser's conversion reports."""
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     """The WhatsApp message id (wamid); for our messages, a local id until WhatsApp gives one."""
@@ -160,6 +204,11 @@ class Message:
     replaces: str | None = None
     """For our messages: the id of the failed or unknown one this one sends again (a retry, or the
     agent's edit of it); that one then offers no retry of its own."""
+    pricing: Pricing | None = None
+    """For our messages: what WhatsApp said it charges (the latest status that carried pricing)."""
+    referral: Referral | None = None
+    """For a customer's message: the ad or post they came from (it may open a free entry point
+    window, desk.pricing)."""
 
     def with_status(self, status: MessageStatus, at: datetime | None = None, **changes: Any) -> Message:
         return replace(self, status=status, status_at=at or self.status_at, **changes)
@@ -361,6 +410,8 @@ class StatusChanged:
     timestamp: datetime
     error_code: int | None = None
     error_text: str | None = None
+    pricing: Pricing | None = None
+    """What WhatsApp charges for the message (on `sent` and on one of `delivered`/`read`)."""
 
 
 @dataclass(frozen=True, slots=True)

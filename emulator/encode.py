@@ -38,6 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from backends.errors import title
+from desk.codec import referral_to_doc
 from desk.models import (
     Customer,
     Direction,
@@ -234,6 +235,8 @@ def _inbound(message: Message, customer: Customer, business: str, scope: str) ->
     item.update(_content(message))
     if message.error_code is not None:
         item["errors"] = [_error(message.error_code, message.error_text, href=False)]
+    if message.referral is not None:  # the click-to-WhatsApp ad it came from (§6.4)
+        item["referral"] = referral_to_doc(message.referral)
     return item
 
 
@@ -331,6 +334,11 @@ def _status(event: StatusChanged, scope: str, callback: str | None = None) -> di
         item["recipient_user_id"] = bsuid(event.customer_id, scope)
     if callback is not None:
         item["biz_opaque_callback_data"] = callback
+    if event.pricing is not None:  # §6.5
+        pricing = event.pricing
+        item["pricing"] = {"pricing_model": pricing.model, "type": pricing.type, "category": pricing.category}
+        if pricing.billable is not None:
+            item["pricing"]["billable"] = pricing.billable
     if event.status is MessageStatus.FAILED:
         item["errors"] = [_error(event.error_code or 131000, event.error_text, href=True)]
     return item

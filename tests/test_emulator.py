@@ -589,18 +589,23 @@ def test_webhooks_parse_back_to_the_same_events():
     kinds = {e.message.type for e in history}
     assert {"text", "image", "document", "voice", "audio", "location", "contacts", "reaction", "unsupported"} <= kinds
     assert any(e.customer.phone is None for e in history)  # the username-only customer
+    assert any(e.message.referral is not None for e in history)  # customers who came from an ad
+    assert statuses[0].pricing is not None  # the sent status is priced
 
     for original, parsed in zip(events, one_each):
         if isinstance(original, StatusChanged):
             assert parsed == replace(original, timestamp=_second(original.timestamp))
             continue
         a, b = original.message, parsed.message
-        assert (b.id, b.type, b.timestamp, b.direction, b.reply_to, b.reaction_to, b.error_code, b.location, b.contacts) == (
-            a.id, a.type, a.timestamp, a.direction, a.reply_to, a.reaction_to, a.error_code, a.location, a.contacts)
+        assert (b.id, b.type, b.timestamp, b.direction, b.reply_to, b.reaction_to, b.error_code, b.location, b.contacts,
+                b.referral) == (
+            a.id, a.type, a.timestamp, a.direction, a.reply_to, a.reaction_to, a.error_code, a.location, a.contacts,
+            a.referral)
         assert b.conversation_id == a.conversation_id
         assert replace(parsed.customer, country=a_country(original)) == original.customer
         if a.type in ("text", "image", "document", "contacts", "reaction"):
-            assert b.text == a.text
+            # From an ad, the parser notes it before the text.
+            assert b.text == a.text if a.referral is None else b.text.endswith(f"] {a.text}")
         if a.media is not None:
             assert replace(b.media, size=a.media.size) == a.media  # a webhook does not say the size
 

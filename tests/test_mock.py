@@ -190,7 +190,7 @@ def test_history_starts_with_each_numbers_catalogue() -> None:
     catalogues = [e for e in history if isinstance(e, TemplatesChanged)]
     assert [e.business_number_id for e in catalogues] == [SALES, SUPPORT]
     assert history[:2] == catalogues
-    assert all(e.synced_at == NOW and 10 <= len(e.templates) <= 14 for e in catalogues)
+    assert all(e.synced_at == NOW and 10 <= len(e.templates) <= 16 for e in catalogues)
 
 
 def test_history_covers_every_state_the_inbox_shows() -> None:
@@ -371,10 +371,10 @@ def _template(backend: MockBackend, number: str, name: str, language: str = "en_
 async def test_catalogue_has_every_status_language_and_format(backend: MockBackend) -> None:
     for number in (SALES, SUPPORT):
         templates = await backend.templates(number)
-        assert 10 <= len(templates) <= 14
+        assert 10 <= len(templates) <= 16
         assert {t.status.value for t in templates} == {"APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"}
         assert {t.language for t in templates} >= {"en_US", "es", "el", "lv", "gu"}
-        assert {t.category for t in templates} == {"UTILITY", "MARKETING"}
+        assert {t.category for t in templates if t.sendable} == {"UTILITY", "MARKETING", "AUTHENTICATION"}
         assert {t.parameter_format for t in templates} == {"POSITIONAL", "NAMED"}
         assert {b.type for t in templates for b in t.buttons} >= {"QUICK_REPLY", "URL"}
         assert any(t.header and t.footer and t.buttons for t in templates)

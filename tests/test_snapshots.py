@@ -6,16 +6,20 @@ at the SVGs in tests/__snapshots__/ before committing them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from desk.config import agent_key
+from desk.language import detect
+from desk.models import Direction
 from desk.window import window
 from tests.conftest import NOW, find_conversation, ready
 from tests.test_flows import open_conversation
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.media import MediaScreen
+from tui.screens.template_picker import TemplatePicker
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -80,6 +84,25 @@ def test_template_picker(snap_compare, app, size):
         picker = pilot.app.screen
         template = next(t for t in picker.templates if t.sendable and len(t.parameters()) >= 2)
         await pilot.press(*template.name, "enter", *"Maria")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_template_picker_language_first(snap_compare, app, size):
+    """A customer who came from an ad and writes Spanish (as desk.language detects it): Spanish
+    templates first, and the highlighted one free in the free entry point window."""
+
+    async def run_before(pilot) -> None:
+        desk = pilot.app.ctx
+        target = find_conversation(desk, lambda c: any(m.referral for m in desk.store.messages(c.id))
+                                   and window(c.last_inbound_at, NOW).open and c.customer.country == "MX")
+        await open_conversation(pilot, target)
+        transcript = desk.store.messages(target)
+        language = detect([m.text for m in transcript if m.direction is Direction.INBOUND])
+        conversation = replace(desk.store.conversation(target), language=language)
+        pilot.app.push_screen(TemplatePicker(desk.store.templates(conversation.business_number_id), conversation, transcript))
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

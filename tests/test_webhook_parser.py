@@ -28,6 +28,8 @@ from desk.models import (
     Media,
     MessageReceived,
     MessageStatus,
+    Pricing,
+    Referral,
     StatusChanged,
     conversation_id,
 )
@@ -93,6 +95,15 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "type": "text",
         "text": "[from ad: Chat with us] Hello! Can I get more info on this?",
         "reply_to": None,
+        "referral": Referral(
+            source_url="https://fb.me/3cr4Wqqkv",
+            source_type="ad",
+            source_id="120226305854810726",
+            headline="Chat with us",
+            body="Summer Succulents are here!",
+            media_type="image",
+            ctwa_clid="Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0NiNhEgpGo0AHemvuSoifXaytfTzcchptiErTKCqTrJ5nW1h7IHYeYymGb5K5J5iTROpBhWAGaIAeUzHL50",
+        ),
     },
     "Reaction Message": {
         "type": "reaction",
@@ -170,6 +181,8 @@ def test_meta_example(name: str):
     assert message.timestamp == datetime.fromtimestamp(int(raw["timestamp"]), timezone.utc)
     for attribute, expected in EXPECTED[name].items():
         assert getattr(message, attribute) == expected, attribute
+    if "referral" not in EXPECTED[name]:
+        assert message.referral is None
     if name == "System Message":
         # No contacts block: the sender is known by number only.
         assert event.customer == Customer("16505551234", "+16505551234", phone="+16505551234")
@@ -374,7 +387,8 @@ STATUS_FAILED = {
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (STATUS_SENT_V23, StatusChanged(BN, "16505551234", WAMID, MessageStatus.SENT, utc("1750030073"))),
+        (STATUS_SENT_V23, StatusChanged(BN, "16505551234", WAMID, MessageStatus.SENT, utc("1750030073"),
+                                        pricing=Pricing(True, "marketing", "PMP", "regular"))),
         (STATUS_READ_V24, StatusChanged(BN, "16505551234", WAMID, MessageStatus.READ, utc("1750030100"))),
         (STATUS_FAILED, StatusChanged(BN, "16505551234", WAMID, MessageStatus.FAILED, utc("1750030073"),
                                       131049, failure_text(131049, STATUS_FAILED["errors"][0]["error_data"]["details"]))),
@@ -390,6 +404,53 @@ def test_status_webhooks(status: dict[str, Any], expected: StatusChanged):
             f"{describe(131049)} WhatsApp: In order to maintain a healthy ecosystem engagement,"
             " the message failed to be delivered."
         )
+
+
+@pytest.mark.parametrize(
+    ("pricing", "expected"),
+    [
+        # §6.5 and §7: utility inside the window, a free entry point, Meta's OAS schema (no type).
+        ({"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "utility"},
+         Pricing(False, "utility", "PMP", "free_customer_service")),
+        ({"pricing_model": "PMP", "type": "free_entry_point", "category": "referral_conversion"},
+         Pricing(None, "referral_conversion", "PMP", "free_entry_point")),
+        ({"billable": True, "pricing_model": "CBP", "category": "authentication-international"},
+         Pricing(True, "authentication-international", "CBP", "")),
+        ({"billable": "yes", "pricing_model": 7, "type": ["regular"], "category": "Marketing"},
+         Pricing(None, "marketing", "", "")),  # wrong kinds read as absent
+        ({"category": "x" * 1000, "type": "regular\x1b[2J"}, None),  # nothing a word of WhatsApp's
+        ({}, None),
+        ("regular", None),
+    ],
+)
+def test_status_pricing(pricing: Any, expected: Pricing | None):
+    status = {**STATUS_READ_V24, "status": "sent", "pricing": pricing}
+    (event,) = parse_webhook(envelope(messages_change(statuses=[status]))).events
+    assert isinstance(event, StatusChanged) and event.pricing == expected
+
+
+def test_pricing_says_whether_it_is_billed():
+    assert Pricing(True, "marketing", "PMP", "regular").billed is True
+    assert Pricing(True, "utility", "PMP", "free_customer_service").billed is False  # type wins
+    assert Pricing(None, "marketing", "PMP", "free_entry_point").billed is False
+    assert Pricing(False, "service", "CBP", "").billed is False
+    assert Pricing(None, "service", "", "").billed is None
+
+
+@pytest.mark.parametrize(
+    ("referral", "expected"),
+    [
+        ({"source_type": "post", "source_id": 1234, "source_url": "https://fb.me/x", "headline": ""},
+         Referral(source_url="https://fb.me/x", source_type="post", source_id="1234")),
+        ({"headline": "[@click=app.quit]Sale[/] \x1b[31m", "body": {"text": "no"}, "media_type": None},
+         Referral(headline="[@click=app.quit]Sale[/] \x1b[31m")),  # kept as data; the UI neutralises it
+        ({}, Referral()),
+        ("an ad", None),
+    ],
+)
+def test_referral_shapes(referral: Any, expected: Referral | None):
+    message = {"type": "text", "text": {"body": "hi"}, "referral": referral}
+    assert only_message(parse_webhook(single(message))).message.referral == expected
 
 
 def test_status_shapes():

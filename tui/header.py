@@ -88,6 +88,7 @@ def conversation_header(
     win: WindowState,
     priority: Priority = Priority.NORMAL,
     labels: str = "",
+    language: str = "",
     sla: SlaState,
     waited: str,
     zone: ZoneInfo,
@@ -99,7 +100,7 @@ def conversation_header(
     `name` is the customer's name already made safe to show (desk.text); `owner` says whose the
     conversation is in words ("mine", "unassigned", an agent's id made safe to show); `status` its
     status in words (tui.labels.queue_status; "open" and "waiting" are not shown); `labels` its
-    labels as text."""
+    labels as text; `language` the customer's language in words."""
     tail = [Part([owner])]
     if status == "resolved":
         tail.append(Part(["✔ resolved", "✔"]))
@@ -110,6 +111,8 @@ def conversation_header(
         tail.append(Part([f"{mark} {priority.value}".strip(), mark or priority.value]))
     if labels:
         tail.append(Part([labels, ""]))
+    if language:
+        tail.append(Part([language, ""]))
     who = _who(name, handle, department, number, tail, width)
     return Text("\n").join([who, _timers(win, sla, waited, zone, now, width)])
 

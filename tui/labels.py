@@ -174,3 +174,15 @@ def activity(entry: AuditEntry, zone: ZoneInfo, now: datetime) -> str:
             status, f"{who} set it {display_name(status, 20)}"
         )
     return f"{who}: {display_name(entry.action, 20)} {display_name(detail, 40)}"
+_LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "pt": "Portuguese", "fr": "French", "de": "German", "it": "Italian",
+    "el": "Greek", "ar": "Arabic", "hi": "Hindi", "gu": "Gujarati", "tr": "Turkish", "ru": "Russian",
+    "id": "Indonesian", "lv": "Latvian", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "nl": "Dutch",
+    "pl": "Polish", "uk": "Ukrainian",
+}
+"""The English name of each language desk.language can detect (its LANGUAGES)."""
+
+
+def language_name(code: str) -> str:
+    """"es" -> "Spanish"; a code we have no name for is shown as itself."""
+    return _LANGUAGE_NAMES.get(code.lower(), code)

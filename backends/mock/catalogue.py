@@ -1,8 +1,9 @@
 """The mock's template catalogue: what WhatsApp Manager would list for each business number.
 
 Every status the desk must handle is present (APPROVED, PENDING, REJECTED, PAUSED, DISABLED), in
-several languages, both parameter formats, with headers, footers and buttons, so the template picker
-and the send guards meet each case. Facts: whatsapp-cloud-api.md section 4.
+several languages, both parameter formats, every category (utility, marketing, authentication: what a
+send costs depends on it), with headers, footers and buttons, so the template picker and the send
+guards meet each case. Facts: whatsapp-cloud-api.md section 4.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ A, P, R, PA, D = (
     TemplateStatus.PAUSED,
     TemplateStatus.DISABLED,
 )
-QR, URL = "QUICK_REPLY", "URL"
-U, M = "UTILITY", "MARKETING"
+QR, URL, CODE = "QUICK_REPLY", "URL", "COPY_CODE"
+U, M, AUTH = "UTILITY", "MARKETING", "AUTHENTICATION"
 
 # (name, language, category, status, header, body, footer, buttons); the format follows the body.
 _Spec = tuple[str, str, str, TemplateStatus, str | None, str, str | None, tuple[tuple[str, str], ...]]
@@ -56,6 +57,12 @@ _COMMON: tuple[_Spec, ...] = (
     ("feedback_request", "en_US", M, P, None,
      "Hi {{first_name}}, how did we do? Rate your experience in one tap.",
      "Reply STOP to opt out", ((QR, "Great"), (QR, "Could be better"))),
+    # An approved marketing and an authentication template: billed, except in a free entry point window.
+    ("new_collection", "es", M, A, "Nueva colección",
+     "Hola {{1}}, ya llegó la colección de otoño. Enseña este mensaje en tienda y llévate un {{2}} de descuento.",
+     "Responde STOP para no recibir ofertas", ((URL, "Ver la colección"), (QR, "No más ofertas"))),
+    ("verification_code", "en_US", AUTH, A, None,
+     "{{1}} is your verification code. For your security, do not share this code.", None, ((CODE, "Copy code"),)),
 )
 
 _SALES: tuple[_Spec, ...] = (

@@ -19,16 +19,18 @@ from desk.models import (
     Event,
     MessageReceived,
     MessageStatus,
+    Referral,
 )
 
 MIN, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
 # A conversation at first start, as (how long before now, who, what). "in": a topic of
-# people.TOPICS or a message kind; "out": our message's status; "resolved": an agent resolved it.
+# people.TOPICS or a message kind; "ad": the same, from a click-to-WhatsApp ad (it may open a free
+# entry point window, desk.pricing); "out": our message's status; "resolved": an agent resolved it.
 # Each script pins one state the inbox must show; the first fifteen also carry the special types.
 _Step = tuple[timedelta, str, str]
 _SCRIPTS: tuple[tuple[str, tuple[_Step, ...]], ...] = (
-    ("new", ((7 * MIN, "in", "greeting"), (5 * MIN, "in", "image"))),
+    ("new", ((7 * MIN, "ad", "greeting"), (5 * MIN, "in", "image"))),
     ("new", ((9 * MIN, "in", "greeting"), (7 * MIN, "in", "delivery"), (5 * MIN, "in", "refund"))),
     ("first_breached", ((2 * HOUR + 50 * MIN, "in", "refund"), (2 * HOUR + 40 * MIN, "in", "unsupported"))),
     ("first_breached", ((2 * HOUR + 35 * MIN, "in", "greeting"), (2 * HOUR + 20 * MIN, "in", "voice"))),
@@ -36,17 +38,17 @@ _SCRIPTS: tuple[tuple[str, tuple[_Step, ...]], ...] = (
                   (2 * HOUR + 40 * MIN, "out", "read"))),
     ("answered", ((5 * HOUR, "in", "delivery"), (4 * HOUR + 50 * MIN, "out", "read"),
                   (4 * HOUR + 30 * MIN, "in", "order"), (4 * HOUR + 10 * MIN, "out", "read"))),
-    ("next_due", ((4 * HOUR, "in", "order"), (3 * HOUR + 50 * MIN, "out", "read"), (50 * MIN, "in", "reply"))),
+    ("next_due", ((4 * HOUR, "ad", "order"), (3 * HOUR + 50 * MIN, "out", "read"), (50 * MIN, "in", "reply"))),
     ("next_due", ((6 * HOUR, "in", "greeting"), (5 * HOUR + 50 * MIN, "out", "read"), (5 * HOUR, "in", "location"),
                   (4 * HOUR + 55 * MIN, "out", "read"), (48 * MIN, "in", "refund"))),
-    ("closing", ((23 * HOUR + 40 * MIN, "in", "order"), (23 * HOUR + 20 * MIN, "in", "audio"),
+    ("closing", ((23 * HOUR + 40 * MIN, "ad", "order"), (23 * HOUR + 20 * MIN, "in", "audio"),
                  (23 * HOUR, "out", "read"))),
     ("closing", ((23 * HOUR + 35 * MIN, "in", "delivery"), (23 * HOUR + 30 * MIN, "in", "thanks"),
                  (23 * HOUR + 10 * MIN, "out", "read"))),
     ("closed", ((4 * DAY + 2 * HOUR, "in", "order"), (4 * DAY + HOUR + 58 * MIN, "out", "failed"),
                 (4 * DAY + HOUR + 55 * MIN, "out", "delivered"), (4 * DAY + HOUR + 50 * MIN, "in", "thanks"),
                 (4 * DAY + HOUR + 45 * MIN, "out", "read"))),
-    ("closed", ((5 * DAY + 6 * HOUR, "in", "refund"), (5 * DAY + 5 * HOUR, "out", "read"),
+    ("closed", ((5 * DAY + 6 * HOUR, "ad", "refund"), (5 * DAY + 5 * HOUR, "out", "read"),
                 (5 * DAY + 4 * HOUR, "in", "contacts"), (5 * DAY + 3 * HOUR, "out", "sent"))),
     ("resolved", ((DAY + 3 * HOUR, "in", "refund"), (DAY + 2 * HOUR + 50 * MIN, "out", "read"),
                   (DAY + 2 * HOUR + 45 * MIN, "in", "reaction"), (DAY + 2 * HOUR + 40 * MIN, "in", "thanks"),
@@ -69,6 +71,15 @@ _SCRIPTS: tuple[tuple[str, tuple[_Step, ...]], ...] = (
                   (8 * HOUR, "resolved", ""))),
     ("answered", ((40 * MIN, "in", "greeting"), (30 * MIN, "out", "delivered"))),
 )
+_ADS = (
+    Referral(source_url="https://fb.me/3cr4Wqqkv", source_type="ad", source_id="120226305854810726",
+             headline="Chat with us", body="Summer Succulents are here!", media_type="image",
+             ctwa_clid="Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0NiNhEgpGo0AHemvuSoifXayt"),
+    Referral(source_url="https://fb.me/9xQ2mZpLd", source_type="ad", source_id="120226305854810981",
+             headline="Free delivery this week", body="Order by Friday, get it Monday.", media_type="video",
+             ctwa_clid="Aff-q1WcX0bR7ZLm3vN5pH8sK2dF6gT9yU4iO0eA1rB3nC5mD7jE9kG2lH4pJ6"),
+)
+"""The ads the "ad" steps come from, in turn (Meta's example first, §6.4)."""
 _HOSTILE_SCRIPT, _USERNAME_SCRIPT = 1, 4
 """Which scripts the hostile and the username-only customers play: both must be in the history."""
 _WITH_OLDER_EXCHANGES = {"answered", "next_due", "closing", "closed", "resolved"}
@@ -130,11 +141,12 @@ def _play(rng: random.Random, threads: Threads, base: datetime, number: Business
     last_failed: str | None = None
     for ago, who, what in steps:
         at = base - ago
-        if who == "in":
+        if who in ("in", "ad"):
             kind = what if what not in TOPICS else "text"
             topic = what if what in TOPICS else "delivery"
             quote = thread.last_out if kind in ("reaction", "reply") else None
-            message = threads.inbound(rng, thread, person, at, kind, topic, quote)
+            referral = _ADS[threads.serial % len(_ADS)] if who == "ad" else None
+            message = threads.inbound(rng, thread, person, at, kind, topic, quote, referral)
         elif who == "out":
             # A failed reply is resent word for word, as an agent would.
             text = last_failed or person.agent_lines[min(replies, len(person.agent_lines) - 1)]

@@ -25,11 +25,12 @@ from typing import Any
 
 from backends.base import Sent
 from backends.errors import describe
-from backends.mock.catalogue import catalogue
+from backends.mock.catalogue import catalogue, find
 from backends.mock.history import build_history
 from backends.mock.people import TOPICS, Person, make_people
 from backends.mock.rules import check_number, check_template, check_text
 from backends.mock.threads import Threads, whole
+from desk.codec import pricing_from_doc, pricing_to_doc, ts_from_doc, ts_to_doc
 from desk.config import MockConfig
 from desk.models import (
     BusinessNumber,
@@ -41,6 +42,7 @@ from desk.models import (
     TemplatesChanged,
     conversation_id,
 )
+from desk.pricing import EntryPoint, expected_pricing, service_cost, template_cost
 from desk.window import window
 
 STATE_VERSION = 1
@@ -159,7 +161,7 @@ class Simulation:
         """
         check_number(business_number_id, self._catalogues)
         check_text(text, self.last_inbound(business_number_id, customer_id), now)
-        return self._accept(business_number_id, customer_id, now)
+        return self._accept(business_number_id, customer_id, now, None)
 
     def send_template(
         self, business_number_id: str, customer_id: str, name: str, language: str, values: dict[str, str], now: datetime
@@ -171,7 +173,7 @@ class Simulation:
         """
         check_number(business_number_id, self._catalogues)
         check_template(self._catalogues[business_number_id], name, language, values)
-        return self._accept(business_number_id, customer_id, now)
+        return self._accept(business_number_id, customer_id, now, find(self._catalogues[business_number_id], name, language))
 
     def templates(self, business_number_id: str) -> list[Template]:
         """The number's catalogue, every status included."""
@@ -202,6 +204,7 @@ class Simulation:
                     "last_inbound": t.last_inbound.isoformat() if t.last_inbound else None,
                     "last_in": t.last_in,
                     "last_out": t.last_out,
+                    "entry": [ts_to_doc(t.entry.ad_at), t.entry.answered, ts_to_doc(t.entry.opened_at)],
                 }
                 for t in self._threads.by_key.values()
             ],
@@ -215,6 +218,7 @@ class Simulation:
                     "status": item.status.value,
                     "error_code": item.error_code,
                     "error_text": item.error_text,
+                    "pricing": pricing_to_doc(item.pricing) if item.pricing else None,
                 }
                 for due, _, item in sorted(self._queue, key=lambda entry: entry[:2])
                 if isinstance(item, StatusChanged)
@@ -226,10 +230,13 @@ class Simulation:
             thread = self._threads.open(row["number"], row["customer"])
             thread.last_inbound = datetime.fromisoformat(row["last_inbound"]) if row["last_inbound"] else None
             thread.last_in, thread.last_out = row.get("last_in"), row.get("last_out")
+            ad_at, answered, opened_at = row.get("entry") or (None, False, None)
+            thread.entry = EntryPoint(ts_from_doc(ad_at), bool(answered), ts_from_doc(opened_at))
         for row in state.get("pending", []):
             due = datetime.fromisoformat(row["due"])
+            pricing = pricing_from_doc(row["pricing"]) if row.get("pricing") else None
             self._push(due, StatusChanged(row["number"], row["customer"], row["wamid"], MessageStatus(row["status"]),
-                                          due, row.get("error_code"), row.get("error_text")))
+                                          due, row.get("error_code"), row.get("error_text"), pricing))
 
     # --- internals --------------------------------------------------------------------------------
     def _push(self, due: datetime, item: Any) -> None:
@@ -245,25 +252,35 @@ class Simulation:
         if rate > 0:
             self._push(self._later(after, self._trickle_rng.expovariate(rate / 60.0)), _TRICKLE)
 
-    def _accept(self, business_number_id: str, customer_id: str, now: datetime) -> Sent:
-        """WhatsApp took the message: give it a wamid and schedule what its recipient's phone does."""
+    def _accept(self, business_number_id: str, customer_id: str, now: datetime, template: Template | None) -> Sent:
+        """WhatsApp took the message (`template`, or free-form when None): give it a wamid and
+        schedule what its recipient's phone does, the statuses priced as WhatsApp prices them
+        (desk.pricing): on `sent`, and on `delivered` or, when that is skipped, `read`."""
         wamid = self._threads.wamid(customer_id)
-        self._threads.open(business_number_id, customer_id).last_out = wamid
+        thread = self._threads.open(business_number_id, customer_id)
+        thread.last_out = wamid
+        if template is None:
+            cost = service_cost(thread.last_inbound, thread.entry, now)
+        else:
+            cost = template_cost(template, thread.last_inbound, thread.entry, now)
+        pricing = expected_pricing(cost, template)
         rng = self._send_rng
 
-        def status(at: datetime, value: MessageStatus, code: int | None = None) -> None:
+        def status(at: datetime, value: MessageStatus, code: int | None = None, priced: bool = False) -> None:
             self._push(at, StatusChanged(business_number_id, customer_id, wamid, value, at,
-                                         code, describe(code) if code else None))
+                                         code, describe(code) if code else None, pricing if priced else None))
 
         if rng.random() < self.config.failure_rate:
             status(self._later(now, rng.uniform(1, 5)), MessageStatus.FAILED, 131026)
         else:
+            thread.entry = thread.entry.replied(now)
             at = self._later(now, rng.uniform(0.5, 3))
-            status(at, MessageStatus.SENT)
-            if rng.random() >= DELIVERED_SKIPPED:
+            status(at, MessageStatus.SENT, priced=True)
+            delivered = rng.random() >= DELIVERED_SKIPPED
+            if delivered:
                 at = self._later(at, rng.uniform(2, 20))
-                status(at, MessageStatus.DELIVERED)
-            status(self._later(at, rng.uniform(5, 60)), MessageStatus.READ)
+                status(at, MessageStatus.DELIVERED, priced=True)
+            status(self._later(at, rng.uniform(5, 60)), MessageStatus.READ, priced=not delivered)
         return Sent(wamid, now)
 
     def _trickle(self, at: datetime) -> MessageReceived:

@@ -18,7 +18,8 @@ from typing import Any
 from backends.errors import describe
 from backends.mock.people import Person
 from desk.contacts import handle
-from desk.models import Direction, Media, Message, MessageStatus, conversation_id
+from desk.models import Direction, Media, Message, MessageStatus, Referral, conversation_id
+from desk.pricing import EntryPoint, expected_pricing, service_cost
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Thread:
     last_inbound: datetime | None = None
     last_in: str | None = None
     last_out: str | None = None
+    entry: EntryPoint = EntryPoint()
+    """The free entry point state (desk.pricing): what the pricing of our sends depends on."""
 
 
 class Threads:
@@ -64,8 +67,9 @@ class Threads:
         return "wamid.HBgL" + base64.b64encode(raw).decode().rstrip("=")
 
     def inbound(self, rng: random.Random, thread: Thread, person: Person, at: datetime, kind: str,
-                topic: str, quote: str | None) -> Message:
-        """A customer's message of `kind`; it moves the window and becomes the latest to quote."""
+                topic: str, quote: str | None, referral: Referral | None = None) -> Message:
+        """A customer's message of `kind`; it moves the window and becomes the latest to quote.
+        With a `referral`, the customer came from that click-to-WhatsApp ad."""
         wamid = self.wamid(person.id)
         fields: dict[str, Any] = {"type": kind, "text": person.lines.get(topic, "")}
         if kind == "image":
@@ -94,20 +98,26 @@ class Threads:
         else:
             fields["type"] = "text"
         thread.last_inbound, thread.last_in = at, wamid
-        return Message(id=wamid, conversation_id=conversation_id(thread.number_id, person.id),
-                       direction=Direction.INBOUND, timestamp=at, status=MessageStatus.RECEIVED, **fields)
+        message = Message(id=wamid, conversation_id=conversation_id(thread.number_id, person.id),
+                          direction=Direction.INBOUND, timestamp=at, status=MessageStatus.RECEIVED, referral=referral,
+                          **fields)
+        thread.entry = thread.entry.after(message)
+        return message
 
     def outbound(self, rng: random.Random, thread: Thread, at: datetime, text: str, status: MessageStatus) -> Message:
         """One of our messages from before the desk started, as WhatsApp last reported it."""
         wamid = self.wamid(thread.customer_id)
         failed = status is MessageStatus.FAILED
         thread.last_out = wamid if not failed else thread.last_out
-        return Message(
+        pricing = None if failed else expected_pricing(service_cost(thread.last_inbound, thread.entry, at), None)
+        message = Message(
             id=wamid, conversation_id=conversation_id(thread.number_id, thread.customer_id),
             direction=Direction.OUTBOUND, type="text", timestamp=at, status=status, text=text, wamid=wamid,
             status_at=at + timedelta(seconds=rng.randrange(2, 240)),
-            error_code=131026 if failed else None, error_text=describe(131026) if failed else None,
+            error_code=131026 if failed else None, error_text=describe(131026) if failed else None, pricing=pricing,
         )
+        thread.entry = thread.entry.after(message)
+        return message
 
 
 def whole(at: datetime) -> datetime:

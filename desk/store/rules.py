@@ -8,9 +8,10 @@ suite (tests/store_contract/) holds each of them: take one out and it fails.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from desk.models import RETRYABLE, Customer, Direction, Message, MessageStatus, Template
+from desk.models import RETRYABLE, Customer, Direction, Message, MessageStatus, Pricing, Template
 from desk.text import display_name
 
 SETTLED = frozenset({MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PLAYED})
@@ -50,15 +51,24 @@ def whatsapp_moves(old: MessageStatus, new: MessageStatus) -> bool:
 
 
 def whatsapp_status(
-    message: Message, status: MessageStatus, at: datetime | None, error_code: int | None, error_text: str | None
+    message: Message,
+    status: MessageStatus,
+    at: datetime | None,
+    error_code: int | None,
+    error_text: str | None,
+    pricing: Pricing | None = None,
 ) -> Message | None:
-    """Our message after WhatsApp's status, or None when the status would move it backwards.
-    Only a failure carries WhatsApp's error; any other status clears it."""
+    """Our message after WhatsApp's status, or None when nothing changes. A status that would move
+    it backwards changes nothing, except that its pricing is kept when the message has none yet
+    (they come in no particular order, and only some carry it). Only a failure carries WhatsApp's
+    error; any other status clears it. Pricing once known is kept: a status without it never
+    erases it."""
     if not whatsapp_moves(message.status, status):
-        return None
+        return replace(message, pricing=pricing) if pricing is not None and message.pricing is None else None
+    pricing = pricing or message.pricing
     if status is MessageStatus.FAILED:
-        return message.with_status(status, at, error_code=error_code, error_text=error_text)
-    return message.with_status(status, at, error_code=None, error_text=None)
+        return message.with_status(status, at, error_code=error_code, error_text=error_text, pricing=pricing)
+    return message.with_status(status, at, error_code=None, error_text=None, pricing=pricing)
 
 
 def outbox_allows(old: MessageStatus, new: MessageStatus) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from desk.models import Customer, Message, MessageStatus, Template
+from desk.models import Customer, Message, MessageStatus, Pricing, Template
 from desk.store import rules
 
 ENV = "WADESK_KNOCK_OUT"
@@ -25,9 +25,10 @@ def _every_status_moves(old: MessageStatus, new: MessageStatus) -> bool:
 
 
 def _status_taken_as_it_comes(
-    message: Message, status: MessageStatus, at: datetime | None, error_code: int | None, error_text: str | None
+    message: Message, status: MessageStatus, at: datetime | None, error_code: int | None, error_text: str | None,
+    pricing: Pricing | None = None,
 ) -> Message | None:
-    return message.with_status(status, at, error_code=error_code, error_text=error_text)
+    return message.with_status(status, at, error_code=error_code, error_text=error_text, pricing=pricing)
 
 
 def _outbox_may_do_anything(old: MessageStatus, new: MessageStatus) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from desk.models import Customer
 from desk.store.contract import Store
 from tests.store_contract.builders import ALICE, cid, inbound, summary
+from tests.store_contract.harness import StoreHarness
 
 
 def customer_after(store: Store, *customers: Customer) -> Customer:
@@ -47,3 +48,11 @@ def test_a_stand_in_name_never_replaces_a_real_one(store: Store, stand_in: Custo
 def test_a_real_name_replaces_a_stand_in(store: Store) -> None:
     by_number = Customer(ALICE.id, "+15551234567", phone="+15551234567")
     assert customer_after(store, by_number, ALICE).name == "Alice"
+
+
+def test_the_conversation_takes_the_language_the_customer_writes_in(harness: StoreHarness, store: Store) -> None:
+    store.apply(inbound("wamid.1", 0, "Hola, buenos días. Mi pedido no ha llegado todavía."))
+    assert summary(store, cid()).language == "es"
+    store.apply(inbound("wamid.2", 1, "ok"))  # too short to say: the language stays
+    store.apply(inbound("wamid.3", 2, "👍", type="reaction"))
+    assert summary(harness.reopen(), cid()).language == "es"

@@ -29,7 +29,7 @@ from desk.text import display_name
 from desk.views import Owner, owner
 from desk.window import window
 from tui.header import conversation_header
-from tui.labels import labels_text, local_time, owner_words, queue_status, waited_label
+from tui.labels import labels_text, language_name, local_time, owner_words, queue_status, waited_label
 from tui.messages import ConversationsChanged
 from tui.queue import carry_out
 from tui.screens.attach import AttachScreen
@@ -134,6 +134,7 @@ class ConversationScreen(DeskScreen[None]):
                 status=queue_status(conv, now, ctx.zone),
                 priority=conv.priority,
                 labels=labels_text(conv.labels),
+                language=language_name(conv.language) if conv.language else "",
                 owner=owner_words(conv.assignee, agent_key(ctx.config)),
                 win=win,
                 sla=sla_state(conv, ctx.policy(conv.business_number_id), now),
@@ -225,7 +226,8 @@ class ConversationScreen(DeskScreen[None]):
 
         conv = self.conversation
         templates = self.ctx.store.templates(conv.business_number_id)
-        self.app.push_screen(TemplatePicker(templates, conv.customer.name, conv.business_number_id), self._send_template)
+        transcript = self.ctx.store.messages(conv.id)
+        self.app.push_screen(TemplatePicker(templates, conv, transcript), self._send_template)
 
     @reports_failure("Sending the template")
     async def _send_template(self, choice: TemplateChoice | None) -> None:

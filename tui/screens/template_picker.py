@@ -1,11 +1,16 @@
 """The template picker: the only way to reach a customer whose 24-hour window has closed.
 
-Lists the business number's templates; only APPROVED ones can be chosen (the others are shown
-dimmed with their status, so the agent knows why). Every parameter must be filled; the preview
-shows the message as the customer will see it, updating as the agent types.
+Lists the business number's templates, those in the customer's language first (as detected,
+Conversation.language: "es" is es, es_MX, es_ES...), then the rest, each group approved first and by
+name; only APPROVED ones can be chosen (the others are shown dimmed with their status, so the agent
+knows why). Before anything goes, it says in words what sending the highlighted template costs
+and why (desk.pricing). Every parameter must be filled; the preview shows the message as the
+customer will see it, updating as the agent types.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual import events, on, work
@@ -18,10 +23,11 @@ from textual.widgets.option_list import Option
 
 from backends.base import Capability
 from backends.errors import error_sentence
-from desk.models import Template, TemplateChoice
+from desk.models import Conversation, Message, Template, TemplateChoice
+from desk.pricing import entry_point, template_cost
 from desk.text import display_name, safe
 from desk.urgency import fold
-from tui.labels import local_time
+from tui.labels import language_name, local_time
 from tui.messages import TemplatesSynced
 from tui.plain import plain
 from tui.screens.base import DeskModal
@@ -33,9 +39,15 @@ def _label(key: str) -> str:
     return f"{{{{{name}}}}}" + (f" in the {component}" if component else "")
 
 
-def _ordered(templates: list[Template]) -> list[Template]:
-    """Approved ones first (the ones that can be sent), then by name and language."""
-    return sorted(templates, key=lambda t: (not t.sendable, t.name, t.language))
+def in_language(template: Template, language: str | None) -> bool:
+    """Whether the template is in this language (ISO 639-1): "es" is es, es_MX, es-ES..."""
+    return language is not None and template.language.replace("-", "_").split("_")[0].lower() == language.lower()
+
+
+def _ordered(templates: list[Template], language: str | None) -> list[Template]:
+    """The customer's language first, then the rest; in each, approved ones first (the ones that
+    can be sent), then by name and language."""
+    return sorted(templates, key=lambda t: (not in_language(t, language), not t.sendable, t.name, t.language))
 
 
 class TemplatePicker(DeskModal[TemplateChoice | None]):
@@ -46,11 +58,15 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         Binding("f1", "help", "Help", tooltip="Show every key of the template picker.", id="picker.help"),
     ]
 
-    def __init__(self, templates: list[Template], customer_name: str, business_number_id: str) -> None:
+    def __init__(self, templates: list[Template], conversation: Conversation, transcript: Sequence[Message]) -> None:
         super().__init__()
-        self.templates = _ordered(templates)
-        self.customer_name = customer_name
-        self.business_number_id = business_number_id
+        self.conversation = conversation
+        self.language = conversation.language
+        self.templates = _ordered(templates, self.language)
+        self.customer_name = conversation.customer.name
+        self.business_number_id = conversation.business_number_id
+        self.entry = entry_point(transcript)
+        """The free entry point state, from the transcript as it was when the picker opened."""
         self.chosen: Template | None = None
         self._shown: list[Template] = []
 
@@ -62,13 +78,17 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
                 # Parameters above the preview: at 80x24 the fields must be on screen.
                 yield Vertical(id="picker-params")
                 yield Static(id="picker-preview")
+            yield Static(id="picker-cost")
             yield Static(id="picker-status", classes="hidden")
             yield Static(
                 Text("↑↓ move · enter choose / next field · ctrl+s send · ctrl+r sync · escape back"), id="picker-hint"
             )
 
     def on_mount(self) -> None:
-        self.query_one("#picker").border_title = plain(f"templates for {display_name(self.customer_name, 40)}")
+        title = f"templates for {display_name(self.customer_name, 40)}"
+        if any(in_language(t, self.language) for t in self.templates):
+            title += f" · {language_name(self.language or '')} first"
+        self.query_one("#picker").border_title = plain(title)
         self._show_synced()
         self._fill("")
         self.query_one("#picker-filter").focus()
@@ -163,6 +183,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
     def _preview(self) -> None:
         template = self.chosen or self.highlighted
         preview = self.query_one("#picker-preview", Static)
+        self._show_cost(template)
         if template is None:
             preview.update("")
             return
@@ -171,6 +192,15 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         text.append(f"{template.name} · {template.language} · {template.category} · {template.status_name}\n\n", style="bold")
         text.append(safe(template.render(values, missing="{{{{{}}}}}")))
         preview.update(text)
+
+    def _show_cost(self, template: Template | None) -> None:
+        """What sending `template` now costs, and why, in words (desk.pricing)."""
+        cost = self.query_one("#picker-cost", Static)
+        if template is None:
+            cost.update("")
+            return
+        price = template_cost(template, self.conversation.last_inbound_at, self.entry, self.ctx.clock.now())
+        cost.update(plain(f"This send {'is' if template.sendable else 'would be'} {price}"))
 
     def action_send(self) -> None:
         template = self.chosen
@@ -230,7 +260,7 @@ class TemplatePicker(DeskModal[TemplateChoice | None]):
         if event.business_number_id != self.business_number_id:
             return
         self._show_synced()
-        self.templates = _ordered(self.ctx.store.templates(self.business_number_id))
+        self.templates = _ordered(self.ctx.store.templates(self.business_number_id), self.language)
         options = self.query_one(OptionList)
         if options.loading:
             options.loading = False

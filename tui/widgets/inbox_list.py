@@ -206,6 +206,8 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
             preview = "you: " + preview
         if conv.labels:
             preview = f"{labels_text(conv.labels)} · {preview}"
+        if conv.language:
+            preview = f"{conv.language} · {preview}"  # the detected language: a code is enough here
 
         def cell(text: str, size: int, style: str | None = None) -> Segment:
             return Segment(set_cell_size(text, size), self._style(style) if style else PLAIN)

@@ -18,6 +18,7 @@ from desk.models import (
     Message,
     MessageReceived,
     MessageStatus,
+    Referral,
     conversation_id,
 )
 
@@ -62,8 +63,23 @@ def parse_message(out: Collector, raw: object, number: str, contacts: list[dict[
         reaction_to=body.reaction_to,
         error_code=error_code,
         error_text=failure_text(error_code, error_detail(error)) if error is not None and error_code is not None else None,
+        referral=_referral(msg.get("referral")),
     )
     out.events.append(MessageReceived(number, customer, message))
+
+
+_REFERRAL_FIELDS = ("source_url", "source_type", "source_id", "headline", "body", "media_type", "ctwa_clid")
+
+
+def _referral(raw: object) -> Referral | None:
+    """The click-to-WhatsApp ad or post the message came from (§6.4): its strings as sent (the ad's
+    text is the advertiser's, the UI neutralises it), a field of another kind read as absent. None
+    without a referral object. `image_url`, `video_url` and `welcome_message` are left out: the desk
+    shows where the customer came from, not the ad itself."""
+    referral = as_dict(raw)
+    if referral is None:
+        return None
+    return Referral(**{name: as_ident(referral.get(name)) for name in _REFERRAL_FIELDS})
 
 
 def _customer(msg: dict[str, Any], contacts: list[dict[str, Any]]) -> Customer | None:

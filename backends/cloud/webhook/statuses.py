@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from backends.cloud.webhook.collect import Collector
 from backends.cloud.webhook.problems import error_detail, first_error
-from backends.cloud.webhook.untrusted import as_code, as_dict, as_ident
+from backends.cloud.webhook.untrusted import as_code, as_dict, as_ident, as_str
 from backends.errors import failure_text
-from desk.models import MessageStatus, StatusChanged
+from desk.models import MessageStatus, Pricing, StatusChanged
 
 _STATUSES = {
     "sent": MessageStatus.SENT,
@@ -18,8 +18,9 @@ _STATUSES = {
 
 
 def parse_status(out: Collector, raw: object, number: str) -> None:
-    """One `statuses[]` item (§6.5). Conversation and pricing are ignored: v24 dropped them, and
-    the window is computed from the customer's messages, not from `expiration_timestamp`."""
+    """One `statuses[]` item (§6.5), with its `pricing` when it has one. The conversation is
+    ignored: v24 dropped it, and the window is computed from the customer's messages, not from
+    `expiration_timestamp`."""
     status = as_dict(raw)
     if status is None:
         out.malformed("a status that is not an object")
@@ -40,5 +41,28 @@ def parse_status(out: Collector, raw: object, number: str) -> None:
     if error is not None:
         error_code = as_code(error.get("code"))
         error_text = failure_text(error_code, error_detail(error)) if error_code is not None else None
-    out.events.append(StatusChanged(number, customer_id, wamid, new, at, error_code, error_text))
+    pricing = _pricing(status.get("pricing"))
+    out.events.append(StatusChanged(number, customer_id, wamid, new, at, error_code, error_text, pricing))
+
+
+def _pricing(raw: object) -> Pricing | None:
+    """`pricing{billable, pricing_model, type, category}` (§6.5), or None when absent or says
+    nothing; a field of the wrong kind reads as absent. Categories and types are lower-cased, as
+    WhatsApp sends them (a template's own category is upper case: desk.pricing compares them)."""
+    pricing = as_dict(raw)
+    if pricing is None:
+        return None
+    billable = pricing.get("billable")
+    category, model, kind = (_word(pricing.get(name)) for name in ("category", "pricing_model", "type"))
+    if not isinstance(billable, bool):
+        billable = None
+    if billable is None and not (category or model or kind):
+        return None
+    return Pricing(billable, category.lower(), model.upper(), kind.lower())
+
+
+def _word(value: object) -> str:
+    """A short identifier-like string (WhatsApp's words are a few letters), else ""."""
+    text = as_str(value)
+    return text if text is not None and len(text) <= 64 and text.isprintable() else ""
 

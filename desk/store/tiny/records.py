@@ -19,11 +19,14 @@ from desk.codec import (
     message_from_doc,
     message_status,
     message_to_doc,
+    pricing_from_doc,
+    pricing_to_doc,
     template_from_doc,
     template_to_doc,
     ts_from_doc,
     ts_to_doc,
 )
+from desk.language import language_after
 from desk.models import (
     ConversationStatus,
     ConversationStatusChanged,
@@ -33,6 +36,7 @@ from desk.models import (
     Message,
     MessageReceived,
     MessageStatus,
+    Pricing,
     Priority,
     StatusChanged,
     Template,
@@ -115,20 +119,22 @@ class StatusIn:
     at: datetime | None
     error_code: int | None = None
     error_text: str | None = None
+    pricing: Pricing | None = None
     OP = "status"
 
     def to_doc(self) -> dict[str, Any]:
         return {"op": self.OP, "cid": self.cid, **self.pending_doc()}
 
     def pending_doc(self) -> dict[str, Any]:
-        """How the shard keeps it while no message of ours has its wamid."""
-        return {
+        """How the shard keeps it while no message of ours has its wamid (pricing only when given)."""
+        doc = {
             "wamid": self.wamid,
             "status": self.status.value,
             "at": ts_to_doc(self.at),
             "error_code": self.error_code,
             "error_text": self.error_text,
         }
+        return doc if self.pricing is None else {**doc, "pricing": pricing_to_doc(self.pricing)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +274,7 @@ def from_event(event: Event, agent: str | None) -> Record:
         return MessageIn(cid, event.business_number_id, event.customer, event.message)
     if isinstance(event, StatusChanged):
         cid = conversation_id(event.business_number_id, event.customer_id)
-        return StatusIn(cid, event.wamid, event.status, event.timestamp, event.error_code, event.error_text)
+        return StatusIn(cid, event.wamid, event.status, event.timestamp, event.error_code, event.error_text, event.pricing)
     if isinstance(event, TemplatesChanged):
         return Templates(event.business_number_id, tuple(event.templates), event.synced_at)
     if isinstance(event, ConversationStatusChanged):
@@ -294,7 +300,7 @@ def decode(doc: dict[str, Any]) -> Record:
     if op == "status":
         return StatusIn(
             doc["cid"], doc["wamid"], message_status(doc["status"]), ts_from_doc(doc.get("at")),
-            doc.get("error_code"), doc.get("error_text"),
+            doc.get("error_code"), doc.get("error_text"), _pricing(doc),
         )
     if op == "conv_status":
         return ConversationState(
@@ -385,11 +391,15 @@ def _message(shard: Shard, r: MessageIn) -> bool:
         return False  # a duplicate: nothing at all changes
     meta = shard.meta
     if meta is None:
-        shard.set_meta(ConversationMeta(shard.id, r.business_number_id, r.customer))
+        language = language_after(None, r.message.text) if r.message.direction is Direction.INBOUND else None
+        shard.set_meta(ConversationMeta(shard.id, r.business_number_id, r.customer, language=language))
     else:
         new = replace(meta, customer=rules.merge_customer(meta.customer, r.customer))
         asked_at = r.message.timestamp
-        if r.message.direction is Direction.INBOUND and r.message.type not in NOT_A_QUESTION and reopens(meta, asked_at):
+        asks = r.message.direction is Direction.INBOUND and r.message.type not in NOT_A_QUESTION
+        if asks and r.message.text:
+            new = replace(new, language=language_after(meta.language, r.message.text))
+        if asks and reopens(meta, asked_at):
             # A new episode when it had been resolved; the same one, going on, when it waited on
             # the customer or slept.
             opened_at = asked_at if meta.status is ConversationStatus.RESOLVED else meta.opened_at
@@ -425,7 +435,7 @@ def _status(shard: Shard, r: StatusIn) -> tuple[bool, bool]:
             return False, False
         shard.add_pending(pending)
         return True, False
-    new = rules.whatsapp_status(shard.message(doc_id), r.status, r.at, r.error_code, r.error_text)
+    new = rules.whatsapp_status(shard.message(doc_id), r.status, r.at, r.error_code, r.error_text, r.pricing)
     if new is None:
         return False, False
     shard.replace(doc_id, new)
@@ -443,10 +453,17 @@ def _apply_pending(shard: Shard, doc_id: int) -> None:
         return
     for _, p in sorted(matched, key=lambda item: item[0]):
         new = rules.whatsapp_status(
-            message, message_status(p["status"]), ts_from_doc(p.get("at")), p.get("error_code"), p.get("error_text")
+            message, message_status(p["status"]), ts_from_doc(p.get("at")), p.get("error_code"), p.get("error_text"),
+            _pricing(p),
         )
         if new is not None:
             message = new
     if message is not shard.message(doc_id):
         shard.replace(doc_id, message)
     shard.remove_pending([pid for pid, _ in matched])
+
+
+def _pricing(doc: dict[str, Any]) -> Pricing | None:
+    """A status record's pricing (records and pending statuses from before pricing have none)."""
+    raw = doc.get("pricing")
+    return None if raw is None else pricing_from_doc(raw)
