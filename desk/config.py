@@ -299,7 +299,9 @@ def _check(config: Config) -> Config:
     slas += [(f"cloud.numbers[{i}].sla", n.sla) for i, n in enumerate(config.cloud.numbers) if n.sla]
     for where, sla in slas:
         _check_sla(sla, where)
-    numbers = [(f"mock.numbers[{i}]", n) for i, n in enumerate(config.mock.numbers)]
+    numbers: list[tuple[str, NumberConfig | CloudNumberConfig]] = [
+        (f"mock.numbers[{i}]", n) for i, n in enumerate(config.mock.numbers)
+    ]
     numbers += [(f"cloud.numbers[{i}]", n) for i, n in enumerate(config.cloud.numbers)]
     for where, number in numbers:
         _check_automatic(number.greeting, f"{where}.greeting")

@@ -7,7 +7,7 @@ import pytest
 
 from desk.models import Priority
 from desk.store.audit import LABELS, PRIORITY
-from desk.store.contract import ChangeKind, Store
+from desk.store.contract import Store
 from tests.store_contract.builders import cid, inbound, summary
 from tests.store_contract.changes import take
 from tests.store_contract.harness import StoreHarness

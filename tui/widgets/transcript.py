@@ -14,11 +14,13 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from desk.models import Direction, Message, MessageStatus, awaiting_retry
-from desk.summary import one_line
+from desk.summary import AUTOMATIC, AWAY, GREETING, one_line
 from desk.text import display_name, flatten, safe
 from tui.labels import local_time, status_label
 
 RETRY_HINT = "ctrl+r retries"
+SENT_BY_ITSELF = {GREETING: "automatic greeting", AWAY: "automatic away message"}
+"""Who sent what the desk sent by itself (desk.autoreply), as the transcript says it."""
 
 
 class Transcript(VerticalScroll, can_focus=True):
@@ -58,7 +60,7 @@ class Transcript(VerticalScroll, can_focus=True):
             if inbound:
                 text.append(f"← {name}", self._style("in"))
             else:
-                text.append(f"→ {m.agent or 'you'}", self._style("out"))
+                text.append(f"→ {SENT_BY_ITSELF.get(m.type) or m.agent or 'you'}", self._style("out"))
                 style = {MessageStatus.FAILED: "failed", MessageStatus.UNKNOWN: "unknown"}.get(m.status, "meta")
                 text.append(f"  {status_label(m)}", self._style(style))
                 if m.id in retryable:
@@ -75,7 +77,7 @@ class Transcript(VerticalScroll, can_focus=True):
                 target = flatten(one_line(quoted), 50) if quoted else "a message"
                 emoji = safe(m.text) if m.text else "(removed)"
                 text.append(f"  reacted {emoji} to: {target}\n")
-            elif m.type == "text":
+            elif m.type == "text" or m.type in AUTOMATIC:
                 for line in safe(m.text).split("\n"):
                     text.append(f"  {line}\n")
             elif m.media is not None and m.media.caption:
