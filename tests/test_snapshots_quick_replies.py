@@ -15,10 +15,10 @@ import pytest
 from desk.config import NumberConfig
 from engine.context import DeskContext
 from tests.conftest import NOW, make_context, ready
+from tests.test_flows import open_conversation
 from tests.test_quick_replies_flow import REPLIES, SALES, SUPPORT
 from tests.test_quick_replies_flow import config as replies_config
 from tests.test_snapshots import SIZES, go_to, is_open
-from tests.test_flows import open_conversation
 from tui.app import WadeskApp
 
 GREETING = "Hi {{first_name}}, thanks for writing to {{department}}! An agent will answer shortly."
