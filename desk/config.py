@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from desk.models import BusinessNumber
+from desk.quick_replies import VARIABLES, QuickReply, shortcut_problem, text_problem, unknown_variables
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """The days of the week as the config names them, Monday first (`date.weekday()` indexes it)."""
@@ -54,6 +55,10 @@ class NumberConfig:
     department: str
     sla: SlaConfig | None = None
     """This number's own SLA policy; the top-level [sla] when absent."""
+    greeting: str = ""
+    """Sent by itself on a customer's first message of an episode (desk.autoreply); "" is off."""
+    away: str = ""
+    """Sent by itself on a customer's message outside this number's business hours; "" is off."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,10 @@ class CloudNumberConfig:
     display: str = ""
     """The number as customers see it; shown beside the department."""
     sla: SlaConfig | None = None
+    greeting: str = ""
+    """As NumberConfig.greeting."""
+    away: str = ""
+    """As NumberConfig.away."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,13 @@ class ViewConfig:
 
 
 @dataclass(frozen=True)
+class QuickReplyConfig:
+    shortcut: str
+    """Typed after "/" in the composer: letters, digits, - and _ (desk.quick_replies)."""
+    text: str
+
+
+@dataclass(frozen=True)
 class Config:
     backend: str = "mock"
     agent_name: str = "agent"
@@ -155,6 +171,8 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)
     """Keys moved: a binding's id ("conversation.template") -> its new key or keys ("f9", or
     "f9,alt+t"); tui/keys.py lists the ids and checks them."""
+    quick_replies: tuple[QuickReplyConfig, ...] = ()
+    """Canned answers, called up with /shortcut in the composer; the store's own go over these."""
 
     def numbers(self) -> list[BusinessNumber]:
         """The business numbers of the configured backend."""
@@ -170,6 +188,17 @@ class Config:
                 return n.sla
         return self.sla
 
+    def greeting_and_away(self, business_number_id: str) -> tuple[str, str]:
+        """The number's automatic messages (desk.autoreply): ("", "") for a number not configured."""
+        numbers = self.cloud.numbers if self.backend == "cloud" else self.mock.numbers
+        for n in numbers:
+            if (n.phone_number_id if isinstance(n, CloudNumberConfig) else n.id) == business_number_id:
+                return n.greeting, n.away
+        return "", ""
+
+    def configured_quick_replies(self) -> list[QuickReply]:
+        """`quick_replies` as the desk's library takes them (checked by `load`)."""
+        return [QuickReply(q.shortcut.lower(), q.text) for q in self.quick_replies]
 
 
 def load(
@@ -293,6 +322,14 @@ def _check(config: Config) -> Config:
     departments = {n.department for n in config.numbers()}
     for i, view in enumerate(config.views):
         _check_view(view, f"views[{i}]", departments)
+    numbers: list[tuple[str, NumberConfig | CloudNumberConfig]] = [
+        (f"mock.numbers[{i}]", n) for i, n in enumerate(config.mock.numbers)
+    ]
+    numbers += [(f"cloud.numbers[{i}]", n) for i, n in enumerate(config.cloud.numbers)]
+    for where, number in numbers:
+        _check_automatic(number.greeting, f"{where}.greeting")
+        _check_automatic(number.away, f"{where}.away")
+    _check_quick_replies(config.quick_replies)
     return config
 
 
@@ -314,6 +351,34 @@ def _check_view(view: ViewConfig, where: str, departments: set[str]) -> None:
                 raise ConfigError(f"The config key {where}.{key} has {word!r}; use {', '.join(allowed)}.")
     if view.department and view.department not in departments:
         raise ConfigError(f"The config key {where}.department names no business number's department: {view.department!r}.")
+
+
+def _check_automatic(text: str, key: str) -> None:
+    """A greeting or away message goes out with no agent to read it first: a variable that
+    cannot be filled would reach the customer as "{{frist_name}}"."""
+    unknown = unknown_variables(text)
+    if unknown:
+        known = ", ".join("{{" + v + "}}" for v in VARIABLES)
+        raise ConfigError(f"The config key {key} has the unknown variable {{{{{unknown[0]}}}}}; the variables are {known}.")
+    problem = text_problem(text) if text else None
+    if problem:
+        raise ConfigError(f"The config key {key} {problem}.")
+
+
+def _check_quick_replies(replies: tuple[QuickReplyConfig, ...]) -> None:
+    """Shortcuts that can be typed and name one reply each; a text that fits in a message. (Any
+    {{variable}} may stay in the text: one the desk cannot fill is left for the agent to.)"""
+    seen: set[str] = set()
+    for i, reply in enumerate(replies):
+        problem = shortcut_problem(reply.shortcut)
+        if problem:
+            raise ConfigError(f"The config key quick_replies[{i}].shortcut {problem}, not {reply.shortcut!r}.")
+        if reply.shortcut.lower() in seen:
+            raise ConfigError(f"The config key quick_replies[{i}].shortcut repeats /{reply.shortcut.lower()}.")
+        seen.add(reply.shortcut.lower())
+        problem = text_problem(reply.text)
+        if problem:
+            raise ConfigError(f"The config key quick_replies[{i}].text {problem}.")
 
 
 def _positive(value: float, key: str) -> None:

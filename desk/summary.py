@@ -36,6 +36,13 @@ NOT_A_REPLY = frozenset({"note"})
 NOT_A_QUESTION = frozenset({"reaction", "system"})
 """Inbound message types that do not ask for an answer: they neither start the clock nor reopen."""
 
+GREETING = "greeting"
+AWAY = "away"
+AUTOMATIC = frozenset({GREETING, AWAY})
+"""Outbound types the desk sends by itself (desk.autoreply): the customer gets them, but no agent
+wrote them, so they answer nothing (the SLA clock runs on) and say nothing was seen (unread stays).
+A failed one is shown as any failure of ours."""
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationMeta:
@@ -116,6 +123,8 @@ def summarize(meta: ConversationMeta, messages: Sequence[Message]) -> Conversati
             inbound.append(ts)
             if m.type not in NOT_A_QUESTION:
                 inbound_questions.append(ts)
+            continue
+        if m.type in AUTOMATIC:
             continue
         if m.type not in NOT_A_REPLY and (last_outbound_at is None or ts > last_outbound_at):
             last_outbound_at = ts

@@ -4,6 +4,7 @@
 - writer: the store's one writer thread, as typed async calls signed with the agent's name
 - pump: backend events -> the store, under the rules for store faults
 - outbox: sending without losing or blindly resending
+- autoreply: greeting and away messages, as customers' messages arrive
 
 The store announces every change itself (`Store.changes()`); the faces follow it. Nothing here
 imports Textual, Rich or `tui` (an import-linter contract, tests/test_architecture.py).
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from desk.models import Event
+from engine.autoreply import AutoReplier, Deliver
 from engine.context import DeskContext
 from engine.outbox import Outbox
 from engine.pump import EventPump
@@ -26,16 +28,19 @@ class Engine:
         context: DeskContext,
         tell: Callable[[str], None],
         on_event: Callable[[Event, str | None], None] = lambda event, changed: None,
+        deliver: Deliver | None = None,
     ) -> None:
-        """`tell(sentence)`: a store fault, once each, for the agent or the admin."""
+        """`tell(sentence)`: a store fault, once each, for the agent or the admin. `deliver`:
+        how the face sends an automatic message it did not ask for (None: a task, logged)."""
         self.context = context
         self.writer = StoreWriter(context.store, context.config.agent_name)
-        self.pump = EventPump(context.backend, self.writer, tell, on_event)
         self.outbox = Outbox(self.writer, context.backend, context.clock)
+        self.autoreplier = AutoReplier(context, self.outbox, tell, deliver)
+        self.pump = EventPump(context.backend, self.writer, tell, on_event, self.autoreplier.answer)
 
     def close(self) -> None:
         """Wait for the writes under way; the store itself is closed by whoever opened it."""
         self.writer.close()
 
 
-__all__ = ["DeskContext", "Engine", "EventPump", "Outbox", "StoreWriter"]
+__all__ = ["AutoReplier", "DeskContext", "Engine", "EventPump", "Outbox", "StoreWriter"]

@@ -17,11 +17,14 @@ from backends.base import Backend, Sent
 from backends.errors import OutcomeUnknown, WhatsAppError, failure_text
 from desk.clock import Clock
 from desk.models import Conversation, Direction, Media, Message, MessageStatus, TemplateChoice, file_kind
+from desk.summary import AUTOMATIC
+from desk.window import window
 from engine.writer import StoreWriter
 
 log = logging.getLogger(__name__)
 
 NO_LONGER_APPROVED = "The template is no longer approved; pick another."
+WINDOW_CLOSED = "The 24-hour window closed before this automatic message could go: it was not sent."
 
 
 @dataclass
@@ -59,6 +62,9 @@ class Outbox:
 
     async def deliver(self, conversation: Conversation, message: Message, choice: TemplateChoice | None = None) -> Message:
         """Send a QUEUED message and record the outcome. Never raises for WhatsApp's answers."""
+        if message.type in AUTOMATIC and not self._window_open(message):
+            # Checked again here, at send time: one queued before a restart may find it closed.
+            return await self._set(message, MessageStatus.FAILED, error_text=WINDOW_CLOSED)
         await self._set(message, MessageStatus.SENDING)
         try:
             if choice is not None:
@@ -136,6 +142,10 @@ class Outbox:
             if str(template.key) == message.template and template.sendable:
                 return TemplateChoice(template, dict(message.template_values))
         return None
+
+    def _window_open(self, message: Message) -> bool:
+        current = self.writer.store.conversation(message.conversation_id)
+        return current is not None and window(current.last_inbound_at, self.clock.now()).open
 
     async def _record(self, message: Message) -> Message:
         return await self.writer.record_outgoing(message)

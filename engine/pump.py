@@ -115,7 +115,9 @@ class EventPump:
     """Starts the backend and applies its events as they arrive together (`Backend.batches()`),
     each batch durable with one sync before the next is asked for (the acknowledgement rule of
     `Backend.events()`); retries the store's faults
-    beside it. `on_event(event, changed conversation or None)` after each is stored."""
+    beside it. `on_event(event, changed conversation or None)` after each is stored; then
+    `answer(event)` for each that changed something (engine.autoreply), awaited in turn before the
+    next batch, so each answer sees the ones before it."""
 
     def __init__(
         self,
@@ -123,10 +125,12 @@ class EventPump:
         writer: StoreWriter,
         tell: Callable[[str], None],
         on_event: Callable[[Event, str | None], None] = lambda event, changed: None,
+        answer: Callable[[Event], Awaitable[object]] | None = None,
     ) -> None:
         self.backend = backend
         self.ingest = Ingest(writer, tell)
         self._on_event = on_event
+        self._answer = answer
 
     async def run(self, started: Callable[[], None] = lambda: None) -> None:
         """Until cancelled: start the backend (then `started()`), then pump."""
@@ -147,4 +151,8 @@ class EventPump:
         changed = await self.ingest.apply_each(events)
         for event, conversation_id in zip(events, changed):
             self._on_event(event, conversation_id)
+        if self._answer is not None:
+            for event, conversation_id in zip(events, changed):
+                if conversation_id is not None:
+                    await self._answer(event)
         return changed

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from desk.models import ConversationStatus, Event, Message, MessageStatus, Priority
+from desk.quick_replies import QuickReply
 from desk.store import Store
 from desk.store.audit import AuditEntry
 
@@ -92,6 +93,18 @@ class StoreWriter:
 
     async def save_draft(self, conversation_id: str, text: str) -> None:
         await self._run(self.store.save_draft, conversation_id, text, agent=self.agent)
+
+    async def save_quick_reply(self, shortcut: str, text: str) -> QuickReply:
+        return await self._run(self.store.save_quick_reply, shortcut, text, agent=self.agent)
+
+    async def delete_quick_reply(self, shortcut: str) -> bool:
+        return await self._run(self.store.delete_quick_reply, shortcut, agent=self.agent)
+
+    # --- the desk's own (engine.autoreply): nobody's -------------------------------------------------
+
+    async def record_automatic(self, message: Message) -> Message:
+        """An automatic message into the outbox, signed by nobody: no agent wrote it."""
+        return await self._run(self.store.record_outgoing, message, agent=None)
 
     # --- reads that must see every write before them -------------------------------------------------
 

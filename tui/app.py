@@ -62,7 +62,7 @@ class WadeskApp(App[None]):
         self.set_keymap(keymap(context.config.keys))  # [keys] in the config: checked by the CLI first
         self._pump_events = pump_events
         self._dirty: set[str] = set()
-        self.engine = Engine(context, self._tell_store_fault, self._announce)
+        self.engine = Engine(context, self._tell_store_fault, self._announce, lambda c, m: self._deliver(c, m, None))
         self.outbox = self.engine.outbox
         self.tabs = Tabs([cid for cid in context.store.tabs(self.engine.writer.agent) if context.store.conversation(cid)])
 

@@ -22,13 +22,16 @@ def binding_ids() -> dict[str, str]:
     from tui.screens.inbox import InboxScreen
     from tui.screens.media import MediaScreen
     from tui.screens.queue_menu import LabelsScreen, QueueMenu
+    from tui.screens.quick_reply_save import SaveQuickReply
     from tui.screens.template_picker import TemplatePicker
     from tui.widgets.composer import Composer
     from tui.widgets.inbox_list import InboxList
+    from tui.widgets.quick_replies import QuickReplyMenu
 
     ids: dict[str, str] = {}
     for owner in (WadeskApp, InboxScreen, InboxList, ConversationScreen, Composer, TemplatePicker, MediaScreen,
-                  AttachScreen, ConfirmScreen, HelpScreen, QueueMenu, LabelsScreen, FacetsScreen):
+                  AttachScreen, ConfirmScreen, HelpScreen, QueueMenu, LabelsScreen, FacetsScreen, QuickReplyMenu,
+                  SaveQuickReply):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.setdefault(binding.id, binding.tooltip or binding.description)

@@ -55,6 +55,10 @@ async def _serve(context: DeskContext) -> int:
         log.warning("stopped with webhooks not yet applied; the next start applies them")
     pump.cancel()
     tally.cancel()
+    try:  # greetings and away messages under way (the engine sends them itself here)
+        await asyncio.wait_for(engine.autoreplier.settled(), DRAIN_SECONDS)
+    except TimeoutError:
+        log.warning("stopped with automatic messages still sending; they show as unknown")
     await backend.stop()
     engine.close()
     return 0

@@ -25,6 +25,7 @@ from desk.models import (
     Priority,
     Template,
 )
+from desk.quick_replies import QuickReply
 from desk.store.audit import AuditEntry
 
 
@@ -270,3 +271,21 @@ class Store(ABC):
 
     @abstractmethod
     def templates_synced_at(self, business_number_id: str) -> datetime | None: ...
+
+    # --- quick replies ---------------------------------------------------------------------------------
+    @abstractmethod
+    def quick_replies(self) -> list[QuickReply]:
+        """The quick replies saved in the store, by shortcut. (The desk lays them over the
+        config's: desk.quick_replies.library. A shared store keeps one library for the team.)"""
+
+    @abstractmethod
+    def save_quick_reply(self, shortcut: str, text: str, *, agent: str | None = None) -> QuickReply:
+        """Keep a quick reply, durably, in place of the one with the same shortcut (shortcuts
+        compare in lower case); returns it as kept. A shortcut other than letters, digits, - and _,
+        or an empty or too long text: ValueError with a sentence (desk.quick_replies.quick_reply).
+        Like a draft, the library is no change to a conversation: `changes()` does not announce it."""
+
+    @abstractmethod
+    def delete_quick_reply(self, shortcut: str, *, agent: str | None = None) -> bool:
+        """Remove the quick reply saved under `shortcut` (in any case), durably; False when the
+        store has none (a configured one stays: it is the config's)."""

@@ -37,7 +37,9 @@ from tui.screens.base import DeskScreen, reports_failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.media import MediaScreen
 from tui.screens.queue_menu import QueueChoice, QueueMenu
+from tui.screens.quick_reply_save import quick_reply_commands
 from tui.widgets.composer import Composer
+from tui.widgets.quick_replies import QuickReplyMenu
 from tui.widgets.tab_bar import TabBar
 from tui.widgets.transcript import Transcript
 
@@ -77,6 +79,7 @@ class ConversationScreen(DeskScreen[None]):
         yield Static(id="conversation-header")
         yield Transcript(id="transcript")
         yield Static(id="window-banner", classes="hidden")
+        yield QuickReplyMenu(self.conversation_id)
         yield Composer(id="composer")
         # No ctrl+p in this footer: at 80 columns it would push the desk's own keys off the edge
         # (help, f1, says that ctrl+p opens the command palette).
@@ -384,3 +387,4 @@ class ConversationScreen(DeskScreen[None]):
         yield SystemCommand("Conversation: write a note or a reply", "Switch the composer (notes are never sent)", self.action_toggle_note)
         yield SystemCommand("Conversation: take it, or give it back", "Make it mine, or nobody's", self.action_toggle_mine)
         yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)
+        yield from quick_reply_commands(self, self.composer.text)

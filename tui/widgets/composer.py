@@ -6,7 +6,10 @@ for them at 80 columns.
 A reply longer than WhatsApp takes (desk.limits.TEXT_MAX) is refused here, before anything is
 sent, with the text kept; a counter in the composer's top border shows the length as the limit
 nears. A paste is inserted as text: control characters it holds (ESC, BEL, ...) are shown as
-visible marks (desk.text.safe), so a paste can neither send nor command the terminal."""
+visible marks (desk.text.safe), so a paste can neither send nor command the terminal.
+
+Typing "/" at the start of a word opens the quick replies' list (tui/widgets/quick_replies.py,
+when the screen has one), which the composer keeps up to date and hands its keys while open."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from textual.widgets import TextArea
 
 from desk.limits import TEXT_MAX
 from desk.text import safe
+from tui.widgets.quick_replies import QuickReplyMenu
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
 PLACEHOLDER = "Type a reply: enter sends · ctrl+j new line · ctrl+b a note · ctrl+s status"
@@ -65,7 +69,18 @@ class Composer(TextArea):
         """What the length counter shows now ("" while the reply is well below the limit)."""
         return counter(len(self.text))
 
+    @property
+    def quick_replies(self) -> QuickReplyMenu | None:
+        """The screen's quick replies' list, if it has one."""
+        found = self.screen.query(QuickReplyMenu)
+        return found.first() if found else None
+
     async def _on_key(self, event: events.Key) -> None:
+        menu = self.quick_replies
+        if menu is not None and menu.is_open and await menu.key(event.key):
+            event.stop()
+            event.prevent_default()
+            return
         # TextArea inserts a newline on Enter before bindings are consulted: take these keys first.
         if event.key == "enter":
             event.stop()
@@ -105,6 +120,16 @@ class Composer(TextArea):
         self.placeholder = NOTE_PLACEHOLDER if note else PLACEHOLDER
         self.set_class(note, "-note")
         self._show_count()
+
+    @on(TextArea.Changed)
+    @on(TextArea.SelectionChanged)
+    def _follow_cursor(self) -> None:
+        if (menu := self.quick_replies) is not None:
+            menu.follow(self)
+
+    def on_blur(self) -> None:
+        if (menu := self.quick_replies) is not None:
+            menu.action_close()
 
     @on(TextArea.Changed)
     def _show_count(self) -> None:

@@ -16,11 +16,13 @@ from textual.widgets import Static
 
 from desk.models import Direction, Message, MessageStatus, awaiting_retry
 from desk.store.audit import MESSAGE_ACTIONS, AuditEntry
-from desk.summary import one_line
+from desk.summary import AUTOMATIC, AWAY, GREETING, one_line
 from desk.text import display_name, flatten, safe
 from tui.labels import activity, local_time, status_label
 
 RETRY_HINT = "ctrl+r retries"
+SENT_BY_ITSELF = {GREETING: "automatic greeting", AWAY: "automatic away message"}
+"""Who sent what the desk sent by itself (desk.autoreply), as the transcript says it."""
 
 
 class Transcript(VerticalScroll, can_focus=True):
@@ -76,7 +78,7 @@ class Transcript(VerticalScroll, can_focus=True):
             elif m.type == "note":
                 text.append(f"✎ note by {display_name(m.agent or 'you', 30)}, never sent", self._style("meta"))
             else:
-                text.append(f"→ {m.agent or 'you'}", self._style("out"))
+                text.append(f"→ {SENT_BY_ITSELF.get(m.type) or m.agent or 'you'}", self._style("out"))
                 style = {MessageStatus.FAILED: "failed", MessageStatus.UNKNOWN: "unknown"}.get(m.status, "meta")
                 text.append(f"  {status_label(m)}", self._style(style))
                 if m.id in retryable:
@@ -93,7 +95,7 @@ class Transcript(VerticalScroll, can_focus=True):
                 target = flatten(one_line(quoted), 50) if quoted else "a message"
                 emoji = safe(m.text) if m.text else "(removed)"
                 text.append(f"  reacted {emoji} to: {target}\n")
-            elif m.type == "text":
+            elif m.type == "text" or m.type in AUTOMATIC:
                 for line in safe(m.text).split("\n"):
                     text.append(f"  {line}\n")
             elif m.type == "note":

@@ -10,6 +10,7 @@ Layout (docs/storage.md has the why and the numbers):
       conversations/<xx>/<id>.json  one TinyDB file per conversation (shard)
       drafts.json                 TinyDB: what agents typed and did not send (sidecars)
       templates.json              TinyDB: each business number's template catalogue (sidecars)
+      quick_replies.json          TinyDB: the quick replies saved from the desk (sidecars)
 
 A mutation is a journal record (records): decided against the conversation's shard in memory; if
 it changes nothing (a duplicate message, a status that would move backwards) nothing is written
@@ -42,6 +43,7 @@ from desk.models import (
     Priority,
     Template,
 )
+from desk.quick_replies import QuickReply, quick_reply
 from desk.store import rules
 from desk.store.audit import AuditEntry, entry_from_doc
 from desk.store.changes import ChangeLog
@@ -52,7 +54,7 @@ from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
 from desk.store.tiny.shard import Shard, Snapshot
-from desk.store.tiny.sidecars import Catalogues, Drafts, Tabs
+from desk.store.tiny.sidecars import Catalogues, Drafts, QuickReplies, Tabs
 from desk.store.tiny.writing import Writing
 from desk.summary import failure_key, summarize
 
@@ -86,6 +88,7 @@ class TinyStore(Writing, Store):
         self._drafts: Drafts | None = None
         self._tabs: Tabs | None = None
         self._catalogues: Catalogues | None = None
+        self._quick_replies: QuickReplies | None = None
         self._is_open = False
         self._shard_files = 0
         """Shard files on disk, kept in the index: a different count at open means the index
@@ -112,6 +115,7 @@ class TinyStore(Writing, Store):
         self._drafts = Drafts(self.data_dir / "drafts.json")
         self._tabs = Tabs(self.data_dir / "tabs.json")
         self._catalogues = Catalogues(self.data_dir / "templates.json")
+        self._quick_replies = QuickReplies(self.data_dir / "quick_replies.json")
         index_seq, index_shards = self._index.load()
         if index_seq is None and not self._index.path.exists() and any(self._conversations_dir.iterdir()):
             log.warning("index %s is missing; rebuilding it from the shards", self._index.path)
@@ -377,6 +381,25 @@ class TinyStore(Writing, Store):
 
     def templates_synced_at(self, business_number_id: str) -> datetime | None:
         return self._catalogues.get(business_number_id)[1] if self._catalogues else None
+
+    # --- quick replies ---------------------------------------------------------------------------------
+
+    def quick_replies(self) -> list[QuickReply]:
+        return self._quick_replies.all() if self._quick_replies else []
+
+    def save_quick_reply(self, shortcut: str, text: str, *, agent: str | None = None) -> QuickReply:
+        reply = quick_reply(shortcut, text)
+        with self._write_lock:
+            self._check_open()
+            assert self._quick_replies is not None
+            self._quick_replies.save(reply)
+        return reply
+
+    def delete_quick_reply(self, shortcut: str, *, agent: str | None = None) -> bool:
+        with self._write_lock:
+            self._check_open()
+            assert self._quick_replies is not None
+            return self._quick_replies.delete(shortcut.lower())
 
     def flush(self) -> None:
         """Write the index now and empty the journal (close() does this too)."""

@@ -1,7 +1,7 @@
 """The small TinyDB files beside the conversations: drafts.json (what agents typed and did not
-send), templates.json (each business number's template catalogue) and tabs.json (the
-conversations each agent keeps open). Each is read whole at
-open and rewritten atomically on every change (they hold a few hundred entries at most)."""
+send), templates.json (each business number's template catalogue), quick_replies.json (the canned
+answers saved from the desk) and tabs.json (the conversations each agent keeps open). Each is read
+whole at open and rewritten atomically on every change (they hold a few hundred entries at most)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tinydb import Query, TinyDB
 from desk.atomic_storage import AtomicOrjsonStorage
 from desk.codec import template_from_doc, template_to_doc, ts_from_doc, ts_to_doc
 from desk.models import Template
+from desk.quick_replies import QuickReply
 
 Catalogue = tuple[tuple[Template, ...], datetime | None]
 """A business number's templates and when they were last synced whole (None: never)."""
@@ -112,3 +113,28 @@ class Tabs:
         if self.get(agent) != conversation_ids:
             self._file.upsert({"agent": agent, "conversations": list(conversation_ids)}, "agent")
             self._tabs[agent] = conversation_ids
+
+
+class QuickReplies:
+    def __init__(self, path: Path) -> None:
+        self._file = _Table(path, "quick_replies")
+        self._replies: dict[str, QuickReply] = {
+            doc["shortcut"]: QuickReply(doc["shortcut"], doc["text"]) for doc in self._file.all()
+        }
+
+    def all(self) -> list[QuickReply]:
+        return [self._replies[shortcut] for shortcut in sorted(self._replies)]
+
+    def save(self, reply: QuickReply) -> None:
+        """Durable when it returns; replaces the one with the same shortcut."""
+        if self._replies.get(reply.shortcut) == reply:
+            return
+        self._file.upsert({"shortcut": reply.shortcut, "text": reply.text}, "shortcut")
+        self._replies[reply.shortcut] = reply
+
+    def delete(self, shortcut: str) -> bool:
+        if shortcut not in self._replies:
+            return False
+        self._file.remove("shortcut", shortcut)
+        del self._replies[shortcut]
+        return True
