@@ -199,6 +199,7 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
         who = (mark + " " if mark else "") + display_name(conv.customer.name)
         number = row.number
         dept = row.department
+        lang = conv.language or ""  # the detected language: its code is enough here
         waited = waited_label(conv, now)
         preview = flatten(conv.preview)
         ours = conv.preview_direction is Direction.OUTBOUND
@@ -206,8 +207,6 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
             preview = "you: " + preview
         if conv.labels:
             preview = f"{labels_text(conv.labels)} · {preview}"
-        if conv.language:
-            preview = f"{conv.language} · {preview}"  # the detected language: a code is enough here
 
         def cell(text: str, size: int, style: str | None = None) -> Segment:
             return Segment(set_cell_size(text, size), self._style(style) if style else PLAIN)
@@ -226,6 +225,7 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
                 cell(who, 22, "name"),
                 cell(" " + number, 19, "muted"),
                 cell(" " + dept, 10),
+                cell(" " + lang, 4, "muted"),
                 cell(" " + sla_text, 19, sla_style),
                 cell(" " + win_text, 17, win_style),
                 cell(" " + waited, 12, "muted"),
@@ -235,8 +235,12 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
             used = sum(s.cell_length for s in fixed)
             return fixed + last(max(width - used, 0))
         if part == 0:
-            left = [Segment(marker, PLAIN), cell(who, min(max(width - 42, 10), 30), "name")]
-            right = [cell(" " + number, 19, "muted"), cell(" " + dept, 10), cell(" " + unread, 8, "unread")]
+            # (46: the marker and the columns on the right.)
+            left = [Segment(marker, PLAIN), cell(who, min(max(width - 46, 10), 30), "name")]
+            right = [
+                cell(" " + number, 19, "muted"), cell(" " + dept, 10), cell(" " + lang, 4, "muted"),
+                cell(" " + unread, 8, "unread"),
+            ]
             return left + right
         parts = [
             Segment("  ", PLAIN),
