@@ -19,13 +19,17 @@ from textual.worker import Worker, WorkerState
 
 from backends.base import Capability
 from backends.errors import AUTH_CODES, error_sentence
+from desk.alerts import Alert, AlertKind
+from desk.clock import tick_seconds
 from desk.models import RETRYABLE, Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice
 from desk.store.contract import ChangeKind
 from desk.text import display_name, safe
 from engine import Engine
+from engine.alerts import Alerts
 from engine.context import DeskContext
 from tui.failures import WORKER_JOBS
 from tui.keys import keymap
+from tui.labels import local_time
 from tui.messages import ConversationsChanged, TemplatesSynced
 from tui.paste import install as install_paste_fix
 
@@ -37,6 +41,15 @@ class _Flush(TextualMessage):
 
     def can_replace(self, message: TextualMessage) -> bool:
         return isinstance(message, _Flush)
+
+
+ALERT_DUE = {
+    AlertKind.DUE_SOON: "due",
+    AlertKind.BREACHED: "was due",
+    AlertKind.WAITING: "as of",
+    AlertKind.WINDOW_CLOSING: "closes",
+}
+"""How an alert's notification introduces its time."""
 
 
 class WadeskApp(App[None]):
@@ -58,6 +71,7 @@ class WadeskApp(App[None]):
         self._dirty: set[str] = set()
         self.engine = Engine(context, self._tell_store_fault, self._announce)
         self.outbox = self.engine.outbox
+        self.alerts = Alerts(context)
 
     def _tell_store_fault(self, sentence: str) -> None:
         self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False)
@@ -84,6 +98,8 @@ class WadeskApp(App[None]):
         self._dirty.clear()
         for screen in self.screen_stack:
             screen.post_message(ConversationsChanged(ids))
+        self.alerts.changed(ids)
+        self.check_alerts()
 
     def on_mount(self) -> None:
         from tui.screens.inbox import InboxScreen
@@ -94,6 +110,9 @@ class WadeskApp(App[None]):
         if self._pump_events:
             self.run_worker(self.engine.pump.run(), name="events", group="events", exit_on_error=False)
         self.run_worker(self._resume_outbox(), name="outbox", group="send", exit_on_error=False)
+        # At app level, so alerts fire whatever screen is shown.
+        self.run_worker(self.alerts.start(), name="alerts", group="alerts", exit_on_error=False)
+        self.set_interval(tick_seconds(self.ctx.clock), self.check_alerts)
 
     async def _resume_outbox(self) -> None:
         for conversation, message, choice in await self.outbox.resumable():
@@ -117,6 +136,28 @@ class WadeskApp(App[None]):
             timeout=30,
             markup=False,
         )
+
+    # --- alerts -------------------------------------------------------------------------------------
+    def check_alerts(self) -> None:
+        """Tell the agent of each line crossed since the last check (desk.alerts), once each."""
+        for alert in self.alerts.due():
+            self._tell_alert(alert)
+
+    def _tell_alert(self, alert: Alert) -> None:
+        name = display_name(alert.customer, 40)
+        due = local_time(alert.due, self.ctx.zone, self.ctx.clock.now())
+        severity: SeverityLevel = "error" if alert.kind is AlertKind.BREACHED else "warning"
+        self.notify(f"{alert.words().capitalize()} ({ALERT_DUE[alert.kind]} {due}).", title=name, severity=severity, timeout=20)
+        if self.ctx.config.alerts.bell:
+            self.bell()
+        command = self.alerts.command
+        if command is not None:
+            async def run() -> None:
+                failure = await command.run(alert)
+                if failure is not None:
+                    self.notify(failure, title="Alert command", severity="error", timeout=20)
+
+            self.run_worker(run(), name="alert-command", group="alerts", exit_on_error=False)
 
     def notify(
         self,

@@ -35,6 +35,7 @@ from tui.screens.base import DeskScreen, reports_failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.media import MediaScreen
 from tui.widgets.composer import Composer
+from tui.widgets.sla_panel import SlaPanel
 from tui.widgets.transcript import Transcript
 
 
@@ -67,6 +68,7 @@ class ConversationScreen(DeskScreen[None]):
     # --- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="conversation-header")
+        yield SlaPanel(id="sla-panel")
         yield Transcript(id="transcript")
         yield Static(id="window-banner", classes="hidden")
         yield Composer(id="composer")
@@ -129,6 +131,7 @@ class ConversationScreen(DeskScreen[None]):
                 width=header.content_region.width or self.app.size.width - 2,
             )
         )
+        self.query_one(SlaPanel).show(conv, ctx.policy(conv.business_number_id), number.department, ctx.zone, now)
         self._show_window(win.open, win.closes_at, now)
 
     def on_resize(self) -> None:
