@@ -30,7 +30,7 @@ from engine.context import DeskContext
 from tui.failures import WORKER_JOBS
 from tui.keys import keymap
 from tui.labels import local_time
-from tui.messages import ConversationsChanged, TemplatesSynced
+from tui.messages import AlertsTold, ConversationsChanged, TemplatesSynced
 from tui.paste import install as install_paste_fix
 
 log = logging.getLogger(__name__)
@@ -140,8 +140,13 @@ class WadeskApp(App[None]):
     # --- alerts -------------------------------------------------------------------------------------
     def check_alerts(self) -> None:
         """Tell the agent of each line crossed since the last check (desk.alerts), once each."""
-        for alert in self.alerts.due():
+        told = self.alerts.due()
+        for alert in told:
             self._tell_alert(alert)
+        if told:
+            ids = frozenset(a.conversation_id for a in told)
+            for screen in self.screen_stack:
+                screen.post_message(AlertsTold(ids))
 
     def _tell_alert(self, alert: Alert) -> None:
         name = display_name(alert.customer, 40)

@@ -18,7 +18,7 @@ from desk.config import agent_key
 from desk.inbox import InboxModel, InboxRow, Owner
 from desk.urgency import Filter, fold
 from tui.header import inbox_bar
-from tui.messages import ConversationsChanged
+from tui.messages import AlertsTold, ConversationsChanged
 from tui.screens.base import DeskScreen, reports_failure
 from tui.widgets.inbox_list import InboxList
 
@@ -170,6 +170,12 @@ class InboxScreen(DeskScreen[None]):
             return
         self._apply_changes(event.conversation_ids)
         self._show()
+
+    def on_alerts_told(self, _: AlertsTold) -> None:
+        # The rows alerted stand out at once, and a breach is counted, not at the next tick.
+        self.list.refresh()
+        if self.model is not None:
+            self._update_bar()
 
     def _apply_changes(self, conversation_ids: Iterable[str]) -> None:
         assert self.model is not None  # every caller runs once the model is loaded

@@ -50,17 +50,18 @@ def _budget(name: str, short: str, budget: timedelta | None) -> Part:
 def _policy_line(conv: Conversation, number_policy: SlaPolicy, department: str, width: int) -> Text:
     policy = number_policy.for_priority(conv.priority)
     priority = conv.priority.value
-    whose = f"{priority} priority" if policy.priority is not None else f"{department}"
+    own = policy.priority is not None  # the priority has budgets of its own
+    warn = short_duration(policy.warn_before)
     parts = [
-        Part([f"SLA ({whose}):", f"SLA {priority}:" if policy.priority is not None else "SLA:"], "bold"),
+        Part([f"({department}, {priority} priority{'’s own' if own else ''})", f"({priority}{' own' if own else ''})", ""]),
         _budget("first response", "1st", policy.first_response),
         _budget("next response", "next", policy.next_response),
         _budget("resolution", "resol.", policy.resolution),
-        Part([f"warn {short_duration(policy.warn_before)} before", f"warn {short_duration(policy.warn_before)}"]
-             if policy.warn_before else ["no warning", "no warn"]),
+        Part([f"warn {warn} before", f"warn {warn}"] if policy.warn_before else ["no warning", "no warn"]),
         Part(hours_forms(policy.hours)),
     ]
-    return fit_line(parts, [0, 1, 2, 3, 4, 5, 5, 5, 5], width)
+    # The hours first (the longest), then the words of the warning and the budgets, whose last.
+    return fit_line(parts, [5, 5, 4, 5, 1, 2, 3, 5, 0, 0], width, lead=Text("SLA ", style="bold"))
 
 
 def _clock(at: time | None) -> str:
