@@ -43,6 +43,9 @@ class _Flush(TextualMessage):
         return isinstance(message, _Flush)
 
 
+ALERTS_LATEST = 10.0
+"""Seconds after start by which the alerts watch the store even if the inbox never loaded."""
+
 ALERT_DUE = {
     AlertKind.DUE_SOON: "due",
     AlertKind.BREACHED: "was due",
@@ -72,6 +75,7 @@ class WadeskApp(App[None]):
         self.engine = Engine(context, self._tell_store_fault, self._announce)
         self.outbox = self.engine.outbox
         self.alerts = Alerts(context)
+        self._alerts_started = False
 
     def _tell_store_fault(self, sentence: str) -> None:
         self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False)
@@ -110,8 +114,10 @@ class WadeskApp(App[None]):
         if self._pump_events:
             self.run_worker(self.engine.pump.run(), name="events", group="events", exit_on_error=False)
         self.run_worker(self._resume_outbox(), name="outbox", group="send", exit_on_error=False)
-        # At app level, so alerts fire whatever screen is shown.
-        self.run_worker(self.alerts.start(), name="alerts", group="alerts", exit_on_error=False)
+        # At app level, so alerts fire whatever screen is shown. The watch reads the store once the
+        # inbox has (start_alerts), so as not to share the CPU with its first paint; at the latest
+        # after ALERTS_LATEST seconds.
+        self.set_timer(ALERTS_LATEST, self.start_alerts)
         self.set_interval(tick_seconds(self.ctx.clock), self.check_alerts)
 
     async def _resume_outbox(self) -> None:
@@ -138,6 +144,12 @@ class WadeskApp(App[None]):
         )
 
     # --- alerts -------------------------------------------------------------------------------------
+    def start_alerts(self) -> None:
+        """Start the alerts' watch (reading ~10k conversations at 100k in a thread); once."""
+        if not self._alerts_started:
+            self._alerts_started = True
+            self.run_worker(self.alerts.start(), name="alerts", group="alerts", exit_on_error=False)
+
     def check_alerts(self) -> None:
         """Tell the agent of each line crossed since the last check (desk.alerts), once each."""
         told = self.alerts.due()

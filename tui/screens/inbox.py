@@ -109,6 +109,7 @@ class InboxScreen(DeskScreen[None]):
         assert self.model is not None  # _loaded was called from the thread before this
         self.model.extend(rows, self.ctx.clock.now())
         self._show()
+        self.desk.start_alerts()  # after the inbox's own load: they would share the CPU
         # The rows live as long as the app: keep the collector from walking them again and again
         # (full collections took 230-310 ms at 100k conversations).
         gc.freeze()
