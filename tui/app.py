@@ -164,7 +164,8 @@ class WadeskApp(App[None]):
         name = display_name(alert.customer, 40)
         due = local_time(alert.due, self.ctx.zone, self.ctx.clock.now())
         severity: SeverityLevel = "error" if alert.kind is AlertKind.BREACHED else "warning"
-        self.notify(f"{alert.words().capitalize()} ({ALERT_DUE[alert.kind]} {due}).", title=name, severity=severity, timeout=20)
+        sentence = f"{alert.words().capitalize()} ({ALERT_DUE[alert.kind]} {due})."
+        self.notify(sentence, title=name, severity=severity, timeout=20, markup=False)
         if self.ctx.config.alerts.bell:
             self.bell()
         command = self.alerts.command
@@ -172,7 +173,7 @@ class WadeskApp(App[None]):
             async def run() -> None:
                 failure = await command.run(alert)
                 if failure is not None:
-                    self.notify(failure, title="Alert command", severity="error", timeout=20)
+                    self.notify(failure, title="Alert command", severity="error", timeout=20, markup=False)
 
             self.run_worker(run(), name="alert-command", group="alerts", exit_on_error=False)
 

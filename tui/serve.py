@@ -1,4 +1,5 @@
-"""`wadesk serve`: the webhook receiver without the TUI, applying what arrives to the store.
+"""`wadesk serve`: the webhook receiver without the TUI, applying what arrives to the store, and
+the desk's alerts (in the log, and `[alerts] command` run) so an admin hears of breaches.
 
 For a server where no desk is open. It takes the data directory's lock like a desk, so exactly one
 process at a time receives webhooks into a store.
