@@ -10,6 +10,7 @@ import dataclasses
 import tomllib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -38,14 +39,35 @@ class BusinessHoursConfig:
     timezone: str = "UTC"
     holidays: tuple[str, ...] = ()
     """Dates (YYYY-MM-DD) on which the SLA clocks do not run."""
+    holidays_country: str = ""
+    """A country's public holidays (ISO 3166 code, "GB"), from the `holidays` library; "" for none."""
+    holidays_subdivision: str = ""
+    """The region within `holidays_country` whose holidays also count ("ENG", "CA"); "" for the
+    country's national ones only."""
+
+
+@dataclass(frozen=True)
+class SlaBudgets:
+    """A priority's own budgets (`[sla.priorities.urgent]`): each key absent keeps the policy's."""
+
+    first_response_minutes: int | None = None
+    next_response_minutes: int | None = None
+    resolution_minutes: int | None = None
+    warn_before_minutes: int | None = None
 
 
 @dataclass(frozen=True)
 class SlaConfig:
     first_response_minutes: int = 60
+    """0: no first-response clock."""
     next_response_minutes: int = 60
+    """0: no next-response clock."""
+    resolution_minutes: int = 0
+    """From the episode's first question to resolving it; 0 (the default): no resolution clock."""
     warn_before_minutes: int = 15
     business_hours: BusinessHoursConfig = field(default_factory=BusinessHoursConfig)
+    priorities: dict[str, SlaBudgets] = field(default_factory=dict)
+    """Budgets per priority (low, normal, high, urgent) that differ from the ones above."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +171,19 @@ class QuickReplyConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    bell: bool = True
+    """Ring the terminal's bell with each alert."""
+    command: tuple[str, ...] = ()
+    """A program and its arguments, run (without a shell) for each alert, in the desk and in
+    `wadesk serve`; () for none."""
+    waiting_minutes: int = 240
+    """Tell when a customer has waited this long for an answer (0: never)."""
+    window_minutes: int = 120
+    """Tell when a waiting customer's 24-hour window closes within this long (0: never)."""
+
+
+@dataclass(frozen=True)
 class Config:
     backend: str = "mock"
     agent_name: str = "agent"
@@ -164,6 +199,7 @@ class Config:
     """Where the store lives; empty for the platform's user data dir."""
     sla: SlaConfig = field(default_factory=SlaConfig)
     inbox: InboxConfig = field(default_factory=InboxConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     mock: MockConfig = field(default_factory=MockConfig)
     cloud: CloudConfig = field(default_factory=CloudConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
@@ -330,6 +366,10 @@ def _check(config: Config) -> Config:
         _check_automatic(number.greeting, f"{where}.greeting")
         _check_automatic(number.away, f"{where}.away")
     _check_quick_replies(config.quick_replies)
+    _not_negative(config.alerts.waiting_minutes, "alerts.waiting_minutes")
+    _not_negative(config.alerts.window_minutes, "alerts.window_minutes")
+    if config.alerts.command and not config.alerts.command[0]:
+        raise ConfigError("The config key alerts.command must start with the program to run, not an empty string.")
     return config
 
 
@@ -382,22 +422,33 @@ def _check_quick_replies(replies: tuple[QuickReplyConfig, ...]) -> None:
 
 
 def _positive(value: float, key: str) -> None:
-    """A duration or a count: zero would mean a busy loop (a sync every 0 minutes), a request
-    that always times out or an SLA breached on arrival."""
+    """A duration or a count: zero would mean a busy loop (a sync every 0 minutes) or a request
+    that always times out."""
     if value <= 0:
         raise ConfigError(f"The config key {key} must be greater than 0, not {value!r}.")
 
 
 def _not_negative(value: float, key: str) -> None:
-    """A threshold or a rate, where 0 means off."""
+    """A threshold, a rate or an SLA budget, where 0 means off."""
     if value < 0:
         raise ConfigError(f"The config key {key} must not be negative (0 turns it off), not {value!r}.")
 
 
+PRIORITIES = ("low", "normal", "high", "urgent")
+"""The priorities as `[sla.priorities.*]` names them (desk.models.Priority's values)."""
+
+
 def _check_sla(sla: SlaConfig, where: str) -> None:
-    _positive(sla.first_response_minutes, f"{where}.first_response_minutes")
-    _positive(sla.next_response_minutes, f"{where}.next_response_minutes")
-    _not_negative(sla.warn_before_minutes, f"{where}.warn_before_minutes")
+    budgets = [sla.first_response_minutes, sla.next_response_minutes, sla.resolution_minutes, sla.warn_before_minutes]
+    for name, value in zip(_BUDGET_KEYS, budgets):
+        _not_negative(value, f"{where}.{name}")
+    for priority, own in sla.priorities.items():
+        if priority not in PRIORITIES:
+            raise ConfigError(f"The config key {where}.priorities has {priority!r}; use {', '.join(PRIORITIES)}.")
+        for name in _BUDGET_KEYS:
+            value = getattr(own, name)
+            if value is not None:
+                _not_negative(value, f"{where}.priorities.{priority}.{name}")
     hours = sla.business_hours
     zone(hours.timezone, f"{where}.business_hours.timezone")
     for day in hours.days:
@@ -412,6 +463,34 @@ def _check_sla(sla: SlaConfig, where: str) -> None:
             date.fromisoformat(day)
         except ValueError:
             raise ConfigError(f"The config key {where}.business_hours.holidays has {day!r}, not a YYYY-MM-DD date.") from None
+    if hours.holidays_subdivision and not hours.holidays_country:
+        raise ConfigError(f"The config key {where}.business_hours.holidays_subdivision needs holidays_country.")
+    if hours.holidays_country:
+        country_holidays(hours.holidays_country, hours.holidays_subdivision, f"{where}.business_hours")
+
+
+_BUDGET_KEYS = ("first_response_minutes", "next_response_minutes", "resolution_minutes", "warn_before_minutes")
+
+
+def country_holidays(country: str, subdivision: str, key: str) -> Callable[[int], frozenset[date]]:
+    """The public holidays of `country` (and `subdivision`) year by year, from the `holidays`
+    library, or a ConfigError naming the key. Each year is asked of the library once, by the
+    caller (desk.sla caches them as sets)."""
+    import holidays  # ~40 ms to import: only when a country is configured
+
+    try:
+        holidays.country_holidays(country, years=())
+    except NotImplementedError:
+        raise ConfigError(f"The config key {key}.holidays_country has {country!r}, not a country the holidays library knows.") from None
+    try:
+        holidays.country_holidays(country, subdiv=subdivision or None, years=())
+    except NotImplementedError:
+        raise ConfigError(f"The config key {key}.holidays_subdivision has {subdivision!r}, not a subdivision of {country}.") from None
+
+    def year(y: int) -> frozenset[date]:
+        return frozenset(holidays.country_holidays(country, subdiv=subdivision or None, years=y).keys())
+
+    return year
 
 
 def zone(name: str, key: str) -> ZoneInfo:

@@ -1,11 +1,12 @@
 """The inbox's order and filters, as pure functions of a conversation, its SLA policy and now.
 
-Conversations waiting on us come first, the most urgent priority first (the agent's own call
-outranks the clock), then soonest deadline first: a deadline is the SLA due time or the moment the
-24-hour window closes, whichever is earlier (after the window closes only a template can reach the
-customer, so that moment matters as much as the SLA). Within a priority, breached conversations
-sort first because their due time is past. The rest follow by latest activity. The caller picks the policy for
-each conversation's business number.
+Conversations on the clock come first, the most urgent priority first (the agent's own call
+outranks the clock), then soonest deadline first: on the clock is a customer waiting on us, or any
+SLA clock running (a resolution clock runs after we answered); a deadline is the SLA due time or,
+while the customer waits, the moment the 24-hour window closes, whichever is earlier (after the
+window closes only a template can reach the customer, so that moment matters as much as the SLA).
+Within a priority, breached conversations sort first because their due time is past. The rest
+follow by latest activity. The caller picks the policy for each conversation's business number.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import enum
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
-from desk.models import Conversation
-from desk.sla import SlaKind, SlaPolicy, sla_state
+from desk.models import Conversation, ConversationStatus
+from desk.sla import SlaKind, SlaPolicy, SlaState, sla_state
 from desk.window import CLOSING_SOON, window
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -32,14 +33,21 @@ def deadline(
     it is accepted so callers can pass the same settings here as to `matches`.
     """
     sla = sla_state(conv, policy, now)
-    if sla.kind is SlaKind.NONE:
+    if not _on_the_clock(conv, sla):
         return None
     return _deadline(conv, sla.due_at, now)
 
 
+def _on_the_clock(conv: Conversation, sla: SlaState) -> bool:
+    """Waiting on us, or an SLA clock runs (a number may have no response budgets)."""
+    return sla.kind is not SlaKind.NONE or (conv.waiting_since is not None and conv.status is not ConversationStatus.RESOLVED)
+
+
 def _deadline(conv: Conversation, due_at: datetime | None, now: datetime) -> datetime | None:
-    win = window(conv.last_inbound_at, now)
-    closes_at = win.closes_at if win.open else None
+    closes_at = None
+    if conv.waiting_since is not None:
+        win = window(conv.last_inbound_at, now)
+        closes_at = win.closes_at if win.open else None
     return min((t for t in (due_at, closes_at) if t is not None), default=None)
 
 
@@ -58,7 +66,7 @@ def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> SortKey:
     a skewed future timestamp is reached, so callers may cache it between those moments.
     """
     sla = sla_state(conv, policy, now)
-    if sla.kind is not SlaKind.NONE:
+    if _on_the_clock(conv, sla):
         due = _deadline(conv, sla.due_at, now)
         # A waiting conversation with no deadline (never due, window closed) ends its group.
         return (WAITING, conv.priority.rank, due is None, due or _EPOCH, conv.id)
@@ -71,7 +79,7 @@ def sort_key(conv: Conversation, policy: SlaPolicy, now: datetime) -> SortKey:
 class Filter(str, enum.Enum):
     ALL = "all"
     WAITING = "waiting"
-    """Waiting on us: an SLA clock runs."""
+    """On the clock: waiting on us, or an SLA clock runs."""
     BREACHED = "breached"
     CLOSING = "closing"
     """Window open and closing soon."""
@@ -93,7 +101,7 @@ def matches(
     if filter is Filter.ALL:
         return True
     if filter is Filter.WAITING:
-        return sla_state(conv, policy, now).kind is not SlaKind.NONE
+        return _on_the_clock(conv, sla_state(conv, policy, now))
     if filter is Filter.BREACHED:
         return sla_state(conv, policy, now).kind is SlaKind.BREACHED
     win = window(conv.last_inbound_at, now, closing_soon)

@@ -122,9 +122,12 @@ def test_an_optional_key_is_never_reported_as_needed(tmp_path, text, needed, opt
 @pytest.mark.parametrize(
     "table, key, zero_allowed",
     [
-        ("sla", "first_response_minutes", False),
-        ("sla", "next_response_minutes", False),
+        ("sla", "first_response_minutes", True),
+        ("sla", "next_response_minutes", True),
+        ("sla", "resolution_minutes", True),
         ("sla", "warn_before_minutes", True),
+        ("alerts", "waiting_minutes", True),
+        ("alerts", "window_minutes", True),
         ("inbox", "closing_soon_minutes", True),
         ("cloud", "template_sync_minutes", False),
         ("cloud", "timeout_seconds", False),
@@ -133,8 +136,8 @@ def test_an_optional_key_is_never_reported_as_needed(tmp_path, text, needed, opt
     ],
 )
 def test_negative_or_zero_durations_are_refused_naming_the_key(tmp_path, table, key, zero_allowed):
-    """Zero is refused too where it would mean a busy loop (a sync every 0 minutes), a request
-    that always times out or an SLA breached on arrival; a threshold or a rate may be 0 (off)."""
+    """Zero is refused too where it would mean a busy loop (a sync every 0 minutes) or a request
+    that always times out; a threshold, a rate or an SLA budget may be 0 (off)."""
     for value in (-1, 0):
         path = write(tmp_path, f"[{table}]\n{key} = {value}")
         if value == 0 and zero_allowed:

@@ -142,3 +142,41 @@ def test_media(snap_compare, app, size, monkeypatch):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def _sla_app(tmp_path: Path, clock):
+    """A desk whose policy has office hours in London, England's public holidays and a listed
+    date, a resolution clock and an urgent priority of its own."""
+    import dataclasses
+
+    from desk.config import BusinessHoursConfig, SlaBudgets, SlaConfig
+    from tests.conftest import make_context, quiet_config
+    from tui.app import WadeskApp
+
+    hours = BusinessHoursConfig(days=("mon", "tue", "wed", "thu", "fri"), start="09:00", end="17:00",
+                                timezone="Europe/London", holidays=("2026-12-24",), holidays_country="GB",
+                                holidays_subdivision="ENG")
+    sla = SlaConfig(first_response_minutes=60, next_response_minutes=30, resolution_minutes=480, business_hours=hours,
+                    priorities={"urgent": SlaBudgets(first_response_minutes=15)})
+    config = dataclasses.replace(quiet_config(), sla=sla)
+    return WadeskApp(make_context(tmp_path / "data", clock, config), pump_events=False)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_conversation_sla_panel(snap_compare, tmp_path, clock, size):
+    """The policy the conversation is held to and each clock's due time, under the header."""
+    assert snap_compare(_sla_app(tmp_path, clock), terminal_size=size, run_before=go_to(is_open))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inbox_alerted(snap_compare, app, clock, size):
+    """A conversation breaches while the desk runs: the notification, and its row marked "!"."""
+    from datetime import timedelta
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        clock.advance(timedelta(minutes=6))
+        pilot.app.check_alerts()
+        await ready(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

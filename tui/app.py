@@ -19,14 +19,18 @@ from textual.worker import Worker, WorkerState
 
 from backends.base import Capability
 from backends.errors import AUTH_CODES, error_sentence
+from desk.alerts import Alert, AlertKind
+from desk.clock import tick_seconds
 from desk.models import RETRYABLE, Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice
 from desk.store.contract import ChangeKind
 from desk.text import display_name, safe
 from engine import Engine
+from engine.alerts import Alerts
 from engine.context import DeskContext
 from tui.failures import WORKER_JOBS
 from tui.keys import keymap
-from tui.messages import ConversationsChanged, TemplatesSynced
+from tui.labels import local_time
+from tui.messages import AlertsTold, ConversationsChanged, TemplatesSynced
 from tui.paste import install as install_paste_fix
 from tui.tabs import MAX_TABS, Tabs
 from tui.widgets.tab_bar import TabBar
@@ -39,6 +43,18 @@ class _Flush(TextualMessage):
 
     def can_replace(self, message: TextualMessage) -> bool:
         return isinstance(message, _Flush)
+
+
+ALERTS_LATEST = 10.0
+"""Seconds after start by which the alerts watch the store even if the inbox never loaded."""
+
+ALERT_DUE = {
+    AlertKind.DUE_SOON: "due",
+    AlertKind.BREACHED: "was due",
+    AlertKind.WAITING: "as of",
+    AlertKind.WINDOW_CLOSING: "closes",
+}
+"""How an alert's notification introduces its time."""
 
 
 class WadeskApp(App[None]):
@@ -65,6 +81,8 @@ class WadeskApp(App[None]):
         self.engine = Engine(context, self._tell_store_fault, self._announce, lambda c, m: self._deliver(c, m, None))
         self.outbox = self.engine.outbox
         self.tabs = Tabs([cid for cid in context.store.tabs(self.engine.writer.agent) if context.store.conversation(cid)])
+        self.alerts = Alerts(context)
+        self._alerts_started = False
 
     def _tell_store_fault(self, sentence: str) -> None:
         self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False)
@@ -92,6 +110,8 @@ class WadeskApp(App[None]):
         for screen in self.screen_stack:
             screen.post_message(ConversationsChanged(ids))
         self.show_tabs()
+        self.alerts.changed(ids)
+        self.check_alerts()
 
     def on_mount(self) -> None:
         from tui.screens.inbox import InboxScreen
@@ -102,6 +122,11 @@ class WadeskApp(App[None]):
         if self._pump_events:
             self.run_worker(self.engine.pump.run(), name="events", group="events", exit_on_error=False)
         self.run_worker(self._resume_outbox(), name="outbox", group="send", exit_on_error=False)
+        # At app level, so alerts fire whatever screen is shown. The watch reads the store once the
+        # inbox has (start_alerts), so as not to share the CPU with its first paint; at the latest
+        # after ALERTS_LATEST seconds.
+        self.set_timer(ALERTS_LATEST, self.start_alerts)
+        self.set_interval(tick_seconds(self.ctx.clock), self.check_alerts)
 
     async def _resume_outbox(self) -> None:
         for conversation, message, choice in await self.outbox.resumable():
@@ -125,6 +150,40 @@ class WadeskApp(App[None]):
             timeout=30,
             markup=False,
         )
+
+    # --- alerts -------------------------------------------------------------------------------------
+    def start_alerts(self) -> None:
+        """Start the alerts' watch (reading ~10k conversations at 100k in a thread); once."""
+        if not self._alerts_started:
+            self._alerts_started = True
+            self.run_worker(self.alerts.start(), name="alerts", group="alerts", exit_on_error=False)
+
+    def check_alerts(self) -> None:
+        """Tell the agent of each line crossed since the last check (desk.alerts), once each."""
+        told = self.alerts.due()
+        for alert in told:
+            self._tell_alert(alert)
+        if told:
+            ids = frozenset(a.conversation_id for a in told)
+            for screen in self.screen_stack:
+                screen.post_message(AlertsTold(ids))
+
+    def _tell_alert(self, alert: Alert) -> None:
+        name = display_name(alert.customer, 40)
+        due = local_time(alert.due, self.ctx.zone, self.ctx.clock.now())
+        severity: SeverityLevel = "error" if alert.kind is AlertKind.BREACHED else "warning"
+        sentence = f"{alert.words().capitalize()} ({ALERT_DUE[alert.kind]} {due})."
+        self.notify(sentence, title=name, severity=severity, timeout=20, markup=False)
+        if self.ctx.config.alerts.bell:
+            self.bell()
+        command = self.alerts.command
+        if command is not None:
+            async def run() -> None:
+                failure = await command.run(alert)
+                if failure is not None:
+                    self.notify(failure, title="Alert command", severity="error", timeout=20, markup=False)
+
+            self.run_worker(run(), name="alert-command", group="alerts", exit_on_error=False)
 
     def notify(
         self,

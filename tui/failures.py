@@ -14,5 +14,6 @@ WORKER_JOBS = {
     "retry": "The retry",
     "media": "The file",
     "read": "Marking the conversation read",
+    "alerts": "The alerts",
 }
 """Worker groups (the `group=` of every `@work` and `run_worker`) as the agent would name the job."""

@@ -19,3 +19,11 @@ class TemplatesSynced(Message):
     def __init__(self, business_number_id: str) -> None:
         super().__init__()
         self.business_number_id = business_number_id
+
+
+class AlertsTold(Message):
+    """The agent was just alerted of these conversations (desk.alerts): their rows stand out."""
+
+    def __init__(self, conversation_ids: frozenset[str]) -> None:
+        super().__init__()
+        self.conversation_ids = conversation_ids

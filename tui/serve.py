@@ -1,4 +1,5 @@
-"""`wadesk serve`: the webhook receiver without the TUI, applying what arrives to the store.
+"""`wadesk serve`: the webhook receiver without the TUI, applying what arrives to the store, and
+the desk's alerts (in the log, and `[alerts] command` run) so an admin hears of breaches.
 
 For a server where no desk is open. It takes the data directory's lock like a desk, so exactly one
 process at a time receives webhooks into a store.
@@ -12,7 +13,11 @@ import signal
 import sys
 
 from backends.base import Capability
+from desk.clock import tick_seconds
+from desk.store.contract import ChangeKind
+from desk.text import display_name
 from engine import Engine
+from engine.alerts import Alerts
 from engine.context import DeskContext
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ async def _serve(context: DeskContext) -> int:
 
     pump = asyncio.create_task(engine.pump.run(started))
     tally = asyncio.create_task(_tally(context))
+    alerts = asyncio.create_task(_alerts(context))
     await asyncio.wait([pump, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
     if pump.done():  # the backend could not start: its exception, as before
         engine.close()
@@ -59,6 +65,7 @@ async def _serve(context: DeskContext) -> int:
         await asyncio.wait_for(engine.autoreplier.settled(), DRAIN_SECONDS)
     except TimeoutError:
         log.warning("stopped with automatic messages still sending; they show as unknown")
+    alerts.cancel()
     await backend.stop()
     engine.close()
     return 0
@@ -73,3 +80,40 @@ async def _tally(context: DeskContext) -> None:
         if loop.time() - since >= TALLY_SECONDS:
             log.info("%d change(s) to conversations and templates in the last %.0f s", count, loop.time() - since)
             count, since = 0, loop.time()
+
+
+async def _alerts(context: DeskContext, every: float | None = None) -> None:
+    """The desk's alerts with no desk open: each in the log, and `[alerts] command` run, so an
+    admin hears of breaches (desk.alerts says when; the state at start is known, not told).
+    Checked at each change and every `every` seconds (as often as the desk's countdowns)."""
+    every = tick_seconds(context.clock) if every is None else every
+    alerts = Alerts(context)
+    after = context.store.last_change()  # before the watch reads the store
+    await alerts.start()
+
+    async def follow() -> None:
+        async for change in context.store.changes(after):
+            if change.kind is ChangeKind.RESYNC:
+                alerts.changed(c.id for c in context.store.conversations())
+            elif change.conversation_id:
+                alerts.changed([change.conversation_id])
+            await check(alerts)
+
+    following = asyncio.create_task(follow())
+    try:
+        while True:
+            await check(alerts)
+            await asyncio.sleep(every)
+    finally:
+        following.cancel()
+
+
+async def check(alerts: Alerts) -> None:
+    """Log and run the command for each line crossed since the last check; waits for the commands."""
+    told = alerts.due()
+    for alert in told:
+        log.warning("alert: %s: %s (%s)", display_name(alert.customer, 80), alert.words(), alert.due.isoformat())
+    if alerts.command is not None and told:
+        for failure in await asyncio.gather(*(alerts.command.run(a) for a in told)):
+            if failure is not None:
+                log.error("%s", failure)

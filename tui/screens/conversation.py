@@ -40,6 +40,7 @@ from tui.screens.queue_menu import QueueChoice, QueueMenu
 from tui.screens.quick_reply_save import quick_reply_commands
 from tui.widgets.composer import Composer
 from tui.widgets.quick_replies import QuickReplyMenu
+from tui.widgets.sla_panel import SlaPanel
 from tui.widgets.tab_bar import TabBar
 from tui.widgets.transcript import Transcript
 
@@ -77,6 +78,7 @@ class ConversationScreen(DeskScreen[None]):
     # --- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="conversation-header")
+        yield SlaPanel(id="sla-panel")
         yield Transcript(id="transcript")
         yield Static(id="window-banner", classes="hidden")
         yield QuickReplyMenu(self.conversation_id)
@@ -148,6 +150,7 @@ class ConversationScreen(DeskScreen[None]):
                 width=header.content_region.width or self.app.size.width - 2,
             )
         )
+        self.query_one(SlaPanel).show(conv, ctx.policy(conv.business_number_id), number.department, ctx.zone, now)
         self._show_window(win.open, win.closes_at, now)
 
     def on_resize(self) -> None:

@@ -34,6 +34,9 @@ PLAIN = Style()
 WIDE = 150
 """From this many columns on, a conversation takes one line instead of two."""
 
+ALERTED = "!"
+"""Beside the cursor's place on the row of a conversation the agent was alerted of, until handled."""
+
 UNDELIVERED = "✖ not delivered"
 """On the row of a conversation whose latest message of ours failed, until the agent opens it."""
 
@@ -48,6 +51,7 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
         "inbox-list--closing",
         "inbox-list--closed",
         "inbox-list--unread",
+        "inbox-list--alerted",
     }
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", id="inbox.up", show=False),
@@ -186,7 +190,10 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
     def _segments(self, row: InboxRow, part: int, width: int, height: int) -> list[Segment]:
         now: datetime = self._now()
         conv = row.conversation
-        marker = "▸ " if row is self.current else "  "
+        # An alert told and not yet handled: "!" beside the cursor's place, and the name stands out.
+        alerted = self.desk.alerts.alerted(conv.id)
+        marker = ("▸" if row is self.current else " ") + (ALERTED if alerted else " ")
+        name_style = "alerted" if alerted else "name"
         unread = f"{conv.unread} new" if conv.unread else ""
         sla = row.sla(now)
         sla_text = sla_label(sla, self.ctx.zone, now, width=18)  # the SLA column, both layouts
@@ -222,7 +229,7 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
         if height == 1:
             fixed = [
                 Segment(marker, PLAIN),
-                cell(who, 22, "name"),
+                cell(who, 22, name_style),
                 cell(" " + number, 19, "muted"),
                 cell(" " + dept, 10),
                 cell(" " + lang, 4, "muted"),
@@ -236,7 +243,7 @@ class InboxList(OnTheDesk, ScrollView, can_focus=True):
             return fixed + last(max(width - used, 0))
         if part == 0:
             # (46: the marker and the columns on the right.)
-            left = [Segment(marker, PLAIN), cell(who, min(max(width - 46, 10), 30), "name")]
+            left = [Segment(marker, PLAIN), cell(who, min(max(width - 46, 10), 30), name_style)]
             right = [
                 cell(" " + number, 19, "muted"), cell(" " + dept, 10), cell(" " + lang, 4, "muted"),
                 cell(" " + unread, 8, "unread"),
