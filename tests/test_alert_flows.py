@@ -261,3 +261,29 @@ def test_alerts_before_start_wait_for_the_watch(desk):
     alerts = Alerts(desk)
     alerts.changed(["x"])
     assert alerts.due() == [] and not alerts.alerted("x")
+
+
+async def test_a_burst_of_alerts_shows_a_few_then_one_that_says_there_are_more(data_dir, clock, bells):
+    """The demo's first start, a backlog of late webhooks: seven customers each cross two lines
+    (due soon, breached) as they come; three alerts are told by name, one notification says there
+    are more, every row is marked, and the bell rings with the checks that said something."""
+    desk = make_context(data_dir, clock, history=False, config=alerting())
+    app = WadeskApp(desk, pump_events=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        clock.advance(-2 * 60 * M)  # they wrote two hours ago; the webhooks come now
+        events = []
+        for n in range(7):
+            event = new_customer(desk, name=f"Customer {n}")
+            customer = dataclasses.replace(event.customer, id=f"1555000{n:04d}")
+            cid = f"{event.business_number_id}~{customer.id}"
+            message = dataclasses.replace(event.message, id=f"wamid.burst{n}", conversation_id=cid)
+            events.append(dataclasses.replace(event, customer=customer, message=message))
+        clock.advance(2 * 60 * M)
+        for event in events:
+            await app.ingest(event)
+        await ready(pilot)
+        named = [t for t, _ in notes(app) if t.startswith("Customer")]
+        assert len(named) == 3 and [t for t, _ in notes(app)].count("More alerts") == 1
+        assert all(app.alerts.alerted(e.message.conversation_id) for e in events)
+        assert len(bells) == 2  # the first customer's check, the second's: not once per alert

@@ -6,6 +6,8 @@ the screens once per burst, and turns the engine's results into notifications.""
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,10 @@ class _Flush(TextualMessage):
 ALERTS_LATEST = 10.0
 """Seconds after start by which the alerts watch the store even if the inbox never loaded."""
 
+ALERTS_SHOWN = 3
+"""At most this many alerts' notifications on screen at once; beyond, one says there are more."""
+ALERT_SECONDS = 20.0
+"""How long an alert's notification stays."""
 ALERT_DUE = {
     AlertKind.DUE_SOON: "due",
     AlertKind.BREACHED: "was due",
@@ -83,6 +89,9 @@ class WadeskApp(App[None]):
         self.tabs = Tabs([cid for cid in context.store.tabs(self.engine.writer.agent) if context.store.conversation(cid)])
         self.alerts = Alerts(context)
         self._alerts_started = False
+        self._alert_toasts: deque[float] = deque()
+        """When the alert notifications still on screen were shown (monotonic seconds)."""
+        self._more_alerts_at = -ALERT_SECONDS
 
     def _tell_store_fault(self, sentence: str) -> None:
         self.notify(sentence, title="Store problem", severity="error", timeout=60, markup=False)
@@ -159,23 +168,44 @@ class WadeskApp(App[None]):
             self.run_worker(self.alerts.start(), name="alerts", group="alerts", exit_on_error=False)
 
     def check_alerts(self) -> None:
-        """Tell the agent of each line crossed since the last check (desk.alerts), once each."""
+        """Tell the agent of each line crossed since the last check (desk.alerts), once each: a
+        notification each while few are on screen, then one saying there are more (the demo's
+        first start, a backlog of webhooks: a wall of notifications would hide the desk; the
+        rows stay marked), and the bell with them."""
         told = self.alerts.due()
+        if not told:
+            return
+        now = time.monotonic()
+        shown = self._alert_toasts
+        while shown and now - shown[0] > ALERT_SECONDS:
+            shown.popleft()
+        said = False
         for alert in told:
-            self._tell_alert(alert)
-        if told:
-            ids = frozenset(a.conversation_id for a in told)
-            for screen in self.screen_stack:
-                screen.post_message(AlertsTold(ids))
+            if len(shown) < ALERTS_SHOWN:
+                shown.append(now)
+                self._tell_alert(alert)
+                said = True
+            elif now - self._more_alerts_at > ALERT_SECONDS:
+                self._more_alerts_at = now
+                self.notify("More conversations crossed a line: their rows are marked ! in the inbox.",
+                            title="More alerts", severity="warning", timeout=ALERT_SECONDS, markup=False)
+                said = True
+        if said and self.ctx.config.alerts.bell:
+            self.bell()  # with what is said: a burst rings as often as it is told, not once per alert
+        for alert in told:
+            self._run_alert_command(alert)
+        ids = frozenset(a.conversation_id for a in told)
+        for screen in self.screen_stack:
+            screen.post_message(AlertsTold(ids))
 
     def _tell_alert(self, alert: Alert) -> None:
         name = display_name(alert.customer, 40)
         due = local_time(alert.due, self.ctx.zone, self.ctx.clock.now())
         severity: SeverityLevel = "error" if alert.kind is AlertKind.BREACHED else "warning"
         sentence = f"{alert.words().capitalize()} ({ALERT_DUE[alert.kind]} {due})."
-        self.notify(sentence, title=name, severity=severity, timeout=20, markup=False)
-        if self.ctx.config.alerts.bell:
-            self.bell()
+        self.notify(sentence, title=name, severity=severity, timeout=ALERT_SECONDS, markup=False)
+
+    def _run_alert_command(self, alert: Alert) -> None:
         command = self.alerts.command
         if command is not None:
             async def run() -> None:
