@@ -8,12 +8,15 @@ from __future__ import annotations
 import errno
 from dataclasses import replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from desk.contacts import format_number
+import pytest
+
+from desk.contacts import format_number, handle
 from desk.customer import CustomerProfile, latest_referral
-from desk.models import Referral
+from desk.models import Conversation, ConversationStatus, Customer, Referral
 from engine.context import DeskContext
-from tests.conftest import make_context, ready
+from tests.conftest import NOW, make_context, ready
 from tests.test_failures_told import messages_told
 from tests.test_flows import open_conversation
 from tests.test_header import screen_lines
@@ -22,7 +25,7 @@ from tests.test_queue_flows import customer_writes
 from tui.app import WadeskApp
 from tui.screens.conversation import ConversationScreen
 from tui.screens.customer_edit import EditCustomerProfile
-from tui.widgets.customer_panel import CustomerPanel, CustomerScreen
+from tui.widgets.customer_panel import CustomerPanel, CustomerScreen, outcome
 
 WIDE, NARROW = (120, 40), (80, 24)
 
@@ -246,3 +249,29 @@ async def test_a_hostile_customer_ad_and_notes_act_nowhere_in_the_panel(desk, te
         await ready(pilot)
         assert isinstance(app.screen, EditCustomerProfile)
         assert "about [/x] Dora" in assert_nothing_acts(terminal)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"status": ConversationStatus.RESOLVED, "resolved_at": NOW - timedelta(days=1, hours=2)}, "resolved Sun 22 Nov 10:00"),
+        ({"status": ConversationStatus.RESOLVED, "resolved_at": NOW - timedelta(hours=1)}, "resolved 11:00"),
+        ({"status": ConversationStatus.OPEN, "waiting_since": NOW - timedelta(minutes=5)}, "waiting"),
+        ({"status": ConversationStatus.OPEN}, "open"),
+        ({"status": ConversationStatus.PENDING}, "pending"),
+        ({"status": ConversationStatus.SNOOZED, "snoozed_until": NOW + timedelta(hours=4)}, "snoozed to 16:00"),
+        ({"status": ConversationStatus.SNOOZED}, "snoozed until they write"),
+    ],
+)
+def test_each_conversation_says_how_it_stands(changes, says):
+    conv = Conversation("bn~c", "bn", Customer("c", "Ana"), **changes)
+    assert outcome(conv, NOW, ZoneInfo("UTC")) == says
+
+
+async def test_a_customer_known_only_by_username_has_no_number_and_says_so(app, desk):
+    target = next(c for c in sorted(desk.store.conversations(), key=lambda c: c.id) if not c.customer.phone)
+    async with app.run_test(size=WIDE) as pilot:
+        await open_conversation(pilot, target.id)
+        await pilot.press("f4")
+        await ready(pilot)
+        assert f"Number   none; known as {handle(target.customer)}" in screen_text(app)

@@ -12,6 +12,7 @@ text here (the customer's, the ad's, the agents') is plain text, neutralised (de
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,9 +26,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from desk.contacts import format_number
+from desk.contacts import format_number, handle
 from desk.customer import CustomerProfile, conversations_of, latest_referral
-from desk.models import Conversation, ConversationStatus, Customer, Referral
+from desk.models import Conversation, ConversationStatus, Customer, Referral, conversation_id
 from desk.text import display_name, flatten, safe
 from tui.labels import language_name, local_time, queue_status
 from tui.messages import ConversationsChanged
@@ -36,6 +37,8 @@ from tui.screens.customer_edit import EditCustomerProfile
 
 if TYPE_CHECKING:
     from tui.screens.conversation import ConversationScreen
+
+log = logging.getLogger(__name__)
 
 WIDE = 100
 """From this many columns the panel fits beside the transcript (40 columns, the transcript 60)."""
@@ -58,8 +61,7 @@ def facts(customer: Customer, language: str | None, referral: Referral | None) -
     if customer.phone:
         _fact(text, "Number", format_number(customer.phone))
     else:
-        username = customer.username or customer.id
-        _fact(text, "Number", f"none: WhatsApp gave only {display_name(username, 40)}")
+        _fact(text, "Number", f"none; known as {display_name(handle(customer), 40)}")
     _fact(text, "Language", language_name(language) if language else "not known yet")
     if referral is None:
         _fact(text, "From", "directly, not from an ad")
@@ -107,7 +109,15 @@ class CustomerPanel(OnTheDesk, VerticalScroll):
     def __init__(self, conversation_id: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.conversation_id = conversation_id
-        self.customer_id = conversation_id.partition("~")[2]
+
+    @property
+    def customer_id(self) -> str:
+        conv = self.ctx.store.conversation(self.conversation_id)
+        return conv.customer.id if conv is not None else ""
+
+    def _their_ids(self) -> set[str]:
+        """The id their conversation with each business number has, or would have."""
+        return {conversation_id(number.id, self.customer_id) for number in self.ctx.numbers()} | {self.conversation_id}
 
     def compose(self) -> ComposeResult:
         yield Static(id="customer-facts")
@@ -144,7 +154,8 @@ class CustomerPanel(OnTheDesk, VerticalScroll):
         options.highlighted = min(highlighted or 0, len(theirs) - 1)
         try:
             profile = ctx.store.customer_profile(self.customer_id)
-        except Exception as error:  # noqa: BLE001 - a damaged customers.json: said here, logged once
+        except Exception as error:  # noqa: BLE001 - a damaged customers.json: said here, and logged
+            log.error("the notes about %s cannot be read", self.customer_id, exc_info=error)
             self.query_one("#customer-notes", Static).update(Text(f"The notes cannot be read: {safe(str(error))}"))
             self.query_one("#customer-attributes", Static).update("")
             return
@@ -162,8 +173,7 @@ class CustomerPanel(OnTheDesk, VerticalScroll):
 
     def changed(self, conversation_ids: Iterable[str]) -> None:
         """The store changed these conversations: read again if one of them is the customer's."""
-        suffix = f"~{self.customer_id}"
-        if not self.has_class("-closed") and any(cid.endswith(suffix) for cid in conversation_ids):
+        if not self.has_class("-closed") and not self._their_ids().isdisjoint(conversation_ids):
             self.show()
 
     def focus_list(self) -> None:
