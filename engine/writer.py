@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from desk.customer import CustomerProfile
 from desk.models import ConversationStatus, Event, Message, MessageStatus, Priority
 from desk.quick_replies import QuickReply
 from desk.store import Store
@@ -99,6 +100,9 @@ class StoreWriter:
 
     async def delete_quick_reply(self, shortcut: str) -> bool:
         return await self._run(self.store.delete_quick_reply, shortcut, agent=self.agent)
+
+    async def save_customer_profile(self, customer_id: str, profile: CustomerProfile) -> CustomerProfile:
+        return await self._run(self.store.save_customer_profile, customer_id, profile, agent=self.agent)
 
     # --- the desk's own (engine.autoreply): nobody's -------------------------------------------------
 

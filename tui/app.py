@@ -86,6 +86,9 @@ class WadeskApp(App[None]):
         self._dirty: set[str] = set()
         self.engine = Engine(context, self._tell_store_fault, self._announce, lambda c, m: self._deliver(c, m, None))
         self.outbox = self.engine.outbox
+        self.customer_panel = False
+        """Whether the customer panel is open beside the transcript (f4), from conversation to
+        conversation for the session (tui.widgets.customer_panel)."""
         self.tabs = Tabs([cid for cid in context.store.tabs(self.engine.writer.agent) if context.store.conversation(cid)])
         self.alerts = Alerts(context)
         self._alerts_started = False

@@ -17,6 +17,7 @@ def binding_ids() -> dict[str, str]:
     from tui.screens.attach import AttachScreen
     from tui.screens.confirm import ConfirmScreen
     from tui.screens.conversation import ConversationScreen
+    from tui.screens.customer_edit import EditCustomerProfile
     from tui.screens.facets import FacetsScreen
     from tui.screens.help import HelpScreen
     from tui.screens.inbox import InboxScreen
@@ -25,13 +26,14 @@ def binding_ids() -> dict[str, str]:
     from tui.screens.quick_reply_save import SaveQuickReply
     from tui.screens.template_picker import TemplatePicker
     from tui.widgets.composer import Composer
+    from tui.widgets.customer_panel import CustomerPanel, CustomerScreen
     from tui.widgets.inbox_list import InboxList
     from tui.widgets.quick_replies import QuickReplyMenu
 
     ids: dict[str, str] = {}
     for owner in (WadeskApp, InboxScreen, InboxList, ConversationScreen, Composer, TemplatePicker, MediaScreen,
                   AttachScreen, ConfirmScreen, HelpScreen, QueueMenu, LabelsScreen, FacetsScreen, QuickReplyMenu,
-                  SaveQuickReply):
+                  SaveQuickReply, CustomerPanel, CustomerScreen, EditCustomerProfile):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.setdefault(binding.id, binding.tooltip or binding.description)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from desk.customer import CustomerProfile
 from desk.models import (
     Conversation,
     ConversationStatus,
@@ -289,3 +290,21 @@ class Store(ABC):
     def delete_quick_reply(self, shortcut: str, *, agent: str | None = None) -> bool:
         """Remove the quick reply saved under `shortcut` (in any case), durably; False when the
         store has none (a configured one stays: it is the config's)."""
+
+    # --- what agents know of a customer ----------------------------------------------------------
+    @abstractmethod
+    def customer_profile(self, customer_id: str) -> CustomerProfile:
+        """The agents' notes and custom attributes about the customer (desk.customer), whichever
+        business number they write to; an empty profile (no stamp) when nobody has written any."""
+
+    @abstractmethod
+    def save_customer_profile(
+        self, customer_id: str, profile: CustomerProfile, *, agent: str | None = None
+    ) -> CustomerProfile:
+        """Keep `profile`'s notes and attributes for the customer, durably, in place of what was
+        kept, stamped with the store's time and `agent`; returns it as kept. Notes and attributes
+        are kept as the agent typed them (the desk neutralises them where it shows them), checked
+        and tidied by desk.customer.customer_profile: ValueError with its sentence, and nothing
+        kept, for what is too long or not "key: value". An empty profile removes what was kept; the
+        same notes and attributes again change nothing (the stamp stays). Like the quick replies,
+        no change to a conversation: `changes()` does not announce it."""

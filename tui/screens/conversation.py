@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.widgets import Footer, Static
 
 from backends.base import Capability
@@ -38,6 +39,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.media import MediaScreen
 from tui.screens.queue_menu import QueueChoice, QueueMenu
 from tui.screens.quick_reply_save import quick_reply_commands
+from tui.widgets import customer_panel
 from tui.widgets.composer import Composer
 from tui.widgets.quick_replies import QuickReplyMenu
 from tui.widgets.sla_panel import SlaPanel
@@ -46,6 +48,7 @@ from tui.widgets.transcript import Transcript
 
 
 class ConversationScreen(DeskScreen[None]):
+    HORIZONTAL_BREAKPOINTS = customer_panel.BREAKPOINTS
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the inbox; the draft is kept.", id="conversation.back"),
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
@@ -59,6 +62,7 @@ class ConversationScreen(DeskScreen[None]):
         Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
         Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
+        Binding("f4", "customer", "Customer", tooltip="Show or hide the customer: number, language, ad, other conversations, notes.", id="conversation.customer", show=False),
         Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", id="conversation.help-key", show=False),
         Binding("j,down", "scroll(1)", "Scroll down", id="conversation.scroll-down", show=False),
         Binding("k,up", "scroll(-1)", "Scroll up", id="conversation.scroll-up", show=False),
@@ -79,7 +83,9 @@ class ConversationScreen(DeskScreen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="conversation-header")
         yield SlaPanel(id="sla-panel")
-        yield Transcript(id="transcript")
+        with Horizontal(id="conversation-body"):
+            yield Transcript(id="transcript")
+            yield customer_panel.CustomerPanel(self.conversation_id, id="customer-panel")
         yield Static(id="window-banner", classes="hidden")
         yield QuickReplyMenu(self.conversation_id)
         yield Composer(id="composer")
@@ -106,6 +112,7 @@ class ConversationScreen(DeskScreen[None]):
         self.composer.move_cursor(self.composer.document.end)
         self._refresh_all()
         self._tick()
+        customer_panel.show_beside(self)
         (self.composer if not self.composer.disabled else self.query_one(Transcript)).focus()
         self.set_interval(tick_seconds(self.ctx.clock), self._tick)  # countdowns move with the clock (--speed)
         self._mark_read()
@@ -177,6 +184,7 @@ class ConversationScreen(DeskScreen[None]):
                 self.query_one(Transcript).focus()
 
     def on_conversations_changed(self, event: ConversationsChanged) -> None:
+        self.query_one(customer_panel.CustomerPanel).changed(event.conversation_ids)
         if self.conversation_id in event.conversation_ids:
             self._refresh_all()
             self._tick()
@@ -369,6 +377,9 @@ class ConversationScreen(DeskScreen[None]):
         else:
             self.notify("The conversation is yours now.", markup=False)
 
+    def action_customer(self) -> None:
+        customer_panel.toggle(self)
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, describe_keys
 
@@ -389,5 +400,6 @@ class ConversationScreen(DeskScreen[None]):
         yield SystemCommand("Conversation: status, snooze, priority, labels", "The queue menu", self.action_queue)
         yield SystemCommand("Conversation: write a note or a reply", "Switch the composer (notes are never sent)", self.action_toggle_note)
         yield SystemCommand("Conversation: take it, or give it back", "Make it mine, or nobody's", self.action_toggle_mine)
+        yield SystemCommand("Conversation: the customer", "Number, language, ad, other conversations, notes and attributes", self.action_customer)
         yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)
         yield from quick_reply_commands(self, self.composer.text)

@@ -11,6 +11,7 @@ Layout (docs/storage.md has the why and the numbers):
       drafts.json                 TinyDB: what agents typed and did not send (sidecars)
       templates.json              TinyDB: each business number's template catalogue (sidecars)
       quick_replies.json          TinyDB: the quick replies saved from the desk (sidecars)
+      customers.json              TinyDB: the agents' notes and attributes about customers (sidecars)
 
 A mutation is a journal record (records): decided against the conversation's shard in memory; if
 it changes nothing (a duplicate message, a status that would move backwards) nothing is written
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from desk import faults
 from desk.clock import Clock, SystemClock
+from desk.customer import CustomerProfile, customer_profile
 from desk.models import (
     Conversation,
     ConversationStatus,
@@ -54,7 +56,7 @@ from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
 from desk.store.tiny.shard import Shard, Snapshot
-from desk.store.tiny.sidecars import Catalogues, Drafts, QuickReplies, Tabs
+from desk.store.tiny.sidecars import Catalogues, CustomerProfiles, Drafts, QuickReplies, Tabs
 from desk.store.tiny.writing import Writing
 from desk.summary import failure_key, summarize
 
@@ -89,6 +91,7 @@ class TinyStore(Writing, Store):
         self._tabs: Tabs | None = None
         self._catalogues: Catalogues | None = None
         self._quick_replies: QuickReplies | None = None
+        self._customers: CustomerProfiles | None = None
         self._is_open = False
         self._shard_files = 0
         """Shard files on disk, kept in the index: a different count at open means the index
@@ -116,6 +119,7 @@ class TinyStore(Writing, Store):
         self._tabs = Tabs(self.data_dir / "tabs.json")
         self._catalogues = Catalogues(self.data_dir / "templates.json")
         self._quick_replies = QuickReplies(self.data_dir / "quick_replies.json")
+        self._customers = CustomerProfiles(self.data_dir / "customers.json")
         index_seq, index_shards = self._index.load()
         if index_seq is None and not self._index.path.exists() and any(self._conversations_dir.iterdir()):
             log.warning("index %s is missing; rebuilding it from the shards", self._index.path)
@@ -400,6 +404,23 @@ class TinyStore(Writing, Store):
             self._check_open()
             assert self._quick_replies is not None
             return self._quick_replies.delete(shortcut.lower())
+
+    # --- what agents know of a customer ------------------------------------------------------------------
+
+    def customer_profile(self, customer_id: str) -> CustomerProfile:
+        return self._customers.get(customer_id) if self._customers else CustomerProfile()
+
+    def save_customer_profile(
+        self, customer_id: str, profile: CustomerProfile, *, agent: str | None = None
+    ) -> CustomerProfile:
+        checked = customer_profile(profile.notes, profile.attributes)
+        if not customer_id:
+            raise ValueError("A profile belongs to a customer: the customer id is empty.")
+        with self._write_lock:
+            self._check_open()
+            assert self._customers is not None
+            stamped = CustomerProfile(checked.notes, checked.attributes, self._clock.now(), agent)
+            return self._customers.save(customer_id, stamped)
 
     def flush(self) -> None:
         """Write the index now and empty the journal (close() does this too)."""
