@@ -1,14 +1,11 @@
-"""The journal's records: each mutation as a typed value, decoded once from its line, and the
-interpreter that applies it to a conversation's shard in memory.
-
-The live write path and the replay at open run exactly `apply`; every record is idempotent (a
-second application changes nothing), which is what makes replaying a journal after a kill safe.
-Each record names the agent who acted (`by`; None for what WhatsApp or a customer did).
+"""The journal's records: each mutation as a typed value, decoded once from its line (what each
+does to a conversation's shard: interpreter.py). Each record names the agent who acted (`by`;
+None for what WhatsApp or a customer did).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +23,10 @@ from desk.codec import (
     ts_from_doc,
     ts_to_doc,
 )
-from desk.language import language_after
 from desk.models import (
     ConversationStatus,
     ConversationStatusChanged,
     Customer,
-    Direction,
     Event,
     Message,
     MessageReceived,
@@ -43,9 +38,6 @@ from desk.models import (
     TemplatesChanged,
     conversation_id,
 )
-from desk.store import audit, rules
-from desk.store.tiny.shard import Shard
-from desk.summary import NOT_A_QUESTION, ConversationMeta, reopens
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +292,7 @@ def decode(doc: dict[str, Any]) -> Record:
     if op == "status":
         return StatusIn(
             doc["cid"], doc["wamid"], message_status(doc["status"]), ts_from_doc(doc.get("at")),
-            doc.get("error_code"), doc.get("error_text"), _pricing(doc),
+            doc.get("error_code"), doc.get("error_text"), pricing_of(doc),
         )
     if op == "conv_status":
         return ConversationState(
@@ -323,147 +315,7 @@ def decode(doc: dict[str, Any]) -> Record:
     raise ValueError(f"unknown journal op {op!r}")
 
 
-# --- the interpreter -------------------------------------------------------------------------------
-
-
-def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
-    """Apply one record to a loaded shard, in memory. Returns (changed, the op's result): the
-    message for the outbox's records, whether a message took it for a status."""
-    if isinstance(r, MessageIn):
-        return _message(shard, r), None
-    if isinstance(r, Outgoing):
-        existing = shard.find(r.message.id)
-        if existing is not None:
-            return False, shard.message(existing)
-        if shard.meta is None:
-            raise KeyError(shard.id)
-        doc_id = shard.insert(r.message)
-        _apply_pending(shard, doc_id)
-        shard.add_audit(audit.entry_doc(r.message.timestamp, r.by, *audit.message(r.message)))
-        return True, shard.message(doc_id)
-    if isinstance(r, OutboxUpdate):
-        return _outbox_update(shard, r)
-    if isinstance(r, StatusIn):
-        return _status(shard, r)
-    if isinstance(r, Written):
-        return False, None
-    meta = shard.meta
-    if meta is None:
-        return False, None
-    if isinstance(r, ConversationState):
-        new = replace(
-            meta, status=r.status, resolved_at=r.resolved_at, status_at=r.at or r.resolved_at,
-            snoozed_until=r.until, opened_at=r.opened_at or meta.opened_at,
-        )
-        return _set(shard, new, r.at, r.by, audit.status(r.status, r.until)), None
-    if isinstance(r, Assignment):
-        return _set(shard, replace(meta, assignee=r.assignee), r.at, r.by, audit.assigned(r.assignee)), None
-    if isinstance(r, Prioritised):
-        return _set(shard, replace(meta, priority=r.priority), r.at, r.by, audit.priority(r.priority)), None
-    if isinstance(r, Labelled):
-        return _set(shard, replace(meta, labels=r.labels), r.at, r.by, audit.labels(meta.labels, r.labels)), None
-    read_upto = rules.read_upto(meta.read_upto, r.read_upto)
-    failure_seen = r.failure_seen or meta.failure_seen
-    if read_upto == meta.read_upto and failure_seen == meta.failure_seen:
-        return False, None
-    shard.set_meta(replace(meta, read_upto=read_upto, failure_seen=failure_seen))
-    return True, None
-
-
-def _set(shard: Shard, meta: ConversationMeta, at: datetime | None, by: str | None, entry: tuple[str, str]) -> bool:
-    """The agent's change to the conversation's meta, kept in its audit log; False when it changes
-    nothing (then nothing is logged either: every record is idempotent)."""
-    if meta == shard.meta:
-        return False
-    shard.set_meta(meta)
-    shard.add_audit(audit.entry_doc(at, by, *entry))
-    return True
-
-
-def visible(record: ShardRecord, result: Any) -> bool:
-    """Whether a change that `apply` made shows in the conversation (its summary or transcript):
-    a status kept waiting for a wamid we do not know yet does not, until it moves our message."""
-    return not isinstance(record, StatusIn) or bool(result)
-
-
-def _message(shard: Shard, r: MessageIn) -> bool:
-    if shard.find(r.message.id) is not None:
-        return False  # a duplicate: nothing at all changes
-    meta = shard.meta
-    if meta is None:
-        language = language_after(None, r.message.text) if r.message.direction is Direction.INBOUND else None
-        shard.set_meta(ConversationMeta(shard.id, r.business_number_id, r.customer, language=language))
-    else:
-        new = replace(meta, customer=rules.merge_customer(meta.customer, r.customer))
-        asked_at = r.message.timestamp
-        asks = r.message.direction is Direction.INBOUND and r.message.type not in NOT_A_QUESTION
-        if asks and r.message.text:
-            new = replace(new, language=language_after(meta.language, r.message.text))
-        if asks and reopens(meta, asked_at):
-            # A new episode when it had been resolved; the same one, going on, when it waited on
-            # the customer or slept.
-            opened_at = asked_at if meta.status is ConversationStatus.RESOLVED else meta.opened_at
-            new = replace(new, status=ConversationStatus.OPEN, status_at=asked_at, snoozed_until=None, opened_at=opened_at)
-            shard.add_audit(audit.entry_doc(asked_at, None, *audit.reopened()))
-        if new != meta:
-            shard.set_meta(new, by_customer=True)
-    doc_id = shard.insert(r.message)
-    if r.message.direction is Direction.OUTBOUND:
-        _apply_pending(shard, doc_id)
-    return True
-
-
-def _outbox_update(shard: Shard, r: OutboxUpdate) -> tuple[bool, Message]:
-    doc_id = shard.by_id.get(r.message_id)
-    if doc_id is None:
-        raise KeyError(r.message_id)
-    old = shard.message(doc_id)
-    new = rules.outbox_update(old, r.status, r.at, r.wamid, r.error_code, r.error_text)
-    if new is None:
-        return False, old
-    shard.replace(doc_id, new)
-    _apply_pending(shard, doc_id)
-    return True, shard.message(doc_id)
-
-
-def _status(shard: Shard, r: StatusIn) -> tuple[bool, bool]:
-    """Returns (changed, applied to a message)."""
-    doc_id = shard.ours_by_wamid(r.wamid)
-    if doc_id is None:
-        pending = r.pending_doc()
-        if any(p == pending for _, p in shard.pending()):
-            return False, False
-        shard.add_pending(pending)
-        return True, False
-    new = rules.whatsapp_status(shard.message(doc_id), r.status, r.at, r.error_code, r.error_text, r.pricing)
-    if new is None:
-        return False, False
-    shard.replace(doc_id, new)
-    return True, True
-
-
-def _apply_pending(shard: Shard, doc_id: int) -> None:
-    """Statuses that came before we knew the message's wamid, applied now in arrival order."""
-    message = shard.message(doc_id)
-    if message.direction is not Direction.OUTBOUND:
-        return
-    keys = {message.id, message.wamid} - {None}
-    matched = [(pid, p) for pid, p in shard.pending() if p.get("wamid") in keys]
-    if not matched:
-        return
-    for _, p in sorted(matched, key=lambda item: item[0]):
-        new = rules.whatsapp_status(
-            message, message_status(p["status"]), ts_from_doc(p.get("at")), p.get("error_code"), p.get("error_text"),
-            _pricing(p),
-        )
-        if new is not None:
-            message = new
-    if message is not shard.message(doc_id):
-        shard.replace(doc_id, message)
-    shard.remove_pending([pid for pid, _ in matched])
-
-
-def _pricing(doc: dict[str, Any]) -> Pricing | None:
+def pricing_of(doc: dict[str, Any]) -> Pricing | None:
     """A status record's pricing (records and pending statuses from before pricing have none)."""
     raw = doc.get("pricing")
     return None if raw is None else pricing_from_doc(raw)

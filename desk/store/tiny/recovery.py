@@ -19,7 +19,7 @@ from desk import faults
 from desk.codec import conversation_from_row
 from desk.models import Direction, MessageStatus
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault, StoreUnavailable
-from desk.store.tiny import records
+from desk.store.tiny import interpreter, records
 from desk.store.tiny.files import DAMAGE, id_from_path, read_slot, shard_files, shard_path, slot_path
 from desk.store.tiny.records import ShardRecord
 from desk.store.tiny.salvage import salvage
@@ -142,7 +142,7 @@ class Recovery:
             shard.reshaped = True  # the index's summary may or may not have what is held: afresh
         for seq, record in held:
             try:
-                records.apply(shard, record)
+                interpreter.apply(shard, record)
             except (KeyError, ValueError, TypeError) as exc:
                 log.error("journal record %s could not be applied to %s: %r", seq, cid, exc)
         if shard.slot != slot:
@@ -165,7 +165,7 @@ class Recovery:
         is written again at the next flush, over the copy that did not parse."""
         redone = self._journal_records(shard.id)
         for _, record in redone:
-            records.apply(shard, record)
+            interpreter.apply(shard, record)
         log.warning(
             "conversation %s: its file %s did not parse; read its other copy and %d journal record(s) after it",
             shard.id, slot_path(shard.path, 1 - shard.slot), len(redone),
@@ -211,7 +211,7 @@ class Recovery:
         for message in kept:
             if shard.find(message.id) is None:
                 shard.insert(message)
-        applied = [(seq, record) for seq, record in self._journal_records(cid) if records.apply(shard, record)[0]]
+        applied = [(seq, record) for seq, record in self._journal_records(cid) if interpreter.apply(shard, record)[0]]
         name = shard.meta.customer.name if shard.meta else None
         damaged = slot_path(path, slot)
         self._set_fault(faults.damaged(cid, name, damaged, aside or damaged, len(applied), len(kept)), exc)
@@ -242,7 +242,7 @@ class Recovery:
                 self._apply_templates(record)
                 return
             shard = self._shard(record.cid)
-            changed, _ = records.apply(shard, record)
+            changed, _ = interpreter.apply(shard, record)
             if changed:
                 self._hold(shard.id, int(doc["seq"]), record)  # until the flush at the end of open()
             self._refresh(shard)

@@ -21,7 +21,7 @@ from desk.atomic_storage import fsync_dir, sync_all
 from desk.models import Event
 from desk.store import rules
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreUnavailable
-from desk.store.tiny import records
+from desk.store.tiny import interpreter, records
 from desk.store.tiny.records import Record
 from desk.store.tiny.recovery import Recovery
 from desk.store.tiny.shard import Shard
@@ -82,7 +82,7 @@ class Writing(Recovery):
                     group.append((i, record, None))  # journaled, then held for retry()
                     continue
                 try:
-                    changed, result = records.apply(shard, record)
+                    changed, result = interpreter.apply(shard, record)
                 except BaseException:
                     touched[shard.id] = shard
                     self._forget(touched)
@@ -113,7 +113,7 @@ class Writing(Recovery):
             self._refresh(shard, live=True)
         for seq, (i, record, loaded) in zip(seqs, group):
             self._hold(record.cid, seq, record)  # until its shard is written
-            if loaded is None or not loaded.exists or not records.visible(record, results[i][1]):
+            if loaded is None or not loaded.exists or not interpreter.visible(record, results[i][1]):
                 continue
             results[i] = (record.cid, results[i][1])
             self._changes.add(seq, ChangeKind.CONVERSATION, record.cid, agent=agent)
