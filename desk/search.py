@@ -96,11 +96,12 @@ def words(folded: str) -> list[str]:
 
 
 def matches(folded: str, query_terms: Sequence[str]) -> bool:
-    """Whether each term starts a word of the folded text (and there is a term)."""
+    """Whether each term starts a word of the folded text (and there is a term); a term of one
+    letter only is that word ("a" finds "a", not every word starting with it)."""
     if not query_terms:
         return False
-    found = words(folded)
-    return all(any(w.startswith(term) for w in found) for term in query_terms)
+    found = set(words(folded))
+    return all(term in found if len(term) == 1 else any(w.startswith(term) for w in found) for term in query_terms)
 
 
 # --- what is searched ------------------------------------------------------------------------------
@@ -187,7 +188,18 @@ def _folded_with_origin(line: str) -> tuple[str, list[int]]:
 
 def _starts(query_terms: Iterable[str]) -> re.Pattern[str] | None:
     """A pattern for any of the terms at the start of a word."""
-    alternatives = "|".join(re.escape(t) for t in sorted(set(query_terms), key=len, reverse=True) if t)
-    if not alternatives:
-        return None
-    return re.compile(f"(?<![^\\W_])(?<![{re.escape(marks())}])(?:{alternatives})")
+    return _starts_of(tuple(sorted(set(query_terms), key=len, reverse=True)))
+
+
+@functools.lru_cache(maxsize=64)
+def _starts_of(query_terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    start, end = _boundaries()
+    alternatives = "|".join(re.escape(t) if len(t) > 1 else re.escape(t) + end for t in query_terms if t)
+    return re.compile(f"{start}(?:{alternatives})") if alternatives else None
+
+
+@functools.cache
+def _boundaries() -> tuple[str, str]:
+    """What comes before a word (no letter) and after a one-letter term (no letter either)."""
+    letter = f"[^\\W_]|[{re.escape(marks())}]"
+    return f"(?<![^\\W_])(?<![{re.escape(marks())}])", f"(?!{letter})"
