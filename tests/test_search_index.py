@@ -148,3 +148,25 @@ def test_reindex_rebuilds_it_now(data_dir: Path, written: dict[str, list[tuple[s
     assert store.reindex() == 2
     assert {q: ids(store, q) for q in QUERIES} == written
     store.close()
+
+
+def test_wadesk_reindex_rebuilds_it_and_says_so(data_dir: Path, written: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    (data_dir / "search.sqlite").write_bytes(b"garbage")
+    assert main(["reindex", "--data-dir", str(data_dir)]) == 0
+    assert "The search index was rebuilt: 2 conversation(s)" in capsys.readouterr().out
+    store = opened(data_dir)
+    assert store.wait_search(0) and ids(store, "καλημερα") == [(ids(store, "alice")[0][0], "wamid.el")]
+    store.close()
+
+
+def test_wadesk_reindex_beside_a_running_desk_says_it_cannot(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    store = opened(data_dir)
+    try:
+        assert main(["reindex", "--data-dir", str(data_dir)]) == 1
+        assert "reindex again" in capsys.readouterr().out
+    finally:
+        store.close()

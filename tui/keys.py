@@ -20,13 +20,14 @@ def binding_ids() -> dict[str, str]:
     from tui.screens.help import HelpScreen
     from tui.screens.inbox import InboxScreen
     from tui.screens.media import MediaScreen
+    from tui.screens.search import SearchScreen
     from tui.screens.template_picker import TemplatePicker
     from tui.widgets.composer import Composer
     from tui.widgets.inbox_list import InboxList
 
     ids: dict[str, str] = {}
     for owner in (WadeskApp, InboxScreen, InboxList, ConversationScreen, Composer, TemplatePicker, MediaScreen,
-                  AttachScreen, ConfirmScreen, HelpScreen):
+                  AttachScreen, ConfirmScreen, HelpScreen, SearchScreen):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.setdefault(binding.id, binding.tooltip or binding.description)

@@ -55,9 +55,11 @@ class ConversationScreen(DeskScreen[None]):
         Binding("k,up", "scroll(-1)", "Scroll up", id="conversation.scroll-up", show=False),
     ]
 
-    def __init__(self, conversation_id: str) -> None:
+    def __init__(self, conversation_id: str, *, at_message: str | None = None) -> None:
+        """`at_message`: a message to show first, highlighted (a search's hit)."""
         super().__init__()
         self.conversation_id = conversation_id
+        self.at_message = at_message
         self._draft_saved = ""
         self._draft_pending = ""
         self._draft_saving = False
@@ -67,7 +69,7 @@ class ConversationScreen(DeskScreen[None]):
     # --- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="conversation-header")
-        yield Transcript(id="transcript")
+        yield Transcript(id="transcript", found=self.at_message)
         yield Static(id="window-banner", classes="hidden")
         yield Composer(id="composer")
         # No ctrl+p in this footer: at 80 columns it would push the desk's own keys off the edge
