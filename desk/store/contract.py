@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from desk import search as find
-
 from desk.models import (
     Conversation,
     ConversationStatus,
@@ -26,7 +25,6 @@ from desk.models import (
     MessageStatus,
     Template,
 )
-
 
 SEARCH_LIMIT = 200
 """Hits `Store.search` returns unless told otherwise."""

@@ -269,4 +269,5 @@ class Writing(Recovery):
         held = [seq for entries in self._held.values() for seq, _ in entries]
         self._index.write(min(held) - 1 if held else self._journal.seq, self._shard_files)
         if not self._held:
+            self._search.commit()  # before the journal that could redo it is gone
             self._journal.reset()
