@@ -44,7 +44,7 @@ class InboxScreen(DeskScreen[None]):
         Binding("enter", "open", "Open", tooltip="Open the conversation under the cursor.", id="inbox.open", show=True),
         Binding("slash", "search", "Search", tooltip="Search names, numbers and message text.", id="inbox.search"),
         Binding("escape", "clear", "Clear", tooltip="Clear the search and the filters.", id="inbox.clear", show=False),
-        Binding("ctrl+f", "find_messages", "Find", tooltip="Find messages: list every message the search box's words find.", id="inbox.find-messages"),
+        Binding("ctrl+f", "find_messages", "Find", tooltip="List the messages the search box's words find.", id="inbox.find-messages"),
         Binding("1", "filter('all')", "All", tooltip="Show all conversations.", id="inbox.all", show=False),
         Binding("2", "filter('waiting')", "Waiting", tooltip="Show conversations waiting on us.", id="inbox.waiting", show=False),
         Binding("3", "filter('breached')", "Breached", tooltip="Show conversations whose SLA is breached.", id="inbox.breached", show=False),
