@@ -24,9 +24,9 @@ from datetime import timedelta
 from seed import NOW, arguments, drop, fresh_copy, median, seeded, spread
 
 from desk.models import Direction, Message, MessageReceived, MessageStatus
+from desk.search import fold
 from desk.store.tiny import TinyStore
 from desk.store.tiny.search_index import SearchIndex
-from desk.urgency import fold
 
 QUERIES = (
     "refund",  # a word of ~45% of the messages

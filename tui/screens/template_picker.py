@@ -19,8 +19,8 @@ from textual.widgets.option_list import Option
 from backends.base import Capability
 from backends.errors import error_sentence
 from desk.models import Template, TemplateChoice
+from desk.search import fold
 from desk.text import display_name, safe
-from desk.urgency import fold
 from tui.labels import local_time
 from tui.messages import TemplatesSynced
 from tui.plain import plain

@@ -16,8 +16,7 @@ What is indexed: every record with a message (desk.search.message_text: text, ca
 name ...; notes too) and every conversation's customer (name, number, username). Text is folded
 by desk.search.fold before FTS5 sees it (its own folding misses Greek tonos and Arabic harakat);
 its tokenizer is told that the combining marks fold keeps (Gujarati vowel signs ...) are part of
-a word (unicode61 splits words at them). Message rows are numbered by timestamp (microseconds x
-1024, plus a few bits of the id), so that "newest first" is FTS5's own rowid order.
+a word (unicode61 splits words at them). The tables and the queries: search_tables.py.
 """
 
 from __future__ import annotations
@@ -25,78 +24,28 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from desk import search
 from desk.models import Conversation, Customer, Message
-from desk.store import rules
 from desk.store.contract import SearchHit, StoreFault
 from desk.store.tiny import records
+from desk.store.tiny import search_tables as tables
 from desk.text import flatten
 
 log = logging.getLogger(__name__)
 
 VERSION = 1
-"""The layout below; another one is rebuilt."""
+"""The layout of search_tables.schema(); an index of another one is rebuilt."""
 CHUNK = 16
 """Conversations the rebuild indexes per transaction: the writer waits for at most one (~5 ms)."""
-EXPAND = 100
-"""Words a query's word may start before it is looked up as a prefix (see `_match`)."""
 COMMIT_RECORDS = 64
 """Journal records the index takes in one transaction at most: a commit (and FTS5's new segment)
 cost ~0.2 ms, more than the rest of a write's indexing. A search commits first (it finds every
 write made before it), and so does the store before it empties its journal; a kill loses at
 most these, which the journal gives back at the next open."""
-CUSTOMER_CAP = 5000
-"""Customers a query reads to order them by their latest message; more are not looked at."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _schema() -> str:
-    tokenizer = f"unicode61 remove_diacritics 0 tokenchars '{search.marks()}'"
-    return f"""
-        CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE TABLE conversations(
-            id INTEGER PRIMARY KEY, cid TEXT UNIQUE NOT NULL, name TEXT, phone TEXT, username TEXT);
-        CREATE TABLE messages(id INTEGER PRIMARY KEY, conv INTEGER NOT NULL, mid TEXT NOT NULL,
-            text TEXT NOT NULL, UNIQUE(conv, mid));
-        CREATE TABLE message_terms(term TEXT PRIMARY KEY) WITHOUT ROWID;
-        CREATE VIRTUAL TABLE message_words USING fts5(body, content='', prefix='2', tokenize="{tokenizer}");
-        CREATE VIRTUAL TABLE customer_words USING fts5(body, content='', tokenize="{tokenizer}");
-    """
-
-
-def _row_id(message: Message) -> int:
-    delta = message.timestamp - _EPOCH
-    micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return micros * 1024 + (zlib.crc32(message.id.encode()) & 1023)
-
-
-def _timestamp(row_id: int) -> datetime:
-    micros = row_id >> 10
-    return datetime.fromtimestamp(micros // 1_000_000, timezone.utc).replace(microsecond=micros % 1_000_000)
-
-
-def _prefix(term: str) -> str:
-    """FTS5's words starting with `term` (only itself for one letter: desk.search.matches)."""
-    return f'"{term}"' if len(term) == 1 else f'"{term}"*'  # a term holds only word characters
-
-
-def _rollback(db: sqlite3.Connection) -> None:
-    """Undo a transaction that failed, if the connection can still do it."""
-    try:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass  # it failed already; told by the caller
-
-
-def _customer(row: Sequence[Any]) -> Customer:
-    return Customer("", row[0] or "", row[1], row[2])
 
 
 class SearchIndex:
@@ -208,7 +157,7 @@ class SearchIndex:
             self._pragmas()
             with self._db:
                 self._db.execute("BEGIN")
-                for statement in _schema().split(";"):
+                for statement in tables.schema().split(";"):
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.executemany(
@@ -271,24 +220,24 @@ class SearchIndex:
             if db is None or not self.usable:
                 return
             try:
-                if not db.in_transaction:
-                    db.execute("BEGIN")
                 last = None
                 for seq, record in journaled:
+                    if not db.in_transaction:
+                        db.execute("BEGIN")
                     self._pending += 1
                     last = seq
                     message = getattr(record, "message", None)  # messages in, ours, notes
                     if isinstance(message, Message):
                         customer = getattr(record, "customer", None)
                         known = customer if isinstance(customer, Customer) else None
-                        conv = self._conversation(db, message.conversation_id, known)
-                        self._message(db, conv, message)
+                        conv = tables.put_conversation(db, message.conversation_id, known)
+                        tables.put_message(db, conv, message)
                 if last is not None:
                     db.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (last,))
                 if self._pending >= COMMIT_RECORDS:
                     self._commit_locked()
             except sqlite3.Error as exc:
-                _rollback(db)
+                tables.rollback(db)
                 self._fail("cannot be written", exc)
 
     def commit(self) -> None:
@@ -298,59 +247,13 @@ class SearchIndex:
                 self._commit_locked()
             except sqlite3.Error as exc:
                 if self._db is not None:
-                    _rollback(self._db)
+                    tables.rollback(self._db)
                 self._fail("cannot be written", exc)
 
     def _commit_locked(self) -> None:
         if self._db is not None and self._db.in_transaction:
             self._db.execute("COMMIT")
         self._pending = 0
-
-    def _conversation(self, db: sqlite3.Connection, cid: str, customer: Customer | None, *, merge: bool = True) -> int:
-        """The conversation's row (made when new), its customer's words updated: merged as the
-        store merges them (`merge`), or only when none are known (a rebuild, behind the writer)."""
-        row = db.execute("SELECT id, name, phone, username FROM conversations WHERE cid = ?", (cid,)).fetchone()
-        if row is None:
-            conv = db.execute("INSERT INTO conversations(cid) VALUES (?)", (cid,)).lastrowid
-            assert conv is not None  # an INSERT's row
-            known = None
-        else:
-            conv, known = row[0], (_customer(row[1:]) if row[1] is not None else None)
-        if customer is None or (known is not None and not merge):
-            return int(conv)
-        new = rules.merge_customer(known, customer) if known is not None else customer
-        if known is not None and (new.name, new.phone, new.username) == (known.name, known.phone, known.username):
-            return int(conv)
-        if known is not None:
-            db.execute(
-                "INSERT INTO customer_words(customer_words, rowid, body) VALUES ('delete', ?, ?)",
-                (conv, search.customer_folded(known)),
-            )
-        db.execute(
-            "UPDATE conversations SET name = ?, phone = ?, username = ? WHERE id = ?",
-            (new.name, new.phone, new.username, conv),
-        )
-        db.execute("INSERT INTO customer_words(rowid, body) VALUES (?, ?)", (conv, search.customer_folded(new)))
-        return int(conv)
-
-    def _message(self, db: sqlite3.Connection, conv: int, message: Message) -> None:
-        text = search.message_text(message)
-        if not text:
-            return
-        row_id = _row_id(message)
-        while True:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO messages(id, conv, mid, text) VALUES (?, ?, ?, ?)",
-                (row_id, conv, message.id, text),
-            )
-            if cursor.rowcount == 1:
-                break
-            if db.execute("SELECT 1 FROM messages WHERE conv = ? AND mid = ?", (conv, message.id)).fetchone():
-                return  # indexed already (a replay, or the rebuild met it first)
-            row_id += 1  # another message of the same microsecond
-        folded = search.fold(text)
-        db.execute("INSERT INTO message_words(rowid, body) VALUES (?, ?)", (row_id, folded))
-        db.executemany("INSERT OR IGNORE INTO message_terms VALUES (?)", ((w,) for w in set(search.words(folded))))
 
     # --- rebuilding ----------------------------------------------------------------------------------
 
@@ -392,12 +295,12 @@ class SearchIndex:
                     if not db.in_transaction:  # (else the writer's records go with this chunk)
                         db.execute("BEGIN")
                     for conversation, messages in chunk:
-                        conv = self._conversation(db, conversation.id, conversation.customer, merge=False)
+                        conv = tables.put_conversation(db, conversation.id, conversation.customer, merge=False)
                         for message in messages:
-                            self._message(db, conv, message)
+                            tables.put_message(db, conv, message)
                     self._commit_locked()
                 except BaseException:
-                    _rollback(db)
+                    tables.rollback(db)
                     raise
             self.indexed += len(chunk)
         with self._lock:
@@ -424,8 +327,7 @@ class SearchIndex:
     def search(
         self, query_terms: Sequence[str], limit: int, last_at: Callable[[str], datetime | None]
     ) -> list[SearchHit] | None:
-        """Customers first (by their conversation's latest message, `last_at`), then messages,
-        newest first; None when it cannot answer (the store scans instead)."""
+        """search_tables.find's answer; None when the index cannot answer (the store scans)."""
         self.commit()  # what the writer took is found
         with self._read_lock:
             if not self.usable:
@@ -433,50 +335,8 @@ class SearchIndex:
             try:
                 if self._reader is None:
                     self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-                db = self._reader
-                people = db.execute(
-                    "SELECT c.id, c.cid, c.name, c.phone, c.username FROM customer_words w "
-                    "JOIN conversations c ON c.id = w.rowid WHERE customer_words MATCH ? LIMIT ?",
-                    (" ".join(map(_prefix, query_terms)), CUSTOMER_CAP),
-                ).fetchall()
-                said = db.execute(
-                    "SELECT m.id, c.cid, m.mid, m.text FROM (SELECT rowid FROM message_words "
-                    "WHERE message_words MATCH ? ORDER BY rowid DESC LIMIT ?) w "
-                    "JOIN messages m ON m.id = w.rowid JOIN conversations c ON c.id = m.conv ORDER BY m.id DESC",
-                    (self._match(db, query_terms), limit),
-                ).fetchall()
+                return tables.find(self._reader, query_terms, limit, last_at)
             except sqlite3.Error as exc:
                 self._fail("cannot be read", exc)
                 self._close_reader_locked()
                 return None
-        oldest = datetime.min.replace(tzinfo=timezone.utc)
-        found = sorted(((last_at(row[1]), row) for row in people), key=lambda p: p[0] or oldest, reverse=True)
-        hits = []
-        for at, (_, cid, *fields) in found[:limit]:
-            cut = search.snippet(search.customer_text(_customer(fields)), query_terms)
-            hits.append(SearchHit(cid, None, at, cut.text, cut.marks))
-        for row_id, cid, mid, text in said[: limit - len(hits)]:
-            cut = search.snippet(text, query_terms)
-            hits.append(SearchHit(cid, mid, _timestamp(row_id), cut.text, cut.marks))
-        return hits
-
-    @staticmethod
-    def _match(db: sqlite3.Connection, query_terms: Sequence[str]) -> str:
-        """The FTS5 query for messages. A prefix query ("refund"*) makes FTS5 gather every match
-        before it can give the newest (5 ms at 10k conversations, ~50 at 100k), while words
-        OR-ed are walked newest first and stop at the limit (0.1-0.5 ms): so a term becomes the
-        words it starts (`message_terms`, kept on the write path) when there are at most EXPAND
-        of them; two letters are looked up in FTS5's own index of two-letter prefixes."""
-        parts = []
-        for term in query_terms:
-            if len(term) <= 2:
-                parts.append(_prefix(term))
-                continue
-            found = [row[0] for row in db.execute(
-                "SELECT term FROM message_terms WHERE term >= ? AND term < ? LIMIT ?", (term, term + "\U0010ffff", EXPAND + 1)
-            )]
-            if len(found) > EXPAND:
-                parts.append(_prefix(term))
-            else:
-                parts.append("(" + " OR ".join(f'"{w}"' for w in found or [term]) + ")")
-        return " AND ".join(parts)
