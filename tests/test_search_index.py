@@ -13,6 +13,7 @@ from desk.store.contract import Store
 from desk.store.tiny import TinyStore
 from desk.store.tiny.search_index import SearchIndex
 from tests.store_contract.builders import BOB, NOW, inbound, outgoing
+from tests.test_store_faults import crash
 
 QUERIES = ["καλημερα", "ΚΑΛΗΜΕΡΑ", "નમસ્તે", "مرحبا", "refund", "ref ord", "bob", "alice", "1234567", "a", "zz", '"or']
 
@@ -90,13 +91,6 @@ def test_a_rebuild_is_told_as_a_fault_until_it_is_done(data_dir: Path, written: 
     assert any(r.getMessage().startswith("resolved: The search index") for r in caplog.records)
 
 
-def _stop_without_close(store: TinyStore) -> None:
-    """What a kill leaves: the files as they are (no flush, the journal not emptied)."""
-    store._search.close()
-    store._journal.close()
-    store._lock.release()
-
-
 def test_an_index_behind_the_journal_catches_up_at_open(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = opened(data_dir)
     store.apply(inbound("wamid.1", 0, "first words"))
@@ -104,7 +98,7 @@ def test_an_index_behind_the_journal_catches_up_at_open(data_dir: Path, monkeypa
         patched.setattr(SearchIndex, "note", lambda self, journaled: None)  # the index lags
         store.apply(inbound("wamid.2", 1, "second words"))
         assert ids(store, "second") == []
-    _stop_without_close(store)
+    crash(store)  # what a kill leaves: no flush, the journal not emptied
     again = opened(data_dir)
     assert again.wait_search(0)  # caught up from the journal, no rebuild
     assert [m for _, m in ids(again, "words")] == ["wamid.2", "wamid.1"]
