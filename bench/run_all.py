@@ -17,7 +17,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("seed.py", "store_write.py", "startup.py", "cursor.py", "live_update.py", "receiver.py", "ingest.py")
+SCRIPTS = ("seed.py", "store_write.py", "startup.py", "cursor.py", "live_update.py", "receiver.py", "ingest.py", "search.py")
 
 
 def machine() -> str:

@@ -4,7 +4,8 @@ A seeded store holds N conversations of 20 messages each, written in bulk with t
 helpers (desk.store.tiny.files.shard_path, desk.store.tiny.shard.meta_to_doc, desk.codec.message_to_doc, desk.summary.summarize,
 desk.codec.conversation_to_row): one TinyDB file per conversation, exactly what `Shard.commit()`
 writes, but without the per-file fsync. The index is written by the store itself
-(`TinyStore.flush()`). Seeded stores are cached under /tmp/wadesk-bench/<size>/.
+(`TinyStore.flush()`), and so is the search index (`TinyStore.reindex()`). Seeded stores are
+cached under /tmp/wadesk-bench/<size>/.
 
 Mix of conversations (deterministic, seed 7): 10 % waiting on us (last message from the customer,
 some unread), 30 % answered and open, 60 % resolved; first message spread over the 90 days before
@@ -41,7 +42,7 @@ from desk.summary import ConversationMeta, summarize  # noqa: E402
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 """The benches' frozen clock (the tests' NOW)."""
 CACHE = Path(os.environ.get("WADESK_BENCH_DIR", "/tmp/wadesk-bench"))
-SEED_VERSION = "1"
+SEED_VERSION = "2"  # 2: with the search index (search.sqlite)
 MESSAGES = 20
 NUMBERS = ("100000000000001", "100000000000002")  # the default mock's business numbers
 COUNTRIES = (("30", "GR", 10), ("49", "DE", 11), ("1", "US", 10), ("34", "ES", 9), ("44", "GB", 10))
@@ -122,6 +123,7 @@ def _write_store(size: int, target: Path) -> None:
     store._index.rows = rows  # private: the bulk equivalent of N x _refresh()
     store._index.all_built = False
     store.flush()
+    store.reindex()  # the search index, as a store that wrote every message itself has it
     store.close()
 
 

@@ -12,10 +12,10 @@ follow by latest activity. The caller picks the policy for each conversation's b
 from __future__ import annotations
 
 import enum
-import unicodedata
 from datetime import datetime, timedelta, timezone
 
 from desk.models import Conversation, ConversationStatus
+from desk.search import fold  # the one home of folding text for comparison (search's too)
 from desk.sla import SlaKind, SlaPolicy, SlaState, sla_state
 from desk.window import CLOSING_SOON, window
 
@@ -108,12 +108,6 @@ def matches(
     if filter is Filter.CLOSING:
         return win.open and win.closing_soon
     return not win.open
-
-
-def fold(text: str) -> str:
-    """`text` for comparison: accents dropped, case folded ("Γιώργος" -> "γιωργοσ", "José" -> "jose")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 _PHONE_CHARS = frozenset("0123456789 +-().")

@@ -180,3 +180,15 @@ def test_inbox_alerted(snap_compare, app, clock, size):
         await ready(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search_results(snap_compare, app, size):
+    """ctrl+f from the inbox with a word typed: the messages found, newest first, marked."""
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("slash", *"order", "ctrl+f")
+        await ready(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

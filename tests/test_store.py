@@ -276,9 +276,10 @@ def test_restart_without_close_replays_the_journal(data_dir: Path):
     store.apply(inbound("wamid.1", 0))
     store.apply(inbound("wamid.2", 1))
     expected = store.conversations()
-    # Simulate a crash: drop the store without close() (no index flush), release only the lock.
+    # Simulate a crash: drop the store without close() (no index flush), release only the locks.
     store._journal.close()
     store._lock.release()
+    store._search._db.close()  # (the search index's SQLite lock goes with the process too)
     assert len(Journal(data_dir / "journal.jsonl").read()[0]) == 2
     again = TinyStore(data_dir)
     again.open()

@@ -47,9 +47,12 @@ def opened(data_dir: Path) -> TinyStore:
 
 
 def crash(store: TinyStore) -> None:
-    """Drop the store as a kill would: no flush, only the OS lock goes."""
+    """Drop the store as a kill would: no flush, only the OS locks go (the search index's SQLite
+    lock too, and what it had not committed)."""
     store._journal.close()
     store._lock.release()
+    if store._search._db is not None:
+        store._search._db.close()
 
 
 @pytest.fixture

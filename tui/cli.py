@@ -65,6 +65,14 @@ def parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--repair", action="store_true", help="rebuild what can be rebuilt (damaged files are kept aside)")
     commands.add_parser(
+        "reindex",
+        parents=[after],
+        help="rebuild the search index from the conversations",
+        description="Rebuild the search index (search.sqlite, a cache beside the store) from the conversations. "
+        "The desk does it by itself when the index is missing or damaged. Run it while no desk or serve has the "
+        "directory open.",
+    )
+    commands.add_parser(
         "emulator",
         help="run a local WhatsApp Cloud API emulator (see `wadesk emulator --help`)",
         add_help=False,
@@ -160,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui.check import main as check_main
 
             return check_main(data_dir, repair=args.repair)
+        if args.command == "reindex":
+            from tui.reindex import main as reindex_main
+
+            return reindex_main(data_dir)
         return _run(args, config, data_dir)
     finally:
         if handler is not None:

@@ -24,6 +24,7 @@ def binding_ids() -> dict[str, str]:
     from tui.screens.media import MediaScreen
     from tui.screens.queue_menu import LabelsScreen, QueueMenu
     from tui.screens.quick_reply_save import SaveQuickReply
+    from tui.screens.search import SearchScreen
     from tui.screens.template_picker import TemplatePicker
     from tui.widgets.composer import Composer
     from tui.widgets.customer_panel import CustomerPanel, CustomerScreen
@@ -33,7 +34,7 @@ def binding_ids() -> dict[str, str]:
     ids: dict[str, str] = {}
     for owner in (WadeskApp, InboxScreen, InboxList, ConversationScreen, Composer, TemplatePicker, MediaScreen,
                   AttachScreen, ConfirmScreen, HelpScreen, QueueMenu, LabelsScreen, FacetsScreen, QuickReplyMenu,
-                  SaveQuickReply, CustomerPanel, CustomerScreen, EditCustomerProfile):
+                  SaveQuickReply, CustomerPanel, CustomerScreen, EditCustomerProfile, SearchScreen):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.setdefault(binding.id, binding.tooltip or binding.description)

@@ -4,10 +4,11 @@ embedded TinyDB store, the default). A shared one for team mode joins as another
 
 from desk.store.contract import (
     ConversationUnavailable,
+    SearchHit,
     Store,
     StoreFault,
     StoreLocked,
     StoreUnavailable,
 )
 
-__all__ = ["ConversationUnavailable", "Store", "StoreFault", "StoreLocked", "StoreUnavailable"]
+__all__ = ["ConversationUnavailable", "SearchHit", "Store", "StoreFault", "StoreLocked", "StoreUnavailable"]

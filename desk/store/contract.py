@@ -13,9 +13,10 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
+from desk import search as find
 from desk.customer import CustomerProfile
 from desk.models import (
     Conversation,
@@ -29,6 +30,14 @@ from desk.models import (
 from desk.quick_replies import QuickReply
 from desk.store.audit import AuditEntry
 
+SEARCH_LIMIT = 200
+"""Hits `Store.search` returns unless told otherwise."""
+
+
+def _newest_first(hits: list[SearchHit]) -> list[SearchHit]:
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(hits, key=lambda h: h.timestamp or oldest, reverse=True)
+
 
 class StoreLocked(Exception):
     """Another process owns the data directory."""
@@ -41,7 +50,8 @@ class StoreFault:
 
     kind: str
     """"damaged" (a file that did not parse, moved aside and rebuilt), "unreadable", "unwritable"
-    (its events wait in the journal), "journal" (nothing can be made durable), "index"."""
+    (its events wait in the journal), "journal" (nothing can be made durable), "index",
+    "search" (the search index is being rebuilt, or cannot be written: no data is lost)."""
     conversation_id: str | None
     """None when the fault is the whole store's (the journal, the index)."""
     path: Path
@@ -75,6 +85,22 @@ class Change:
     business_number_id: str | None = None
     agent: str | None = None
     """Who acted; None for what WhatsApp, a customer or the store itself (a retry) did."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One thing `Store.search` found: a message, or the customer of a conversation (their name,
+    number or username)."""
+
+    conversation_id: str
+    message_id: str | None
+    """None: the hit is the customer, not one of the messages."""
+    timestamp: datetime | None
+    """The message's; for a customer, the conversation's last message's."""
+    snippet: str
+    """The context of the match, one line of the text as written (customer text: hostile)."""
+    marks: tuple[tuple[int, int], ...] = ()
+    """Where in `snippet` the query's words matched: (start, end) pairs."""
 
 
 class ConversationUnavailable(Exception):
@@ -157,6 +183,33 @@ class Store(ABC):
         file, a damaged file a reader found, the index); returns the conversations whose fault
         this cleared. The event pump calls it every few seconds."""
         return set()
+
+    # --- searching -------------------------------------------------------------------------------
+    def search(self, query: str, *, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+        """Every message (its text, caption, file name; notes too) and every customer (name,
+        number, username) that the query's words find (desk.search: each word starts a word of
+        it, case and diacritics folded), at most `limit`: customers first, most recent first, then
+        messages, newest first. Never raises for what the query holds (quotes, NUL, any length).
+
+        This one reads every conversation (seconds at 10k); a store answers from an index of its
+        own, kept on its write path: it finds what was written before the call returned, after a
+        restart and a kill too, and after its index was lost or damaged (rebuilt from the data)."""
+        query_terms = find.terms(query)
+        if not query_terms or limit <= 0:
+            return []
+        people: list[SearchHit] = []
+        found: list[SearchHit] = []
+        for conversation in self.conversations():
+            text = find.customer_text(conversation.customer)
+            if find.matches(find.customer_folded(conversation.customer), query_terms):
+                cut = find.snippet(text, query_terms)
+                people.append(SearchHit(conversation.id, None, conversation.last_message_at, cut.text, cut.marks))
+            for message in self.messages(conversation.id):
+                text = find.message_text(message)
+                if text and find.matches(find.fold(text), query_terms):
+                    cut = find.snippet(text, query_terms)
+                    found.append(SearchHit(conversation.id, message.id, message.timestamp, cut.text, cut.marks))
+        return (_newest_first(people) + _newest_first(found))[:limit]
 
     # --- writing (durable when the call returns) ------------------------------------------------
     @abstractmethod

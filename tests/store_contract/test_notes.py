@@ -65,3 +65,8 @@ def test_a_note_survives_a_kill(harness: StoreHarness) -> None:
     store = harness.kill_and_reopen(_noted)
     assert [m.text for m in store.messages(cid()) if m.type == "note"] == ["kept"]
     assert store.queued() == []
+
+
+def test_a_note_is_searchable(alice: Store) -> None:
+    note = alice.add_note(cid(), "promised a refund by Friday", agent="Ana")
+    assert [(h.conversation_id, h.message_id) for h in alice.search("refund")] == [(cid(), note.id)]

@@ -68,9 +68,11 @@ class ConversationScreen(DeskScreen[None]):
         Binding("k,up", "scroll(-1)", "Scroll up", id="conversation.scroll-up", show=False),
     ]
 
-    def __init__(self, conversation_id: str) -> None:
+    def __init__(self, conversation_id: str, *, at_message: str | None = None) -> None:
+        """`at_message`: a message to show first, highlighted (a search's hit)."""
         super().__init__()
         self.conversation_id = conversation_id
+        self.at_message = at_message
         self._draft_saved = ""
         self._draft_pending = ""
         self._draft_saving = False
@@ -84,7 +86,7 @@ class ConversationScreen(DeskScreen[None]):
         yield Static(id="conversation-header")
         yield SlaPanel(id="sla-panel")
         with Horizontal(id="conversation-body"):
-            yield Transcript(id="transcript")
+            yield Transcript(id="transcript", found=self.at_message)
             yield customer_panel.CustomerPanel(self.conversation_id, id="customer-panel")
         yield Static(id="window-banner", classes="hidden")
         yield QuickReplyMenu(self.conversation_id)

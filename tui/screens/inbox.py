@@ -18,7 +18,7 @@ from desk.clock import real_seconds, tick_seconds
 from desk.config import agent_key
 from desk.inbox import InboxModel, InboxRow
 from desk.text import display_name
-from desk.urgency import Filter, fold
+from desk.urgency import Filter
 from desk.views import Facets, Owner, SavedView
 from tui.header import inbox_bar
 from tui.messages import AlertsTold, ConversationsChanged
@@ -34,6 +34,8 @@ TIMED_FILTERS = (Filter.BREACHED, Filter.CLOSING, Filter.CLOSED)
 REFILTER_EVERY = 30.0
 """Seconds of the clock's time between re-evaluations of a timed filter, but at most one a real
 second whatever the speed: one costs ~0.1 s at 100k conversations."""
+INDEXED_HITS = 2000
+"""Messages the search box asks the store for, to keep their conversations in the inbox."""
 OWNER_WORDS = {Owner.ALL: "everyone's", Owner.MINE: "mine", Owner.UNASSIGNED: "unassigned"}
 FILTER_WORDS = {
     Filter.ALL: "all",
@@ -49,6 +51,7 @@ class InboxScreen(DeskScreen[None]):
         Binding("enter", "open", "Open", tooltip="Open the conversation under the cursor.", id="inbox.open", show=True),
         Binding("slash", "search", "Search", tooltip="Search names, numbers and message text.", id="inbox.search"),
         Binding("escape", "clear", "Clear", tooltip="Clear the search and the filters.", id="inbox.clear", show=False),
+        Binding("ctrl+f", "find_messages", "Find", tooltip="List the messages the search box's words find.", id="inbox.find-messages"),
         Binding("1", "filter('all')", "All", tooltip="Show all conversations.", id="inbox.all", show=False),
         Binding("2", "filter('waiting')", "Waiting", tooltip="Show conversations waiting on us.", id="inbox.waiting", show=False),
         Binding("3", "filter('breached')", "Breached", tooltip="Show conversations whose SLA is breached.", id="inbox.breached", show=False),
@@ -331,7 +334,8 @@ class InboxScreen(DeskScreen[None]):
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search(self, query: str) -> None:
         """Off the UI loop: names, numbers and previews first (~0.1 s at 100k once folded), then
-        the message text, which lives in the conversation files."""
+        the message text, from the store's search index (milliseconds; it read every
+        conversation's file before, 30 s at 100k)."""
         model, worker = self.model, get_current_worker()
         assert model is not None  # started only once the model is loaded
         if not query.strip():
@@ -341,16 +345,14 @@ class InboxScreen(DeskScreen[None]):
         self.app.call_from_thread(self._found, query, hits)
         if len(query.strip()) < 2:
             return
-        needle = fold(query.strip())
-        store = self.ctx.store
-        more = set()
-        for conv in model.conversations():
-            if worker.is_cancelled:
-                return
-            if conv.id not in hits and any(needle in fold(m.text) for m in store.messages(conv.id)):
-                more.add(conv.id)
-        if more:
+        more = {hit.conversation_id for hit in self.ctx.store.search(query, limit=INDEXED_HITS)} - hits
+        if more and not worker.is_cancelled:
             self.app.call_from_thread(self._found, query, hits | more)
+
+    def action_find_messages(self) -> None:
+        from tui.screens.search import SearchScreen
+
+        self.app.push_screen(SearchScreen(self.query_one("#inbox-search", Input).value))
 
     def _found(self, query: str, hits: frozenset[str] | None) -> None:
         if query == self.query_one("#inbox-search", Input).value and self.model is not None:
@@ -360,6 +362,7 @@ class InboxScreen(DeskScreen[None]):
     # --- command palette ---------------------------------------------------------------------------
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Inbox: search", "Search names, numbers and message text", self.action_search)
+        yield SystemCommand("Inbox: find messages", "List the messages a search finds", self.action_find_messages)
         for filter_, words in FILTER_WORDS.items():
             yield SystemCommand(f"Inbox: show {words}", f"Filter the inbox: {words}", lambda f=filter_: self.action_filter(f.value))
         for number in self.ctx.numbers():

@@ -25,8 +25,8 @@ from backends.base import Capability
 from backends.errors import error_sentence
 from desk.models import Conversation, Message, Template, TemplateChoice
 from desk.pricing import entry_point, template_cost
+from desk.search import fold
 from desk.text import display_name, safe
-from desk.urgency import fold
 from tui.labels import language_name, local_time
 from tui.messages import TemplatesSynced
 from tui.plain import plain

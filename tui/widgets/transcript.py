@@ -26,7 +26,18 @@ SENT_BY_ITSELF = {GREETING: "automatic greeting", AWAY: "automatic away message"
 
 
 class Transcript(VerticalScroll, can_focus=True):
-    COMPONENT_CLASSES = {"transcript--in", "transcript--out", "transcript--meta", "transcript--failed", "transcript--unknown"}
+    COMPONENT_CLASSES = {
+        "transcript--in", "transcript--out", "transcript--meta", "transcript--failed", "transcript--unknown",
+        "transcript--found",
+    }
+
+    def __init__(self, *, found: str | None = None, id: str | None = None) -> None:
+        """`found`: the id of a message to highlight and scroll to when first shown (a search's hit)."""
+        super().__init__(id=id)
+        self.found = found
+        self._found_at: int | None = None
+        """Where in the text the found message starts, once rendered."""
+        self._scrolled_to_found = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="transcript-body")
@@ -48,8 +59,18 @@ class Transcript(VerticalScroll, can_focus=True):
         if problem:
             text = Text.assemble((f"✖ {safe(problem)}\n\n", self._style("failed")), text)
         self.query_one("#transcript-body", Static).update(text)
-        if at_end:
+        if self._found_at is not None and not self._scrolled_to_found:
+            self._scrolled_to_found = True
+            self.call_after_refresh(self._scroll_to_found, text)
+        elif at_end:
             self.call_after_refresh(self.scroll_end, animate=False)
+
+    def _scroll_to_found(self, text: Text) -> None:
+        """The found message's first line at the top, unless the transcript ends first."""
+        assert self._found_at is not None  # set by render_messages before this is scheduled
+        width = self.scrollable_content_region.width or self.size.width
+        lines = len(text[: self._found_at].wrap(self.app.console, max(width, 1))) - 1 if self._found_at else 0
+        self.scroll_to(y=max(lines, 0), animate=False)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"transcript--{name}", partial=True)
@@ -68,9 +89,11 @@ class Transcript(VerticalScroll, can_focus=True):
         # Activity between messages, each before the first message after it (a reopening before
         # the customer's message that caused it).
         events = [e for e in log if e.action not in MESSAGE_ACTIONS and e.at is not None]
+        self._found_at = None
         for m in messages:
             while events and events[0].at is not None and events[0].at <= m.timestamp:
                 self._activity(text, events.pop(0), zone, now)
+            start = len(text)
             inbound = m.direction is Direction.INBOUND
             text.append(local_time(m.timestamp, zone, now) + "  ", self._style("meta"))
             if inbound:
@@ -113,6 +136,9 @@ class Transcript(VerticalScroll, can_focus=True):
                 if m.type == "template" and m.text:
                     for line in safe(m.text).split("\n"):
                         text.append(f"  │ {line}\n", self._style("meta"))
+            if m.id == self.found:
+                self._found_at = start
+                text.stylize(self._style("found"), start, len(text) - 1)
             text.append("\n")
         for entry in events:
             self._activity(text, entry, zone, now)

@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from desk import faults
+from desk import search as find
 from desk.clock import Clock, SystemClock
 from desk.customer import CustomerProfile, customer_profile
 from desk.models import (
@@ -49,12 +50,13 @@ from desk.quick_replies import QuickReply, quick_reply
 from desk.store import rules
 from desk.store.audit import AuditEntry, entry_from_doc
 from desk.store.changes import ChangeLog
-from desk.store.contract import Change, Store
+from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store
 from desk.store.tiny import records
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_path
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
+from desk.store.tiny.search_index import SearchIndex
 from desk.store.tiny.shard import Shard, Snapshot
 from desk.store.tiny.sidecars import Catalogues, CustomerProfiles, Drafts, QuickReplies, Tabs
 from desk.store.tiny.writing import Writing
@@ -96,6 +98,10 @@ class TinyStore(Writing, Store):
         self._shard_files = 0
         """Shard files on disk, kept in the index: a different count at open means the index
         missed some (an old copy, a lost journal)."""
+        self._search = SearchIndex(
+            self.data_dir / "search.sqlite", conversations=self.conversations, messages=self.messages,
+            tell=self._set_fault, clear=lambda: self._clear_fault("search", None),
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -108,6 +114,7 @@ class TinyStore(Writing, Store):
             self._open_locked()
         except BaseException:
             self._is_open = False
+            self._search.close()
             self._journal.close()
             self._lock.release()
             raise
@@ -142,11 +149,13 @@ class TinyStore(Writing, Store):
         self._journal.open(last_seq, len(docs))
         self._changes.start(last_seq)
         self._is_open = True
+        self._search.open(docs, self._journal.base, last_seq, bool(self._index.rows))
         if docs or untidy or self._index.dirty:
             self._flush_index()
         self._recover_sending()
 
     def close(self) -> None:
+        self._search.close()  # first: its rebuild thread reads the store
         with self._write_lock:
             if not self._is_open:
                 return
@@ -427,3 +436,28 @@ class TinyStore(Writing, Store):
         with self._write_lock:
             self._check_open()
             self._flush_index()
+
+    # --- searching -------------------------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = SEARCH_LIMIT) -> list[SearchHit]:
+        """From the search index (search_index.py); while it cannot answer, by the contract's scan."""
+        query_terms = find.terms(query)
+        if not query_terms or limit <= 0:
+            return []
+        hits = self._search.search(query_terms, limit, self._last_message_at)
+        return hits if hits is not None else super().search(query, limit=limit)
+
+    def _last_message_at(self, conversation_id: str) -> datetime | None:
+        conversation = self._index.get(conversation_id)
+        return conversation.last_message_at if conversation is not None else None
+
+    def reindex(self) -> int:
+        """Rebuild the search index from the conversations, now (`wadesk reindex`); returns how
+        many it indexed. Writes wait meanwhile."""
+        with self._write_lock:
+            self._check_open()
+            return self._search.rebuild_now(self._journal.seq)
+
+    def wait_search(self, timeout: float | None = None) -> bool:
+        """Wait for the search index's rebuild under way, if any; False on a timeout."""
+        return self._search.wait(timeout)

@@ -24,6 +24,7 @@ from desk.store.contract import ChangeKind, ConversationUnavailable, StoreUnavai
 from desk.store.tiny import interpreter, records
 from desk.store.tiny.records import Record
 from desk.store.tiny.recovery import Recovery
+from desk.store.tiny.search_index import SearchIndex
 from desk.store.tiny.shard import Shard
 from desk.store.tiny.sidecars import Catalogues
 from desk.summary import summarize, summary_after
@@ -48,6 +49,7 @@ class Writing(Recovery):
     # The store's state this half uses besides the recovery's (set by TinyStore.__init__).
     _known_dirs: set[str]
     _catalogues: Catalogues | None
+    _search: SearchIndex
 
     def apply_each(self, events: Sequence[Event], *, agent: str | None = None) -> list[str | None]:
         return [cid for cid, _ in self._mutate_all([records.from_event(e, agent) for e in events], agent)]
@@ -154,6 +156,7 @@ class Writing(Recovery):
             raise StoreUnavailable(fault) from exc
         if self._faults:
             self._clear_fault("journal", None)
+        self._search.note(zip(seqs, batch))  # a cache: it lags at worst, never fails the write
         return seqs
 
     # --- shards ----------------------------------------------------------------------------------------
@@ -266,4 +269,5 @@ class Writing(Recovery):
         held = [seq for entries in self._held.values() for seq, _ in entries]
         self._index.write(min(held) - 1 if held else self._journal.seq, self._shard_files)
         if not self._held:
+            self._search.commit()  # before the journal that could redo it is gone
             self._journal.reset()
