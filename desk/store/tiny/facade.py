@@ -12,6 +12,8 @@ Layout (docs/storage.md has the why and the numbers):
       templates.json              TinyDB: each business number's template catalogue (sidecars)
       quick_replies.json          TinyDB: the quick replies saved from the desk (sidecars)
       customers.json              TinyDB: the agents' notes and attributes about customers (sidecars)
+      tabs.json                   TinyDB: the conversations each agent keeps open (sidecars)
+      search.sqlite               SQLite FTS5: the search index, a cache of the shards (search_index)
 
 A mutation is a journal record (records): decided against the conversation's shard in memory; if
 it changes nothing (a duplicate message, a status that would move backwards) nothing is written
@@ -19,16 +21,16 @@ and the call returns None. Otherwise the record is appended and fsync'd (the ack
 point), the in-memory index updated and the change announced; the shard file follows at the
 next shard flush (writing.py). On open the index is loaded and the journal records it does not cover are replayed
 (each is idempotent), then the index is flushed and the journal emptied. The write path is
-writing.py's; what goes wrong with one conversation's file, recovery.py's.
+writing.py's; what goes wrong with one conversation's file, recovery.py's; the agent's queue
+actions (status, owner, priority, labels, notes, the audit log), queue_actions.py's.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -38,17 +40,13 @@ from desk.clock import Clock, SystemClock
 from desk.customer import CustomerProfile, customer_profile
 from desk.models import (
     Conversation,
-    ConversationStatus,
     Direction,
     Event,
     Message,
     MessageStatus,
-    Priority,
     Template,
 )
 from desk.quick_replies import QuickReply, quick_reply
-from desk.store import rules
-from desk.store.audit import AuditEntry, entry_from_doc
 from desk.store.changes import ChangeLog
 from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store
 from desk.store.tiny import records
@@ -56,11 +54,11 @@ from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_path
 from desk.store.tiny.index import INDEX_VERSION, Index
 from desk.store.tiny.journal import Journal
+from desk.store.tiny.queue_actions import QueueActions
 from desk.store.tiny.search_index import SearchIndex
 from desk.store.tiny.shard import Shard, Snapshot
 from desk.store.tiny.sidecars import Catalogues, CustomerProfiles, Drafts, QuickReplies, Tabs
-from desk.store.tiny.writing import Writing
-from desk.summary import failure_key, summarize
+from desk.summary import failure_key
 
 __all__ = ["INDEX_VERSION", "StoreClosed", "TinyStore"]
 
@@ -71,7 +69,7 @@ class StoreClosed(RuntimeError):
     """The store is used before open() or after close()."""
 
 
-class TinyStore(Writing, Store):
+class TinyStore(QueueActions, Store):
     """The TinyDB store. Writes from one thread at a time; reads from any thread."""
 
     def __init__(self, data_dir: Path, *, clock: Clock | None = None, lock: DataDirLock | None = None) -> None:
@@ -301,73 +299,6 @@ class TinyStore(Writing, Store):
             if newest is None and failure is None:
                 return
             self._mutate(records.Read(conversation_id, newest, failure, agent), agent)
-
-    def _known(self, conversation_id: str) -> Shard:
-        """The conversation's shard for an agent's action (under the write lock); KeyError when
-        there is no such conversation."""
-        self._check_open()
-        shard = self._shard(conversation_id)
-        if shard.meta is None:
-            raise KeyError(conversation_id)
-        return shard
-
-    def set_status(
-        self,
-        conversation_id: str,
-        status: ConversationStatus,
-        *,
-        until: datetime | None = None,
-        agent: str | None = None,
-    ) -> None:
-        if until is not None and status is not ConversationStatus.SNOOZED:
-            raise ValueError("only a snoozed conversation has an until")
-        with self._write_lock:
-            shard = self._known(conversation_id)
-            meta = shard.meta
-            assert meta is not None
-            current = summarize(meta, shard.transcript)
-            if current.status is status and current.snoozed_until == until:
-                return
-            at = rules.status_at(self._clock.now(), shard.transcript)
-            resolved_at = at if status is ConversationStatus.RESOLVED else meta.resolved_at
-            # Reopening what was resolved begins a new episode: the resolution clock starts again.
-            opened_at = at if current.status is ConversationStatus.RESOLVED else current.opened_at
-            record = records.ConversationState(conversation_id, status, resolved_at, agent, at, until, opened_at)
-            self._mutate(record, agent)
-
-    def assign(self, conversation_id: str, assignee: str | None, *, agent: str | None = None) -> None:
-        with self._write_lock:
-            self._known(conversation_id)
-            self._mutate(records.Assignment(conversation_id, assignee, agent, self._clock.now()), agent)
-
-    def set_priority(self, conversation_id: str, priority: Priority, *, agent: str | None = None) -> None:
-        with self._write_lock:
-            self._known(conversation_id)
-            self._mutate(records.Prioritised(conversation_id, priority, agent, self._clock.now()), agent)
-
-    def set_labels(self, conversation_id: str, labels: Iterable[str], *, agent: str | None = None) -> None:
-        with self._write_lock:
-            self._known(conversation_id)
-            record = records.Labelled(conversation_id, rules.labels(labels), agent, self._clock.now())
-            self._mutate(record, agent)
-
-    def add_note(self, conversation_id: str, text: str, *, agent: str | None = None) -> Message:
-        if not text.strip():
-            raise ValueError("a note needs text")
-        with self._write_lock:
-            shard = self._known(conversation_id)
-            at = rules.status_at(self._clock.now(), shard.transcript)
-            note = Message(
-                f"note-{uuid.uuid4().hex}", conversation_id, Direction.OUTBOUND, "note", at, MessageStatus.NOTE,
-                text=text, agent=agent,
-            )
-            recorded = self._mutate(records.Outgoing(conversation_id, note, agent), agent)[1]
-            assert isinstance(recorded, Message)
-            return recorded
-
-    def audit(self, conversation_id: str) -> list[AuditEntry]:
-        with self._write_lock:
-            return [entry_from_doc(doc) for doc in self._known(conversation_id).audit()]
 
     # --- drafts and templates ------------------------------------------------------------------------
 
