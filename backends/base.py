@@ -29,6 +29,8 @@ class Capability(enum.Flag):
     WEBHOOKS = enum.auto()
     """Receives webhooks (a listening address; `drain()` applies what was acknowledged on stop):
     what `wadesk serve` runs."""
+    REACTIONS = enum.auto()
+    """Sends an emoji reaction to a customer's message (`send_reaction`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,11 @@ class Backend(ABC):
         """Send a local file (SEND_FILES): an image as an image, anything else as a document.
         Free-form, so the 24-hour window applies as for text."""
         raise NotImplementedError(f"the {self.name} backend cannot send files")
+
+    async def send_reaction(self, business_number_id: str, customer: Customer, message_id: str, emoji: str) -> Sent:
+        """React to the customer's message `message_id` (REACTIONS) with `emoji`; "" removes our
+        reaction. Free-form, so the 24-hour window applies as for text."""
+        raise NotImplementedError(f"the {self.name} backend cannot send reactions")
 
     async def templates(self, business_number_id: str) -> list[Template]:
         """The business number's template catalogue, every status included."""

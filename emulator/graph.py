@@ -148,9 +148,13 @@ class Graph:
                 raise Refused(100, f"Invalid parameter {kind}.id: no media with id {media_id}.")
             text = part.get("caption") or f"[{kind}]"
         elif kind == "reaction":
-            if not part.get("message_id"):
+            # The mock's rules for reactions: the window, and only `sent` afterwards (as Meta does).
+            message_id, emoji = part.get("message_id"), part.get("emoji", "")
+            if not isinstance(message_id, str) or not message_id:
                 raise Refused(131008, "The parameter reaction.message_id is required.")
-            text = "[reaction]"
+            if not isinstance(emoji, str):
+                raise Refused(100, "The parameter reaction.emoji must be a string.")
+            return self.emu.simulation.send_reaction(number_id, person.id, message_id, emoji, now)
         else:
             text = f"[{kind}]"
         return self.emu.simulation.send_text(number_id, person.id, text, now, reply_to)

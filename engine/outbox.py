@@ -40,11 +40,19 @@ class Outbox:
     def agent(self) -> str:
         return self.writer.agent
 
-    async def queue_text(self, conversation: Conversation, text: str, replaces: str | None = None) -> Message:
+    async def queue_text(
+        self, conversation: Conversation, text: str, replaces: str | None = None, reply_to: str | None = None
+    ) -> Message:
         """Record free text for sending; durable when this returns (the composer may then clear).
-        `replaces`: the failed or unknown message the agent edited into this one."""
-        message = replace(self._new(conversation, "text", text), replaces=replaces)
+        `replaces`: the failed or unknown message the agent edited into this one. `reply_to`:
+        WhatsApp's id of the message it quotes (desk.quoting.whatsapp_id)."""
+        message = replace(self._new(conversation, "text", text), replaces=replaces, reply_to=reply_to)
         return await self._record(message)
+
+    async def queue_reaction(self, conversation: Conversation, message_id: str, emoji: str) -> Message:
+        """Record our reaction (`emoji`; "" removes ours) to the customer's message `message_id`
+        (its WhatsApp id), durably before it is sent, like any send: a failed one shows failed."""
+        return await self._record(replace(self._new(conversation, "reaction", emoji), reaction_to=message_id))
 
     async def queue_template(self, conversation: Conversation, choice: TemplateChoice) -> Message:
         template = choice.template
@@ -75,8 +83,14 @@ class Outbox:
                 sent = await self.backend.send_file(
                     conversation.business_number_id, conversation.customer, Path(message.media.path), message.text
                 )
+            elif message.type == "reaction":
+                sent = await self.backend.send_reaction(
+                    conversation.business_number_id, conversation.customer, message.reaction_to or "", message.text
+                )
             else:
-                sent = await self.backend.send_text(conversation.business_number_id, conversation.customer, message.text)
+                sent = await self.backend.send_text(
+                    conversation.business_number_id, conversation.customer, message.text, message.reply_to
+                )
         except WhatsAppError as exc:
             return await self._set(message, MessageStatus.FAILED, error_code=exc.code, error_text=failure_text(exc.code, exc.details))
         except OutcomeUnknown as exc:

@@ -77,6 +77,17 @@ def test_reply_to_a_message_carries_the_context():
     assert built == wanted
 
 
+def test_a_reaction_is_the_send_reply_with_reaction_message_example():
+    built = payloads.reaction(PHONE, "wamid.HBgLM...", "😀")
+    assert built == example("Send Reply with Reaction Message", **{"{{Recipient-Phone-Number}}": PHONE})
+    # An empty emoji removes our reaction: the same shape, the emoji "".
+    removed = payloads.reaction(PHONE, WAMID, "")
+    same_shape(removed, built)
+    assert removed["reaction"] == {"message_id": WAMID, "emoji": ""}
+    with pytest.raises(ValueError):
+        payloads.reaction(PHONE, "", "👍")
+
+
 def test_a_customer_is_addressed_by_phone_or_by_bsuid():
     with_phone = Customer(id="16505551234", name="Ana", phone=PHONE)
     username_only = Customer(id=BSUID, name="Lena K.", phone=None, username="lena")

@@ -92,7 +92,7 @@ async def test_conversation_help_lists_the_desks_keys_first(app, desk):
         # The new-line key, which the footer has no room for, is in the empty composer itself.
         assert "ctrl+j" in str(screen.composer.placeholder)
         lines = [line.strip() for line in help_text(pilot.app).splitlines() if line.strip()]
-        desk_keys = ["Send the message.", "Back to the inbox", "Pick an approved template", "Send the latest failed",
+        desk_keys = ["Send the message.", "Back to the inbox", "Pick an approved template", "Send the failed or unknown message under the cursor",
                      "Resolve the conversation", "Send a file"]
         positions = [next(i for i, line in enumerate(lines) if what in line) for what in desk_keys]
         assert positions == sorted(positions)

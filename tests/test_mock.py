@@ -119,6 +119,7 @@ def test_the_backend_declares_its_name_capabilities_and_numbers(backend: MockBac
     assert backend.name == "mock"
     assert backend.capabilities == (
         Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC | Capability.SEND_FILES
+        | Capability.REACTIONS
     )
     assert [(n.id, n.department) for n in backend.business_numbers()] == [(SALES, "Sales"), (SUPPORT, "Support")]
 
@@ -318,6 +319,21 @@ async def test_free_text_inside_the_window_gets_sent_delivered_read(backend: Moc
                      [MessageStatus.SENT, MessageStatus.READ])
     times = [s.timestamp for s in statuses]
     assert times == sorted(times) and NOW < times[0] and times[-1] <= NOW + timedelta(seconds=90)
+
+
+async def test_a_reaction_is_free_form_and_gets_sent_only(backend: MockBackend, clock: FrozenClock) -> None:
+    """Meta: a reaction is followed by a `sent` status and never by delivered or read."""
+    number, customer_id = _open(backend)
+    customer = _customer(backend, customer_id)
+    sent = await backend.send_reaction(number, customer, "wamid.THEIRS", "👍")
+    statuses = [e for e in _drain(backend.simulation, clock, timedelta(minutes=3)) if isinstance(e, StatusChanged)]
+    assert [(s.wamid, s.status) for s in statuses] == [(sent.wamid, MessageStatus.SENT)]
+    closed_number, closed_customer = _closed(backend)
+    with pytest.raises(WindowClosedError):
+        await backend.send_reaction(closed_number, _customer(backend, closed_customer), "wamid.THEIRS", "👍")
+    with pytest.raises(WhatsAppError) as refused:
+        await backend.send_reaction(number, customer, "", "👍")
+    assert refused.value.code == 131008
 
 
 async def test_delivered_is_sometimes_skipped(backend: MockBackend, clock: FrozenClock) -> None:

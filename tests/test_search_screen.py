@@ -57,7 +57,7 @@ async def test_a_greek_word_is_found_and_enter_opens_the_conversation_at_it(app,
         assert isinstance(conversation, ConversationScreen) and conversation.conversation_id == target
         assert conversation.at_message == "wamid.greek"
         transcript = conversation.query_one(Transcript)
-        assert transcript._found_at is not None  # highlighted
+        assert transcript.cursor is not None and transcript.cursor.id == "wamid.greek" and transcript.marked  # highlighted
         assert transcript.scroll_y < transcript.max_scroll_y  # not at the end, where it opens otherwise
         assert "σπασμένο" in on_screen(pilot)
         await pilot.press("escape")

@@ -261,9 +261,17 @@ class WadeskApp(App[None]):
         self.engine.close()
 
     # --- sending (used by the conversation screen) ------------------------------------------------
-    async def send_text(self, conversation: Conversation, text: str, replaces: str | None = None) -> Message:
+    async def send_text(
+        self, conversation: Conversation, text: str, replaces: str | None = None, reply_to: str | None = None
+    ) -> Message:
         """Record the text durably, then send it in the background. Returns the queued message."""
-        message = await self.outbox.queue_text(conversation, text, replaces)
+        message = await self.outbox.queue_text(conversation, text, replaces, reply_to)
+        self._deliver(conversation, message, None)
+        return message
+
+    async def send_reaction(self, conversation: Conversation, message_id: str, emoji: str) -> Message:
+        """Record our reaction durably, then send it in the background."""
+        message = await self.outbox.queue_reaction(conversation, message_id, emoji)
         self._deliver(conversation, message, None)
         return message
 

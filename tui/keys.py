@@ -22,19 +22,23 @@ def binding_ids() -> dict[str, str]:
     from tui.screens.help import HelpScreen
     from tui.screens.inbox import InboxScreen
     from tui.screens.media import MediaScreen
+    from tui.screens.message_actions import MessageActions
     from tui.screens.queue_menu import LabelsScreen, QueueMenu
     from tui.screens.quick_reply_save import SaveQuickReply
+    from tui.screens.react import ReactionPicker
     from tui.screens.search import SearchScreen
     from tui.screens.template_picker import TemplatePicker
     from tui.widgets.composer import Composer
     from tui.widgets.customer_panel import CustomerPanel, CustomerScreen
     from tui.widgets.inbox_list import InboxList
     from tui.widgets.quick_replies import QuickReplyMenu
+    from tui.widgets.transcript import Transcript
 
     ids: dict[str, str] = {}
     for owner in (WadeskApp, InboxScreen, InboxList, ConversationScreen, Composer, TemplatePicker, MediaScreen,
                   AttachScreen, ConfirmScreen, HelpScreen, QueueMenu, LabelsScreen, FacetsScreen, QuickReplyMenu,
-                  SaveQuickReply, CustomerPanel, CustomerScreen, EditCustomerProfile, SearchScreen):
+                  SaveQuickReply, CustomerPanel, CustomerScreen, EditCustomerProfile, SearchScreen, MessageActions,
+                  Transcript, ReactionPicker):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.setdefault(binding.id, binding.tooltip or binding.description)

@@ -75,7 +75,7 @@ class CloudBackend(Backend):
     name = "cloud"
     capabilities = (
         Capability.TEMPLATES | Capability.MARK_READ | Capability.MEDIA_DOWNLOAD | Capability.TEMPLATE_SYNC
-        | Capability.SEND_FILES | Capability.WEBHOOKS
+        | Capability.SEND_FILES | Capability.WEBHOOKS | Capability.REACTIONS
     )
 
     def __init__(
@@ -256,6 +256,14 @@ class CloudBackend(Backend):
         payload = payloads.media(
             customer, kind, media_id, caption=caption or None, filename=path.name if kind == "document" else None
         )
+        await self._pacer.wait(business_number_id, customer.id)
+        return await self.graph.send_message(business_number_id, payload)
+
+    async def send_reaction(self, business_number_id: str, customer: Customer, message_id: str, emoji: str) -> Sent:
+        try:
+            payload = payloads.reaction(customer, message_id, emoji)
+        except ValueError as exc:  # refused before anything left: a failure, not an unknown
+            raise error_for(131009, str(exc)) from None
         await self._pacer.wait(business_number_id, customer.id)
         return await self.graph.send_message(business_number_id, payload)
 

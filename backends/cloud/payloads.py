@@ -114,6 +114,16 @@ def media(
     return payload
 
 
+def reaction(to: str | Customer, message_id: str, emoji: str) -> dict[str, Any]:
+    """An emoji on the customer's message `message_id` (Meta's "Send Reply with Reaction
+    Message"); an empty emoji removes our reaction."""
+    if not message_id:
+        raise ValueError("A reaction needs the id of the message it reacts to.")
+    payload = _envelope(to, "reaction", None)
+    payload["reaction"] = {"message_id": message_id, "emoji": emoji}
+    return payload
+
+
 def read(wamid: str, *, typing: bool = False) -> dict[str, Any]:
     """Mark an inbound message (and the ones before it) read; `typing` also shows "typing…" for up
     to 25 s, so ask for it only when a reply is coming. No recipient: the wamid names the chat."""

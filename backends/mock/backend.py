@@ -34,7 +34,9 @@ class MockBackend(Backend):
     """
 
     name = "mock"
-    capabilities = Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC | Capability.SEND_FILES
+    capabilities = (
+        Capability.TEMPLATES | Capability.MARK_READ | Capability.TEMPLATE_SYNC | Capability.SEND_FILES | Capability.REACTIONS
+    )
 
     def __init__(self, config: MockConfig, clock: Clock, state_path: Path | None = None) -> None:
         self._clock = clock
@@ -104,6 +106,11 @@ class MockBackend(Backend):
         self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None
     ) -> Sent:
         sent = self.simulation.send_text(business_number_id, customer.id, text, self._clock.now(), reply_to)
+        self._scheduled()
+        return sent
+
+    async def send_reaction(self, business_number_id: str, customer: Customer, message_id: str, emoji: str) -> Sent:
+        sent = self.simulation.send_reaction(business_number_id, customer.id, message_id, emoji, self._clock.now())
         self._scheduled()
         return sent
 

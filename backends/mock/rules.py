@@ -35,6 +35,14 @@ def check_text(text: str, last_inbound: datetime | None, now: datetime) -> None:
         raise error_for(131047, "More than 24 hours have passed since the recipient last replied.")
 
 
+def check_reaction(message_id: str, last_inbound: datetime | None, now: datetime) -> None:
+    """A reaction: no message id 131008; outside the 24-hour window 131047 (it is free-form)."""
+    if not message_id:
+        raise error_for(131008, "reaction.message_id is required")
+    if not window(last_inbound, now).open:
+        raise error_for(131047, "More than 24 hours have passed since the recipient last replied.")
+
+
 def check_template(catalogue: tuple[Template, ...], name: str, language: str, values: dict[str, str]) -> None:
     """A template send against the number's catalogue: unknown, unapproved or wrong language 132001;
     PAUSED 132015; DISABLED 132016; values that do not match the placeholders one for one (an empty

@@ -28,7 +28,7 @@ from backends.errors import describe
 from backends.mock.catalogue import catalogue, find
 from backends.mock.history import build_history
 from backends.mock.people import TOPICS, Person, make_people
-from backends.mock.rules import check_number, check_template, check_text
+from backends.mock.rules import check_number, check_reaction, check_template, check_text
 from backends.mock.threads import Threads, whole
 from desk.codec import pricing_from_doc, pricing_to_doc, ts_from_doc, ts_to_doc
 from desk.config import MockConfig
@@ -163,6 +163,14 @@ class Simulation:
         check_text(text, self.last_inbound(business_number_id, customer_id), now)
         return self._accept(business_number_id, customer_id, now, None)
 
+    def send_reaction(self, business_number_id: str, customer_id: str, message_id: str, emoji: str, now: datetime) -> Sent:
+        """Accept a reaction ("" removes ours) like WhatsApp: free-form, so the window applies; the
+        message it reacts to is not checked (WhatsApp tells of a bad one later, by webhook). Only
+        `sent` follows, as Meta says of reactions."""
+        check_number(business_number_id, self._catalogues)
+        check_reaction(message_id, self.last_inbound(business_number_id, customer_id), now)
+        return self._accept(business_number_id, customer_id, now, None, reaction=True)
+
     def send_template(
         self, business_number_id: str, customer_id: str, name: str, language: str, values: dict[str, str], now: datetime
     ) -> Sent:
@@ -252,13 +260,17 @@ class Simulation:
         if rate > 0:
             self._push(self._later(after, self._trickle_rng.expovariate(rate / 60.0)), _TRICKLE)
 
-    def _accept(self, business_number_id: str, customer_id: str, now: datetime, template: Template | None) -> Sent:
+    def _accept(
+        self, business_number_id: str, customer_id: str, now: datetime, template: Template | None, *, reaction: bool = False
+    ) -> Sent:
         """WhatsApp took the message (`template`, or free-form when None): give it a wamid and
         schedule what its recipient's phone does, the statuses priced as WhatsApp prices them
-        (desk.pricing): on `sent`, and on `delivered` or, when that is skipped, `read`."""
+        (desk.pricing): on `sent`, and on `delivered` or, when that is skipped, `read`. A `reaction`
+        gets `sent` only (Meta sends no delivered or read for reactions)."""
         wamid = self._threads.wamid(customer_id)
         thread = self._threads.open(business_number_id, customer_id)
-        thread.last_out = wamid
+        if not reaction:  # a customer's reaction or quote goes to a message of ours, not to an emoji
+            thread.last_out = wamid
         if template is None:
             cost = service_cost(thread.last_inbound, thread.entry, now)
         else:
@@ -276,6 +288,8 @@ class Simulation:
             thread.entry = thread.entry.replied(now)
             at = self._later(now, rng.uniform(0.5, 3))
             status(at, MessageStatus.SENT, priced=True)
+            if reaction:
+                return Sent(wamid, now)
             delivered = rng.random() >= DELIVERED_SKIPPED
             if delivered:
                 at = self._later(at, rng.uniform(2, 20))

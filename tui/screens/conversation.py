@@ -22,7 +22,7 @@ from backends.errors import error_sentence
 from desk.clock import tick_seconds
 from desk.config import agent_key
 from desk.contacts import handle
-from desk.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
+from desk.models import ConversationStatus, Direction, Message, MessageStatus, TemplateChoice, awaiting_retry
 from desk.sla import sla_state
 from desk.store.contract import ConversationUnavailable
 from desk.summary import one_line
@@ -34,33 +34,35 @@ from tui.labels import labels_text, language_name, local_time, owner_words, queu
 from tui.messages import ConversationsChanged
 from tui.queue import carry_out
 from tui.screens.attach import AttachScreen
-from tui.screens.base import DeskScreen, reports_failure
+from tui.screens.base import reports_failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.media import MediaScreen
+from tui.screens.message_actions import MessageActions
 from tui.screens.queue_menu import QueueChoice, QueueMenu
 from tui.screens.quick_reply_save import quick_reply_commands
 from tui.widgets import customer_panel
 from tui.widgets.composer import Composer
 from tui.widgets.quick_replies import QuickReplyMenu
+from tui.widgets.reply_quote import ReplyQuote
 from tui.widgets.sla_panel import SlaPanel
 from tui.widgets.tab_bar import TabBar
 from tui.widgets.transcript import Transcript
 
 
-class ConversationScreen(DeskScreen[None]):
+class ConversationScreen(MessageActions):
     HORIZONTAL_BREAKPOINTS = customer_panel.BREAKPOINTS
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the inbox; the draft is kept.", id="conversation.back"),
         Binding("ctrl+t", "templates", "Template", tooltip="Pick an approved template to send.", id="conversation.template"),
         Binding("t", "templates", "Template", tooltip="Pick an approved template (when not typing).", id="conversation.template-key", show=False),
-        Binding("ctrl+r", "retry", "Retry", tooltip="Send the latest failed or unknown message again.", id="conversation.retry"),
+        Binding("ctrl+r", "retry", "Retry", tooltip="Send the failed or unknown message under the cursor again, else the latest.", id="conversation.retry"),
         Binding("ctrl+o", "toggle_resolved", "Resolve", tooltip="Resolve the conversation, or reopen it.", id="conversation.resolve"),
         Binding("ctrl+s", "queue", "Status", tooltip="Status, snooze, priority and labels of the conversation.", id="conversation.queue", show=False),
         Binding("ctrl+b", "toggle_note", "Note", tooltip="Switch the composer between a reply and an internal note (never sent to the customer).", id="conversation.note", show=False),
         Binding("ctrl+l", "toggle_mine", "Take", tooltip="Take the conversation (it becomes mine), or give it back to nobody.", id="conversation.take", show=False),
-        Binding("ctrl+g", "edit_failed", "Edit", tooltip="Take the latest failed or unknown text back into the composer to edit and send again.", id="conversation.edit", show=False),
+        Binding("ctrl+g", "edit_failed", "Edit", tooltip="Take the failed or unknown text under the cursor (else the latest) back into the composer to edit and send again.", id="conversation.edit", show=False),
         Binding("ctrl+n", "attach", "Attach", tooltip="Send a file from this machine (an image or a document).", id="conversation.attach"),
-        Binding("ctrl+f", "media", "File", tooltip="Download the customer's latest file, then open or save it.", id="conversation.media"),
+        Binding("ctrl+f", "media", "File", tooltip="Download the customer's file under the cursor (else the latest), then open or save it.", id="conversation.media"),
         Binding("f1", "help", "Help", tooltip="Show every key of this screen.", id="conversation.help"),
         Binding("f4", "customer", "Customer", tooltip="Show or hide the customer: number, language, ad, other conversations, notes.", id="conversation.customer", show=False),
         Binding("question_mark", "help", "Help", tooltip="Show every key (when not typing).", id="conversation.help-key", show=False),
@@ -86,25 +88,16 @@ class ConversationScreen(DeskScreen[None]):
         yield Static(id="conversation-header")
         yield SlaPanel(id="sla-panel")
         with Horizontal(id="conversation-body"):
-            yield Transcript(id="transcript", found=self.at_message)
+            yield Transcript(id="transcript")
             yield customer_panel.CustomerPanel(self.conversation_id, id="customer-panel")
         yield Static(id="window-banner", classes="hidden")
         yield QuickReplyMenu(self.conversation_id)
+        yield ReplyQuote(id="reply-quote")
         yield Composer(id="composer")
         # No ctrl+p in this footer: at 80 columns it would push the desk's own keys off the edge
         # (help, f1, says that ctrl+p opens the command palette).
         yield TabBar(id="tab-bar")  # above the footer: the screen's first line stays its own
         yield Footer(compact=True, show_command_palette=False)
-
-    @property
-    def conversation(self) -> Conversation:
-        conv = self.ctx.store.conversation(self.conversation_id)
-        assert conv is not None, self.conversation_id
-        return conv
-
-    @property
-    def composer(self) -> Composer:
-        return self.query_one(Composer)
 
     def on_mount(self) -> None:
         store = self.ctx.store
@@ -112,6 +105,8 @@ class ConversationScreen(DeskScreen[None]):
         self._draft_saved = self._draft_pending = draft
         self.composer.load_text(draft)
         self.composer.move_cursor(self.composer.document.end)
+        if self.at_message is not None:
+            self.query_one(Transcript).open_at(self.at_message)
         self._refresh_all()
         self._tick()
         customer_panel.show_beside(self)
@@ -205,9 +200,10 @@ class ConversationScreen(DeskScreen[None]):
             return
         if not self._free_form_allowed():
             return  # refused before anything leaves; the text stays as the draft
-        await self.desk.send_text(self.conversation, text, replaces=self._editing)
+        await self.desk.send_text(self.conversation, text, replaces=self._editing, reply_to=self.reply_to)
         # The message is in the outbox, durably: only now may the composer let go of the text.
         self._editing = None
+        self.stop_quoting()
         self.composer.clear()
 
     def _free_form_allowed(self) -> bool:
@@ -251,8 +247,7 @@ class ConversationScreen(DeskScreen[None]):
             await self.desk.send_template(self.conversation, choice)
 
     def _latest_unsent(self) -> Message | None:
-        unsent = awaiting_retry(self.ctx.store.messages(self.conversation_id))
-        return unsent[-1] if unsent else None
+        return self.to_retry(awaiting_retry(self.ctx.store.messages(self.conversation_id)))
 
     def action_edit_failed(self) -> None:
         """The latest failed or unknown text back into the composer, to change and send again;
@@ -298,6 +293,7 @@ class ConversationScreen(DeskScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         needs = {
             "media": Capability.MEDIA_DOWNLOAD, "attach": Capability.SEND_FILES, "templates": Capability.TEMPLATES,
+            "react": Capability.REACTIONS,
         }.get(action)
         return needs is None or needs in self.ctx.backend.capabilities
 
@@ -315,11 +311,7 @@ class ConversationScreen(DeskScreen[None]):
 
     @work(group="media", exclusive=True, exit_on_error=False)
     async def _download(self) -> None:
-        message = next(
-            (m for m in reversed(self.ctx.store.messages(self.conversation_id))
-             if m.direction is Direction.INBOUND and m.media is not None and m.media.media_id),
-            None,
-        )
+        message = self.to_download(self.ctx.store.messages(self.conversation_id))
         # (A message found has a media id: the extra tests only tell the type checker so.)
         if message is None or message.media is None or not message.media.media_id:
             self.notify("The customer has sent no file in this conversation.", markup=False)
@@ -334,7 +326,8 @@ class ConversationScreen(DeskScreen[None]):
 
     # --- other actions -------------------------------------------------------------------------------
     def action_back(self) -> None:
-        self.app.pop_screen()
+        if not self.stop_quoting():  # escape first lets go of a quote, then leaves
+            self.app.pop_screen()
 
     def action_scroll(self, lines: int) -> None:
         self.query_one(Transcript).scroll_relative(y=lines, animate=False)
@@ -405,3 +398,4 @@ class ConversationScreen(DeskScreen[None]):
         yield SystemCommand("Conversation: the customer", "Number, language, ad, other conversations, notes and attributes", self.action_customer)
         yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)
         yield from quick_reply_commands(self, self.composer.text)
+        yield from self.message_commands()
