@@ -14,7 +14,9 @@ customer message after our reply starts a new next-response clock with crossings
 What had been crossed before the watch first saw a conversation (the state at start) is taken as
 known and not told: the inbox shows it, and a desk opened on a morning's backlog of breaches would
 otherwise ring hundreds of times. A conversation seen first later (a new customer, a webhook that
-arrives late) is told of whatever it has crossed.
+arrives late) is told of what it has crossed since LATE_NEWS before the start: a webhook a few
+hours late is news; history days old (the demo's, imported at first start; a long backlog) is
+the state the desk found.
 
 Cost: the crossings are computed when a conversation changes and kept in a heap by instant, so
 the timer's check pops only what is due (~O(1) when nothing is), not every conversation.
@@ -33,6 +35,9 @@ from desk.durations import short_duration
 from desk.models import Conversation, ConversationStatus
 from desk.sla import NEVER, SlaPolicy, due_at, due_soon_at, running_clocks
 from desk.window import WINDOW
+
+LATE_NEWS = timedelta(hours=6)
+"""How long before the start a crossing of a conversation first seen later is still told."""
 
 
 class AlertKind(str, enum.Enum):
@@ -151,12 +156,15 @@ class AlertWatch:
         """Per conversation, the crossings told that are still current: its row stands out."""
         self._heap: list[tuple[datetime, str]] = []
         """(instant, conversation): when to look at a conversation's crossings again."""
+        self._started: datetime | None = None
+        """When the watch loaded (`load`)."""
         self._scheduled: dict[str, set[datetime]] = {}
         """The instants in the heap per conversation: an update that moves nothing pushes nothing
         (a busy conversation changes with every message)."""
 
     def load(self, conversations: Iterable[Conversation], now: datetime) -> None:
         """Watch these conversations; what they had crossed by `now` is known, not told."""
+        self._started = now
         for conv in conversations:
             found = self._track(conv, now, past=False)
             if found:
@@ -173,6 +181,10 @@ class AlertWatch:
                 keys[conv.id] = kept
             else:
                 keys.pop(conv.id, None)
+        if self._started is not None:
+            old = {_key(c) for c in found if c.at < self._started - LATE_NEWS}
+            if old:
+                self._done.setdefault(conv.id, set()).update(old)
 
     def _track(self, conv: Conversation, now: datetime, *, past: bool) -> list[Crossing]:
         """Keep `conv`'s crossings and schedule a look at each instant (those already crossed

@@ -173,3 +173,11 @@ def test_whatever_the_check_times_each_crossing_after_start_is_told_exactly_once
 def _told_at(at: datetime, minutes: list[int]) -> datetime:
     """The first check at or after `at`."""
     return next(T0 + m * M for m in minutes if T0 + m * M >= at)
+
+
+def test_a_conversation_first_seen_later_with_days_old_history_is_not_told_what_it_crossed_then():
+    w = watch()
+    w.load([], T0)
+    w.update(waiting(T0 - 48 * H), T0)  # the demo's history at first start, a long backlog
+    assert kinds(w, T0) == []
+    assert w.alerted("b1~c1") is False
