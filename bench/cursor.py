@@ -13,7 +13,7 @@ import asyncio
 import gc
 import time
 
-from seed import Frames, GcPauses, arguments, make_context, median, p95, ratio_line, seeded, spread
+from seed import settled, Frames, GcPauses, arguments, make_context, median, p95, ratio_line, seeded, spread
 from textual import events
 
 from tui.app import WadeskApp
@@ -27,7 +27,7 @@ async def one_run(size: int, presses: int) -> dict[str, float]:
         frames = Frames(app)
         latencies: list[float] = []
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.workers.wait_for_complete()  # the inbox loads its rows in a worker
+            await settled(app)  # the inbox loads its rows in a worker
             await pilot.pause()
             inbox = app.screen.query_one(InboxList)
             assert len(inbox.rows) == size and app.focused is inbox

@@ -303,6 +303,19 @@ class GcPauses:
 # --- statistics and arguments -----------------------------------------------------------------------
 
 
+FOREVER = ("events", "changes")
+"""Worker groups that run as long as the app: the event pump and the store's change feed (the
+tests' conftest knows them too)."""
+
+
+async def settled(app) -> None:
+    """Wait until the app's finite workers are done (the inbox's load among them), not those that
+    never end: `app.workers.wait_for_complete()` waited on the change feed too, and never
+    returned once the app followed the store's changes."""
+    while busy := [w for w in app.workers if not w.is_finished and w.group not in FOREVER]:
+        await app.workers.wait_for_complete(busy)
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
