@@ -13,7 +13,7 @@ import asyncio
 import gc
 import time
 
-from seed import settled, Frames, GcPauses, arguments, make_context, median, p95, ratio_line, seeded, spread
+from seed import Frames, GcPauses, arguments, make_context, median, p95, ratio_line, seeded, settled, spread
 from textual import events
 
 from tui.app import WadeskApp

@@ -17,7 +17,21 @@ import random
 import time
 from datetime import timedelta
 
-from seed import settled, NOW, Frames, GcPauses, arguments, drop, fresh_copy, make_context, median, p95, ratio_line, seeded, spread
+from seed import (
+    NOW,
+    Frames,
+    GcPauses,
+    arguments,
+    drop,
+    fresh_copy,
+    make_context,
+    median,
+    p95,
+    ratio_line,
+    seeded,
+    settled,
+    spread,
+)
 
 from desk.models import Direction, Message, MessageReceived, MessageStatus
 from tui.app import WadeskApp

@@ -75,6 +75,15 @@ def index_unwritable(path: Path, exc: BaseException) -> StoreFault:
     return StoreFault("index", None, path, sentence)
 
 
+def sidecar_damaged(path: Path, aside: Path, exc: BaseException) -> StoreFault:
+    sentence = (
+        f"{flatten(path.name)} ({flatten(str(path))}) could not be read ({_reason(exc)}); it is kept as "
+        f"{flatten(aside.name)} and the desk goes on without what it held (drafts, tabs, quick "
+        "replies or notes about customers: whichever that file keeps)."
+    )
+    return StoreFault("damaged", None, path, sentence)
+
+
 def move_aside(path: Path) -> Path:
     """Rename a damaged file to `<name>.damaged-<n>` (the first free n), never deleting it."""
     n = 1

@@ -298,3 +298,22 @@ def test_a_data_directory_from_before_start_marks_opens_without_a_rebuild(data_d
     assert {c.id for c in store.conversations()} == {A, B}
     assert "rebuil" not in caplog.text and "did not match" not in caplog.text
     store.close()
+
+
+@pytest.mark.parametrize("name", ["drafts.json", "tabs.json", "quick_replies.json", "templates.json", "customers.json"])
+def test_a_damaged_sidecar_is_kept_aside_told_and_never_stops_the_store(tmp_path: Path, name: str) -> None:
+    data_dir = tmp_path / "data"
+    store = TinyStore(data_dir)
+    store.open()
+    store.save_tabs("ana", ["a~b"])
+    store.close()
+    (data_dir / name).write_bytes(b'{"not json')
+    store = TinyStore(data_dir)
+    store.open()  # opens all the same
+    store.customer_profile("15551234567")  # customers.json is read on first use
+    [fault] = [f for f in store.faults() if f.path.name == name]
+    assert "could not be read" in fault.sentence and f"{name}.damaged-1" in fault.sentence
+    assert (data_dir / f"{name}.damaged-1").read_bytes() == b'{"not json'  # kept, never deleted
+    store.save_tabs("ana", ["c~d"])  # and it writes again
+    assert store.tabs("ana") == ["c~d"]
+    store.close()

@@ -48,7 +48,7 @@ from desk.models import (
 )
 from desk.quick_replies import QuickReply, quick_reply
 from desk.store.changes import ChangeLog
-from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store
+from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store, StoreFault
 from desk.store.tiny import records
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_path
@@ -120,11 +120,11 @@ class TinyStore(QueueActions, Store):
     def _open_locked(self) -> None:
         self._conversations_dir.mkdir(exist_ok=True)
         self._known_dirs = {p.name for p in self._conversations_dir.iterdir() if p.is_dir()}
-        self._drafts = Drafts(self.data_dir / "drafts.json")
-        self._tabs = Tabs(self.data_dir / "tabs.json")
-        self._catalogues = Catalogues(self.data_dir / "templates.json")
-        self._quick_replies = QuickReplies(self.data_dir / "quick_replies.json")
-        self._customers = CustomerProfiles(self.data_dir / "customers.json")
+        self._drafts = Drafts(self.data_dir / "drafts.json", self._tell_sidecar)
+        self._tabs = Tabs(self.data_dir / "tabs.json", self._tell_sidecar)
+        self._catalogues = Catalogues(self.data_dir / "templates.json", self._tell_sidecar)
+        self._quick_replies = QuickReplies(self.data_dir / "quick_replies.json", self._tell_sidecar)
+        self._customers = CustomerProfiles(self.data_dir / "customers.json", self._tell_sidecar)
         index_seq, index_shards = self._index.load()
         if index_seq is None and not self._index.path.exists() and any(self._conversations_dir.iterdir()):
             log.warning("index %s is missing; rebuilding it from the shards", self._index.path)
@@ -151,6 +151,9 @@ class TinyStore(QueueActions, Store):
         if docs or untidy or self._index.dirty:
             self._flush_index()
         self._recover_sending()
+
+    def _tell_sidecar(self, fault: StoreFault) -> None:
+        self._set_fault(fault, None)
 
     def close(self) -> None:
         self._search.close()  # first: its rebuild thread reads the store

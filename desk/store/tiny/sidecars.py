@@ -15,21 +15,38 @@ from typing import Any, cast
 
 from tinydb import Query, TinyDB
 
+from desk import faults
 from desk.atomic_storage import AtomicOrjsonStorage
 from desk.codec import template_from_doc, template_to_doc, ts_from_doc, ts_to_doc
 from desk.customer import CustomerProfile
 from desk.models import Template
 from desk.quick_replies import QuickReply
+from desk.store.contract import StoreFault
 
 Catalogue = tuple[tuple[Template, ...], datetime | None]
 """A business number's templates and when they were last synced whole (None: never)."""
+
+
+Tell = Callable[[StoreFault], None]
 
 
 class _Table:
     """One TinyDB table over an atomic, buffered storage: a change is written whole, or not at all
     (then the file and the memory keep what they had)."""
 
-    def __init__(self, path: Path, table: str) -> None:
+    def __init__(self, path: Path, table: str, tell: Tell) -> None:
+        """`tell`: how the store hears that the file did not parse: it is then moved aside (never
+        deleted) and this starts empty, so that a damaged sidecar never stops the desk."""
+        self._open(path, table)
+        try:
+            self.all()
+        except (ValueError, TypeError, AttributeError) as exc:  # not JSON, or not TinyDB's shape
+            self._db.close()
+            aside = faults.move_aside(path)
+            self._open(path, table)
+            tell(faults.sidecar_damaged(path, aside, exc))
+
+    def _open(self, path: Path, table: str) -> None:
         self._db = TinyDB(path, storage=AtomicOrjsonStorage, buffered=True)
         self._table = self._db.table(table, cache_size=0)
         # TinyDB types its storage as the base class; it is an instance of the class passed above.
@@ -54,8 +71,8 @@ class _Table:
 
 
 class Drafts:
-    def __init__(self, path: Path) -> None:
-        self._file = _Table(path, "drafts")
+    def __init__(self, path: Path, tell: Tell) -> None:
+        self._file = _Table(path, "drafts", tell)
         self._drafts: dict[str, str] = {doc["conversation_id"]: doc["text"] for doc in self._file.all()}
 
     def get(self, conversation_id: str) -> str:
@@ -74,8 +91,8 @@ class Drafts:
 
 
 class Catalogues:
-    def __init__(self, path: Path) -> None:
-        self._file = _Table(path, "catalogues")
+    def __init__(self, path: Path, tell: Tell) -> None:
+        self._file = _Table(path, "catalogues", tell)
         self._catalogues: dict[str, Catalogue] = {
             doc["business_number_id"]: (
                 tuple(template_from_doc(t) for t in doc.get("templates", ())),
@@ -103,8 +120,8 @@ class Catalogues:
 class Tabs:
     """Each agent's open conversations (tabs.json), in their order."""
 
-    def __init__(self, path: Path) -> None:
-        self._file = _Table(path, "tabs")
+    def __init__(self, path: Path, tell: Tell) -> None:
+        self._file = _Table(path, "tabs", tell)
         self._tabs: dict[str, tuple[str, ...]] = {
             str(doc["agent"]): tuple(map(str, doc.get("conversations", ()))) for doc in self._file.all()
         }
@@ -120,8 +137,8 @@ class Tabs:
 
 
 class QuickReplies:
-    def __init__(self, path: Path) -> None:
-        self._file = _Table(path, "quick_replies")
+    def __init__(self, path: Path, tell: Tell) -> None:
+        self._file = _Table(path, "quick_replies", tell)
         self._replies: dict[str, QuickReply] = {
             doc["shortcut"]: QuickReply(doc["shortcut"], doc["text"]) for doc in self._file.all()
         }
@@ -150,8 +167,9 @@ class CustomerProfiles:
     four attributes (190 KB), 18 ms at 10,000 (2 MB). Read on first use, not at open: reading
     10,000 costs 0.17 s, which the desk's start should not wait for."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tell: Tell) -> None:
         self._path = path
+        self._tell = tell
         self._loaded: tuple[_Table, dict[str, CustomerProfile]] | None = None
         self._lock = threading.Lock()
         """The first reader (the UI's thread) and the writer's thread may load it at once."""
@@ -159,7 +177,7 @@ class CustomerProfiles:
     def _load(self) -> tuple[_Table, dict[str, CustomerProfile]]:
         with self._lock:
             if self._loaded is None:
-                table = _Table(self._path, "customers")
+                table = _Table(self._path, "customers", self._tell)
                 profiles = {
                     str(doc["customer_id"]): CustomerProfile(
                         str(doc.get("notes", "")),
