@@ -63,6 +63,15 @@ def older_customer_text(desk, target: str):
     return next(m for m in reversed(messages[:-1]) if m.direction is Direction.INBOUND and m.type == "text")
 
 
+
+def undeliverable(monkeypatch, backend, name: str) -> None:
+    """The backend's `name` refuses every send as WhatsApp does an unreachable number (131026)."""
+
+    async def refuse(*args, **kwargs):
+        raise WhatsAppError(131026, "undeliverable")
+
+    monkeypatch.setattr(backend, name, refuse)
+
 async def test_the_cursor_starts_on_the_newest_moves_with_keys_and_is_marked(app, desk):
     target = find_conversation(desk, open_with_a_customer_text_before_the_newest)
     async with app.run_test(size=SIZE) as pilot:
@@ -134,10 +143,7 @@ async def test_reply_to_our_message_quotes_its_wamid_and_escape_lets_go_first(ap
 async def test_a_message_not_yet_accepted_cannot_be_quoted(app, desk, monkeypatch):
     target = find_conversation(desk, open_with_a_customer_text_before_the_newest)
 
-    async def refuse(*args, **kwargs):
-        raise WhatsAppError(131026, "undeliverable")
-
-    monkeypatch.setattr(desk.backend, "send_text", refuse)
+    undeliverable(monkeypatch, desk.backend, "send_text")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_conversation(pilot, target)
         await pilot.press(*"lost", "enter")
@@ -209,10 +215,7 @@ async def test_a_reaction_to_our_message_or_with_the_window_closed_is_refused_in
 async def test_a_failed_reaction_stays_failed_and_retry_sends_it_again(app, desk, monkeypatch):
     target = find_conversation(desk, open_with_a_customer_text_before_the_newest)
 
-    async def refuse(*args, **kwargs):
-        raise WhatsAppError(131026, "undeliverable")
-
-    monkeypatch.setattr(desk.backend, "send_reaction", refuse)
+    undeliverable(monkeypatch, desk.backend, "send_reaction")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_conversation(pilot, target)
         liked = desk.store.messages(target)[-1]
@@ -233,10 +236,7 @@ async def test_a_failed_reaction_stays_failed_and_retry_sends_it_again(app, desk
 async def test_retry_takes_the_older_failed_message_under_the_cursor(app, desk, monkeypatch):
     target = find_conversation(desk, open_with_a_customer_text_before_the_newest)
 
-    async def refuse(*args, **kwargs):
-        raise WhatsAppError(131026, "undeliverable")
-
-    monkeypatch.setattr(desk.backend, "send_text", refuse)
+    undeliverable(monkeypatch, desk.backend, "send_text")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_conversation(pilot, target)
         await pilot.press(*"older", "enter")
