@@ -139,6 +139,27 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class HubConfig:
+    """Team mode (docs/team.md): `wadesk hub` serves, `backend = "hub"` and the CLI connect."""
+
+    listen: str = "127.0.0.1:8788"
+    """Where `wadesk hub` listens, host:port: the agents' API and the webhook path ([webhook]
+    path) on one address, so one reverse proxy fronts both."""
+    database_url_env: str = "WADESK_DATABASE_URL"
+    """The environment variable holding the PostgreSQL URL (it carries a password: never a file)."""
+    url: str = "http://127.0.0.1:8788"
+    """Where a desk (backend = "hub") and the CLI find the hub."""
+    token_env: str = "WADESK_HUB_TOKEN"
+    """The environment variable holding this agent's token (`wadesk hub add-agent` prints it once)."""
+    keep_events_hours: int = 72
+    """How long the event log is kept: a client away longer reads everything again (and says so)."""
+    client_queue: int = 1000
+    """Events held for one connected client; one that stops reading is dropped beyond it."""
+    ping_seconds: float = 15.0
+    """A comment on each event stream this often, so that proxies keep idle streams open."""
+
+
+@dataclass(frozen=True)
 class InboxConfig:
     closing_soon_minutes: int = 60
     """A window with less than this left is shown as closing soon."""
@@ -203,6 +224,7 @@ class Config:
     mock: MockConfig = field(default_factory=MockConfig)
     cloud: CloudConfig = field(default_factory=CloudConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    hub: HubConfig = field(default_factory=HubConfig)
     views: tuple[ViewConfig, ...] = ()
     keys: dict[str, str] = field(default_factory=dict)
     """Keys moved: a binding's id ("conversation.template") -> its new key or keys ("f9", or

@@ -17,6 +17,9 @@ from desk.store.tiny import TinyStore
 from engine.context import DeskContext
 from tui.app import WadeskApp
 
+pytest_plugins = ["tests.postgres_fixtures"]
+"""Team mode's real PostgreSQL (pg_server, pg_url)."""
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 """A Monday; every test and snapshot sees this moment unless it moves the clock."""
 
