@@ -1,4 +1,5 @@
-"""The schema, versioned in the package: `schema/NNNN_<what>.sql`, applied in order, each once,
+"""The schema, versioned in the package: `schema/NNNN_<what>.sql`, applied in order of their numbers, each once
+(numbers are unique, not necessarily contiguous),
 by `wadesk hub migrate` (and by the tests). Applying is idempotent: a second run finds every
 version recorded and does nothing. A database whose schema is newer than this code is refused:
 old code writing a newer schema's tables could break what the newer code relies on."""
@@ -36,13 +37,13 @@ def steps() -> list[Step]:
         if m:
             found.append(Step(int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort(key=lambda s: s.version)
-    if [s.version for s in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"schema steps are not numbered 1..n: {[s.name for s in found]}")
+    if len({s.version for s in found}) != len(found):
+        raise RuntimeError(f"two schema steps share a number: {[s.name for s in found]}")
     return found
 
 
 def code_version() -> int:
-    return len(steps())
+    return max((s.version for s in steps()), default=0)
 
 
 def database_version(conn: psycopg.Connection) -> int:
@@ -57,11 +58,12 @@ def database_version(conn: psycopg.Connection) -> int:
 def check(conn: psycopg.Connection) -> None:
     """Refuse a database this code cannot serve: never migrated, behind, or ahead."""
     have, want = database_version(conn), code_version()
+    done = {int(v) for (v,) in conn.execute("SELECT version FROM schema_version")} if have else set()
     if have > want:
         raise SchemaTooNew(
             f"The database's schema is version {have}, newer than this wadesk's ({want}): upgrade wadesk."
         )
-    if have < want:
+    if have < want or done != {s.version for s in steps()}:
         raise RuntimeError(f"The database's schema is version {have}, this wadesk needs {want}: run `wadesk hub migrate`.")
 
 
@@ -76,12 +78,13 @@ def migrate(conninfo: str) -> list[str]:
                 " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
             )
             have, all_steps = database_version(conn), steps()
-            if have > len(all_steps):
+            if have > code_version():
                 raise SchemaTooNew(
-                    f"The database's schema is version {have}, newer than this wadesk's ({len(all_steps)}): "
+                    f"The database's schema is version {have}, newer than this wadesk's ({code_version()}): "
                     "upgrade wadesk before migrating."
                 )
-            for step in all_steps[have:]:
+            done = {int(v) for (v,) in conn.execute("SELECT version FROM schema_version")}
+            for step in (s for s in all_steps if s.version not in done):
                 with conn.transaction():
                     conn.execute(step.sql.encode())
                     conn.execute("INSERT INTO schema_version (version, name) VALUES (%s, %s)", (step.version, step.name))
