@@ -1,0 +1,93 @@
+"""The agent API (hub.api, docs/team.md) on a Unix socket: how the CLI reaches a desk.
+
+A desk (the TUI, `wadesk serve`) that owns a data directory serves it on `<data_dir>/desk.sock`, so
+that `wadesk list|show|reply ...` acts through the process that holds the lock; the CLI with no desk
+running serves it on a socket of its own for the length of the command (cli/targets.py). One code
+path, the hub's client, for the hub, the running desk and the data directory alone.
+
+The socket's file mode is the access check (docs/team.md): 0600, the owner only, from the moment it
+can be reached (bound in a private directory, made 0600, then renamed into place). The agent is the
+configured one. A socket left by a desk that was killed is replaced: whoever binds holds the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "desk.sock"
+PATH_MAX = 100
+"""AF_UNIX paths hold 108 bytes on Linux, 104 on macOS: a data directory deeper than this serves no
+socket (the CLI then says so)."""
+
+
+def socket_path(data_dir: Path) -> Path:
+    return data_dir / SOCKET_NAME
+
+
+class LocalApi:
+    """`app` served on the Unix socket `path` until `stop()`."""
+
+    def __init__(self, app: web.Application, path: Path) -> None:
+        self.app = app
+        self.path = path
+        self._runner: web.AppRunner | None = None
+        self._inode: int | None = None
+
+    async def start(self) -> None:
+        """Bind (mode 0600) and serve. OSError when the socket cannot be made (the path too long,
+        the directory not writable)."""
+        if len(os.fsencode(self.path)) > PATH_MAX:
+            raise OSError(f"the socket's path {self.path} is longer than {PATH_MAX} bytes")
+        sock = _bind_private(self.path)
+        runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        try:
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            await runner.cleanup()
+            sock.close()
+            self.path.unlink(missing_ok=True)
+            raise
+        self._runner = runner
+        self._inode = self.path.stat().st_ino
+
+    async def stop(self) -> None:
+        """Stop serving and remove the socket (unless another process has put its own there)."""
+        if self._runner is None:
+            return
+        runner, self._runner = self._runner, None
+        await runner.cleanup()
+        try:
+            if self.path.stat().st_ino == self._inode:
+                self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _bind_private(path: Path) -> socket.socket:
+    """A listening socket at `path` that nobody but the owner could ever connect to."""
+    private = Path(tempfile.mkdtemp(prefix=".sock-", dir=path.parent))  # mode 0700
+    try:
+        staged = private / "s"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(str(staged))
+            os.chmod(staged, 0o600)
+            sock.listen(128)
+            os.replace(staged, path)  # over a dead desk's socket, if one was left
+        except BaseException:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        return sock
+    finally:
+        staged.unlink(missing_ok=True)
+        private.rmdir()
