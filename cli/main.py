@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from functools import cache
 from pathlib import Path
@@ -35,6 +36,9 @@ def main(args: argparse.Namespace, config: Config, data_dir: Path, clock: Clock 
         return targets.run(args, config, data_dir, execute, clock)
     except (Refused, HubError) as exc:
         print(f"wadesk: {exc}", file=sys.stderr)
+        return REFUSED
+    except BrokenPipeError:  # `wadesk list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return REFUSED
 
 

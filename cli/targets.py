@@ -26,10 +26,13 @@ from cli.commands import Refused
 from desk.clock import Clock
 from desk.config import Config
 from desk.store import StoreLocked
-from engine.local_api import LocalApi, socket_path
+from engine.local_api import SOCKET_NAME, DeskSocket, socket_path
 
 LOCAL_URL = "http://desk"
 """The base URL over a Unix socket (httpx needs a host; the socket is the address)."""
+LOCAL_TOKEN = "socket"
+"""Sent on the socket, where the desk ignores it (the socket's file mode is the access check): the
+client always sends one, and an empty one is no valid header."""
 
 Execute = Callable[[HubClient, Clock | None], int]
 """Runs the command on a client; the clock is the desk's when this process runs it (None: the
@@ -65,8 +68,8 @@ def answers(path: Path) -> bool:
 
 
 def local_client(path: Path) -> HubClient:
-    """The client of a desk's socket: no token (the socket's mode is the access check)."""
-    return HubClient(LOCAL_URL, "", transport=httpx.HTTPTransport(uds=str(path)))
+    """The client of a desk's socket."""
+    return HubClient(LOCAL_URL, LOCAL_TOKEN, transport=httpx.HTTPTransport(uds=str(path)))
 
 
 def run(args: argparse.Namespace, config: Config, data_dir: Path, execute: Execute, clock: Clock | None = None) -> int:
@@ -86,7 +89,6 @@ async def _direct(config: Config, data_dir: Path, execute: Execute, clock: Clock
     """No desk runs: this process is the desk for the length of the command."""
     from engine import Engine
     from engine.context import build
-    from engine.local_api import DeskSends, desk_app
 
     if not data_dir.is_dir():
         raise Refused(f"There is no desk's data in {data_dir}: run wadesk there first, or name another with --data-dir.")
@@ -96,22 +98,22 @@ async def _direct(config: Config, data_dir: Path, execute: Execute, clock: Clock
     except StoreLocked:
         raise Refused(
             f"Another process holds the data directory {data_dir} and serves no socket to act through "
-            "(wadesk check or reindex, or a desk started before the CLI existed): try again when it has finished."
+            "(wadesk check or reindex, or a desk without the [team] extra): try again when it has finished."
         ) from None
     engine = Engine(context, lambda sentence: print(f"wadesk: {sentence}", file=sys.stderr))
-    sends = DeskSends(engine)
     private = Path(tempfile.mkdtemp(prefix="wadesk-cli-"))  # mode 0700; short, for the socket's path
-    api = LocalApi(desk_app(engine, sends.deliver), private / "desk.sock")
+    desk = DeskSocket(engine, private / SOCKET_NAME)
     try:
-        await api.start()
-        with local_client(api.path) as client:
+        if not await desk.start():
+            raise Refused(f"Cannot serve the agent API for {data_dir}; the log file says why.")
+        with local_client(desk.path) as client:
             code = await asyncio.to_thread(execute, client, context.clock)
-        # What the command queued leaves before this process does: the outcome is recorded, never
-        # left SENDING (it would read as unknown at the next start).
-        await sends.settled()
+        # What the command queued leaves before this process does: its outcome is recorded, never
+        # left SENDING (that would read as unknown at the next start).
+        await desk.settled()
         return code
     finally:
-        await api.stop()
+        await desk.stop()
         private.rmdir()
         engine.close()
         await context.backend.stop()  # the mock keeps its world's state (what it will answer)

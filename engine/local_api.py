@@ -17,8 +17,13 @@ import os
 import socket
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from engine import Engine
+    from hub.local import OutboxDispatch
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,57 @@ socket (the CLI then says so)."""
 
 def socket_path(data_dir: Path) -> Path:
     return data_dir / SOCKET_NAME
+
+
+def desk_app(engine: Engine) -> tuple[web.Application, OutboxDispatch]:
+    """The agent API over the engine's store, under the path the hub's client calls (/api/v1), and
+    what sends the messages it queues (the engine's outbox, in tasks of the running loop).
+    ImportError without the [team] extra (the API streams events with aiohttp-sse)."""
+    from backends.hub.client import API
+    from hub.api import api_app
+    from hub.local import local_services
+
+    services, dispatch = local_services(engine)
+    root = web.Application()
+    root.add_subapp(API, api_app(services))
+    return root, dispatch
+
+
+class DeskSocket:
+    """The desk's own API on `<data_dir>/desk.sock`, for the CLI, while the desk runs."""
+
+    def __init__(self, engine: Engine, path: Path | None = None) -> None:
+        self.engine = engine
+        self.path = path or socket_path(engine.context.data_dir)
+        self._api: LocalApi | None = None
+        self._dispatch: OutboxDispatch | None = None
+
+    async def start(self) -> bool:
+        """Serve; False (and the reason in the log) when it cannot, the desk running on without:
+        the CLI then says no desk answers."""
+        try:
+            app, self._dispatch = desk_app(self.engine)
+            api = LocalApi(app, self.path)
+            await api.start()
+        except ImportError as exc:
+            log.warning("no socket for the CLI: the agent API needs the [team] extra (%s is missing)", exc.name)
+            return False
+        except OSError as exc:
+            log.warning("no socket for the CLI at %s: %s", self.path, exc)
+            return False
+        self._api = api
+        log.info("the agent API for the CLI is on %s", self.path)
+        return True
+
+    async def settled(self) -> None:
+        """Wait for the sends the CLI asked for that are under way."""
+        if self._dispatch is not None:
+            await self._dispatch.settled()
+
+    async def stop(self) -> None:
+        if self._api is not None:
+            await self._api.stop()
+            self._api = None
 
 
 class LocalApi:
