@@ -12,6 +12,7 @@ configured one. A socket left by a desk that was killed is replaced: whoever bin
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -87,6 +88,20 @@ class DeskSocket:
             await self._api.stop()
             self._api = None
 
+    def remove(self) -> None:
+        """The socket's file removed at once (LocalApi.remove)."""
+        if self._api is not None:
+            self._api.remove()
+
+    async def serve(self) -> None:
+        """Serve until cancelled (the desk's and serve's lifetime), then remove the socket."""
+        if not await self.start():
+            return
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
 
 class LocalApi:
     """`app` served on the Unix socket `path` until `stop()`."""
@@ -121,11 +136,17 @@ class LocalApi:
             return
         runner, self._runner = self._runner, None
         await runner.cleanup()
+        self.remove()
+
+    def remove(self) -> None:
+        """Remove the socket now, so that no CLI finds it: for a face that stops without waiting
+        (the TUI's unmount); the listening socket closes with the loop."""
         try:
-            if self.path.stat().st_ino == self._inode:
+            if self._inode is not None and self.path.stat().st_ino == self._inode:
                 self.path.unlink()
         except FileNotFoundError:
             pass
+        self._inode = None
 
 
 def _bind_private(path: Path) -> socket.socket:

@@ -318,6 +318,14 @@ def test_a_directory_held_by_a_process_without_a_socket_is_refused(wadesk, seede
     one_sentence(err, "holds the data directory", "try again")
 
 
+def test_a_socket_left_by_a_killed_desk_is_passed_by(wadesk, seeded) -> None:
+    from tests.test_cli_desk import leave_dead_socket
+
+    leave_dead_socket(seeded.parent / "data" / "desk.sock")
+    code, out, err = wadesk("list")
+    assert (code, err) == (0, "") and out
+
+
 def test_a_directory_without_a_desk_is_refused(tmp_path: Path, capsys, clock) -> None:
     code = main(["list", "--data-dir", str(tmp_path / "nothing")], clock=clock)
     _, err = capsys.readouterr()

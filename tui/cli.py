@@ -218,7 +218,7 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
             return serve(context)
         from tui.app import WadeskApp
 
-        WadeskApp(context).run()
+        WadeskApp(context, serve_cli=True).run()
     except CannotListen as exc:  # taken between the check above and the bind
         print(f"wadesk: {exc}", file=sys.stderr)
         return START_FAILED
