@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from cli.args import REFUSED
 from desk.clock import Clock, SystemClock
-from desk.config import Config, zone
+from desk.config import Config, agent_key, zone
 from desk.sla import SlaPolicy
 
 if TYPE_CHECKING:
@@ -29,8 +29,9 @@ def main(args: argparse.Namespace, config: Config, data_dir: Path, clock: Clock 
               file=sys.stderr)
         return REFUSED
 
-    def execute(client: HubClient, desk_clock: Clock | None) -> int:
-        return Command(args, client, cache(lambda: view(client, config, desk_clock or clock or SystemClock()))).run()
+    def execute(client: HubClient, desk_clock: Clock | None, local: bool) -> int:
+        make = cache(lambda: view(client, config, desk_clock or clock or SystemClock(), local))
+        return Command(args, client, make).run()
 
     try:
         return targets.run(args, config, data_dir, execute, clock)
@@ -42,8 +43,9 @@ def main(args: argparse.Namespace, config: Config, data_dir: Path, clock: Clock 
         return REFUSED
 
 
-def view(client: HubClient, config: Config, clock: Clock) -> View:
-    """The agent's zone and SLA policies from the config, who "mine" is from the API."""
+def view(client: HubClient, config: Config, clock: Clock, local: bool) -> View:
+    """The agent's zone and SLA policies from the config; "mine": the local desk's agent id as its
+    screens have it (desk.config.agent_key), or the hub's name for this token's agent."""
     from cli.render import View
 
     policies: dict[str, SlaPolicy] = {}
@@ -53,4 +55,5 @@ def view(client: HubClient, config: Config, clock: Clock) -> View:
             policies[business_number_id] = SlaPolicy.from_config(config.sla_for(business_number_id))
         return policies[business_number_id]
 
-    return View(zone(config.timezone, "timezone"), clock.now(), client.me().agent, policy)
+    me = agent_key(config) if local else client.me().agent
+    return View(zone(config.timezone, "timezone"), clock.now(), me, policy)

@@ -34,9 +34,9 @@ LOCAL_TOKEN = "socket"
 """Sent on the socket, where the desk ignores it (the socket's file mode is the access check): the
 client always sends one, and an empty one is no valid header."""
 
-Execute = Callable[[HubClient, Clock | None], int]
-"""Runs the command on a client; the clock is the desk's when this process runs it (None: the
-caller's own)."""
+Execute = Callable[[HubClient, Clock | None, bool], int]
+"""Runs the command on a client: (client, the desk's clock when this process runs the desk (None:
+the caller's own), whether the target is the local desk (whose agent is the config's))."""
 
 
 def hub_url(args: argparse.Namespace, config: Config) -> str | None:
@@ -77,11 +77,11 @@ def run(args: argparse.Namespace, config: Config, data_dir: Path, execute: Execu
     url = hub_url(args, config)
     if url is not None:
         with HubClient(url, hub_token(config)) as client:
-            return execute(client, clock)
+            return execute(client, clock, False)
     path = socket_path(data_dir)
     if answers(path):
         with local_client(path) as client:
-            return execute(client, clock)
+            return execute(client, clock, True)
     return asyncio.run(_direct(config, data_dir, execute, clock))
 
 
@@ -107,7 +107,7 @@ async def _direct(config: Config, data_dir: Path, execute: Execute, clock: Clock
         if not await desk.start():
             raise Refused(f"Cannot serve the agent API for {data_dir}; the log file says why.")
         with local_client(desk.path) as client:
-            code = await asyncio.to_thread(execute, client, context.clock)
+            code = await asyncio.to_thread(execute, client, context.clock, True)
         # What the command queued leaves before this process does: its outcome is recorded, never
         # left SENDING (that would read as unknown at the next start).
         await desk.settled()

@@ -340,3 +340,15 @@ def test_the_help_lists_the_commands(capsys) -> None:
     out = capsys.readouterr().out
     for command in ("list", "show", "reply", "template", "note", "assign", "resolve"):
         assert f"    {command} " in out
+
+
+def test_mine_is_the_desks_own_agent(wadesk, seeded, clock) -> None:
+    """"mine" as the desk's screens say it: the config's agent id (agent_key: "Ana María" -> "ana-maría")."""
+    seeded.write_text(CONFIG.replace('agent_name = "ana"', 'agent_name = "Ana María"'))
+    cid, _ = ids(seeded, clock)
+    assert wadesk("assign", cid, "ana-maría")[0] == 0
+    _, out, _ = wadesk("list")
+    assert next(line for line in out.splitlines() if line.startswith(cid)).endswith("\tmine")
+    assert wadesk("assign", cid, "bob")[0] == 0
+    _, out, _ = wadesk("list")
+    assert next(line for line in out.splitlines() if line.startswith(cid)).endswith("\towner bob")
