@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import stat
 import sys
@@ -16,11 +17,13 @@ import pytest
 
 from cli.targets import answers
 from desk.models import ConversationStatus, MessageStatus
+from desk.store.tiny import TinyStore
 from desk.window import window
 from engine.context import DeskContext
 from engine.local_api import socket_path
+from tests.conftest import make_context
 from tests.test_cli_local import CONFIG
-from tests.test_cloud_e2e import until
+from tests.test_cloud_e2e import _listening_on, _serve, cloud_config, emulator, until  # noqa: F401 - emulator: a fixture
 from tui.app import WadeskApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,3 +103,33 @@ async def test_a_socket_left_by_a_killed_desk_is_replaced(desk: DeskContext) -> 
     async with WadeskApp(desk, pump_events=False, serve_cli=True).run_test(size=SIZE) as pilot:
         await until(pilot, lambda: answers(sock), "the desk to serve its socket")
     assert not sock.exists()
+
+
+async def test_the_cli_acts_through_wadesk_serve(tmp_path: Path, data_dir: Path, emulator, clock, config: Path) -> None:  # noqa: F811
+    """`wadesk serve` (no TUI) serves the socket too, and removes it when it stops."""
+    seeded = make_context(data_dir, clock)
+    ids = sorted(c.id for c in seeded.store.conversations())
+    seeded.store.close()
+    serving = _serve(tmp_path, data_dir, cloud_config(emulator))
+    sock = socket_path(data_dir)
+    try:
+        _listening_on(serving)
+        for _ in range(500):  # another process: it binds the socket as it starts receiving
+            if answers(sock):
+                break
+            await asyncio.sleep(0.01)
+        code, out, err = await wadesk(config, data_dir, "list")
+        assert (code, err) == (0, "")
+        assert sorted(line.split("\t")[0] for line in out.splitlines()) == ids
+        assert (await wadesk(config, data_dir, "note", ids[0], "Through serve"))[0] == 0
+    finally:
+        serving.send_signal(signal.SIGTERM)
+        serving.wait(timeout=30)
+    assert serving.returncode == 0
+    assert not sock.exists()
+    store = TinyStore(data_dir, clock=clock)
+    store.open()
+    try:
+        assert store.messages(ids[0])[-1].text == "Through serve"
+    finally:
+        store.close()
