@@ -6,6 +6,7 @@ each refused in a sentence (exit 1)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import json
@@ -14,11 +15,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
 from backends.base import Sent
 from backends.errors import OutcomeUnknown
+from backends.hub.client import HubClient
+from cli.commands import Command, Refused
 from desk.clock import FrozenClock
 from desk.models import ConversationStatus, MessageStatus
 from desk.store.pg import migrate
@@ -217,3 +221,17 @@ async def test_a_send_still_queued_when_the_wait_ends(hub: str, wadesk, context:
     assert (code, err, told["outcome"]) == (1, "", "queued")
     assert told["sentence"].startswith("Still ") and "do not send it again" in told["sentence"]
     release.set()
+
+
+def test_a_reply_lost_on_the_way_names_the_key_that_makes_a_retry_safe() -> None:
+    """The connection dropped after the request left: the hub may have the message. The sentence
+    says how to find out, and the key that sends it at most once if the script tries again."""
+    def drop(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    client = HubClient("http://hub.test", "wdk_t", transport=httpx.MockTransport(drop))
+    args = argparse.Namespace(command="reply", id="pn1~1", text="Hello", key="retry-key-0001", wait=5.0, json=False)
+    with pytest.raises(Refused) as refused:
+        Command(args, client, view=lambda: pytest.fail("no view needed")).run()
+    assert "Cannot reach the hub at http://hub.test (no answer in time)." in str(refused.value)
+    assert "--key retry-key-0001 never sends it twice" in str(refused.value)
