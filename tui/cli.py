@@ -218,7 +218,8 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
             return serve(context)
         from tui.app import WadeskApp
 
-        WadeskApp(context, serve_cli=True).run()
+        # A desk in team mode has no socket: the CLI goes to the hub itself (cli.targets).
+        WadeskApp(context, serve_cli=config.backend != "hub").run()
     except CannotListen as exc:  # taken between the check above and the bind
         print(f"wadesk: {exc}", file=sys.stderr)
         return START_FAILED
