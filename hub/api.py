@@ -29,8 +29,7 @@ from engine.context import DeskContext
 from engine.outbox import Outbox
 from engine.writer import StoreWriter
 from hub import events
-from hub.access import Access, Agent
-from hub.agents import Revoked, Unauthorized
+from hub.access import Access, Agent, Revoked, Unauthorized
 
 log = logging.getLogger(__name__)
 
