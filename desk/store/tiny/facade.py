@@ -47,9 +47,9 @@ from desk.models import (
     Template,
 )
 from desk.quick_replies import QuickReply, quick_reply
+from desk.store import records
 from desk.store.changes import ChangeLog
 from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store, StoreFault
-from desk.store.tiny import records
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_path
 from desk.store.tiny.index import INDEX_VERSION, Index

@@ -9,9 +9,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from desk.models import ConversationStatus, Direction, Message, MessageStatus, Priority
-from desk.store import rules
+from desk.store import records, rules
 from desk.store.audit import AuditEntry, entry_from_doc
-from desk.store.tiny import records
 from desk.store.tiny.shard import Shard
 from desk.store.tiny.writing import Writing
 from desk.summary import summarize

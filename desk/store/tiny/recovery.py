@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from desk import faults
 from desk.codec import conversation_from_row
 from desk.models import Direction, MessageStatus
+from desk.store import interpreter, records
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault, StoreUnavailable
-from desk.store.tiny import interpreter, records
+from desk.store.records import ShardRecord
 from desk.store.tiny.files import DAMAGE, id_from_path, read_slot, shard_files, shard_path, slot_path
-from desk.store.tiny.records import ShardRecord
 from desk.store.tiny.salvage import salvage
 from desk.store.tiny.shard import Shard, Snapshot
 from desk.summary import ConversationMeta

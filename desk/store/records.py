@@ -1,6 +1,7 @@
-"""The journal's records: each mutation as a typed value, decoded once from its line (what each
-does to a conversation's shard: interpreter.py). Each record names the agent who acted (`by`;
-None for what WhatsApp or a customer did).
+"""The store's records: each mutation as a typed value (what each does to a conversation's
+document: interpreter.py), in every store: the embedded one journals them (one line each, decoded
+once), the PostgreSQL one applies them in its write transactions. Each record names the agent who
+acted (`by`; None for what WhatsApp or a customer did).
 """
 
 from __future__ import annotations
