@@ -102,6 +102,12 @@ class OutboxUpdate:
         }
 
 
+LEFT_SENDING = (
+    "The desk stopped while this message was being sent; it may or may not have reached the customer."
+)
+"""The error text of an OutboxUpdate to UNKNOWN for a message whose sender stopped mid-send."""
+
+
 @dataclass(frozen=True, slots=True)
 class StatusIn:
     """WhatsApp's status for one of ours, by wamid (it may come before we know the wamid)."""

@@ -12,15 +12,20 @@ import pytest
 from desk.clock import FrozenClock
 from desk.store.contract import Store
 from tests.store_contract.builders import NOW
-from tests.store_contract.harness import HarnessFactory, StoreHarness, TinyHarness
+from tests.store_contract.harness import HarnessFactory, PgHarness, StoreHarness, TinyHarness
 from tests.store_contract.knockouts import ENV, knock_out_from_env
 
 HARNESSES: dict[str, HarnessFactory] = {
-    "tiny": TinyHarness,
+    "tiny": TinyHarness.make,
+    "pg": PgHarness.make,
 }
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The PostgreSQL harness needs pg_url: tests/conftest.py registers it for a whole run, and a
+    # run of this directory alone (test_rules_held.py's) registers it here.
+    if not config.pluginmanager.has_plugin("tests.postgres_fixtures"):
+        config.pluginmanager.import_plugin("tests.postgres_fixtures")
     # test_rules_held.py runs this suite with one rule knocked out (WADESK_KNOCK_OUT): in place
     # before any test, in every module that holds a reference to it.
     try:
@@ -36,7 +41,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreHarness]:
-    made = HARNESSES[request.param](tmp_path, FrozenClock(NOW))
+    made = HARNESSES[request.param](request, tmp_path, FrozenClock(NOW))
     yield made
     made.close()
 

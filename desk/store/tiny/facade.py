@@ -47,7 +47,7 @@ from desk.models import (
     Template,
 )
 from desk.quick_replies import QuickReply, quick_reply
-from desk.store import records
+from desk.store import actions, records
 from desk.store.changes import ChangeLog
 from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store, StoreFault
 from desk.store.tiny.datadir import DataDirLock
@@ -58,7 +58,6 @@ from desk.store.tiny.queue_actions import QueueActions
 from desk.store.tiny.search_index import SearchIndex
 from desk.store.tiny.shard import Shard, Snapshot
 from desk.store.tiny.sidecars import Catalogues, CustomerProfiles, Drafts, QuickReplies, Tabs
-from desk.summary import failure_key
 
 __all__ = ["INDEX_VERSION", "StoreClosed", "TinyStore"]
 
@@ -250,10 +249,7 @@ class TinyStore(QueueActions, Store):
         return self._mutate(records.from_event(event, agent), agent)[0]
 
     def record_outgoing(self, message: Message, *, agent: str | None = None) -> Message:
-        if message.status is not MessageStatus.QUEUED:
-            raise ValueError(f"an outgoing message is recorded QUEUED, not {message.status.value}")
-        if message.direction is not Direction.OUTBOUND:
-            raise ValueError("only our own (outbound) messages go through the outbox")
+        actions.check_outgoing(message)
         with self._write_lock:
             self._check_open()
             if not self._shard(message.conversation_id).exists:
@@ -276,12 +272,7 @@ class TinyStore(QueueActions, Store):
     ) -> Message:
         with self._write_lock:
             self._check_open()
-            shard = self._shard(conversation_id)
-            doc_id = shard.by_id.get(message_id)
-            if doc_id is None:
-                raise KeyError(f"{conversation_id}: no message {message_id}")
-            if shard.message(doc_id).direction is not Direction.OUTBOUND:
-                raise ValueError(f"{message_id} is a customer's message, not one of ours")
+            actions.check_update(self._shard(conversation_id), message_id)
             record = records.OutboxUpdate(conversation_id, message_id, status, at, wamid, error_code, error_text, agent)
             updated = self._mutate(record, agent)[1]
             assert isinstance(updated, Message)  # the outbox's records result in the message
@@ -293,19 +284,13 @@ class TinyStore(QueueActions, Store):
             shard = self._shard(conversation_id)
             if shard.meta is None:
                 raise KeyError(conversation_id)
-            newest = upto or max(
-                (m.timestamp for m in shard.transcript if m.direction is Direction.INBOUND),
-                default=None,
-            )
-            # The agent opened it: they have seen the customer's messages and our latest failure.
-            failure = failure_key(shard.transcript)
-            if newest is None and failure is None:
-                return
-            self._mutate(records.Read(conversation_id, newest, failure, agent), agent)
+            record = actions.read(shard, upto, agent)
+            if record is not None:
+                self._mutate(record, agent)
 
     # --- drafts and templates ------------------------------------------------------------------------
 
-    def draft(self, conversation_id: str) -> str:
+    def draft(self, conversation_id: str, *, agent: str | None = None) -> str:
         return self._drafts.get(conversation_id) if self._drafts else ""
 
     def save_draft(self, conversation_id: str, text: str, *, agent: str | None = None) -> None:
