@@ -138,17 +138,15 @@ class PgHarness:
 
     @classmethod
     def make(cls, request: pytest.FixtureRequest, scratch: Path, clock: FrozenClock) -> PgHarness:
-        return cls(request.getfixturevalue("pg_url"), scratch, clock)
+        return cls(request.getfixturevalue("pg_migrated_url"), scratch, clock)
 
     def __init__(self, conninfo: str, scratch: Path, clock: FrozenClock) -> None:
-        from desk.store.pg.migrate import migrate
-
+        """`conninfo`: a fresh database, migrated."""
         self.conninfo = conninfo
         self.scratch = scratch
         self.clock = clock
         self.acknowledged: object = None
         self._stores: list[Store] = []
-        migrate(conninfo)
 
     def open(self) -> Store:
         self.close()
