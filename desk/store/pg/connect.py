@@ -61,7 +61,12 @@ def unavailable(conninfo: str, exc: BaseException) -> StoreUnavailable:
 
 
 def open_pool(conninfo: str, *, max_size: int) -> ConnectionPool:
-    """The store's pool, open, with one connection made (or StoreUnavailable)."""
+    """The store's pool, open, with one connection made (or StoreUnavailable, at once: a first
+    connection tells libpq's reason, where the pool would retry until its timeout)."""
+    try:
+        psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT).close()
+    except psycopg.Error as exc:
+        raise unavailable(conninfo, exc) from None
     pool = ConnectionPool(
         conninfo, min_size=1, max_size=max_size, open=False, timeout=POOL_TIMEOUT,
         kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "wadesk-store", "autocommit": True},
@@ -71,9 +76,5 @@ def open_pool(conninfo: str, *, max_size: int) -> ConnectionPool:
         pool.open(wait=True, timeout=CONNECT_TIMEOUT + 5)
     except (PoolTimeout, psycopg.Error) as exc:
         pool.close()
-        try:  # the pool's own error says only that it timed out: ask libpq why
-            psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT).close()
-        except psycopg.Error as reason:
-            raise unavailable(conninfo, reason) from None
         raise unavailable(conninfo, exc) from None
     return pool

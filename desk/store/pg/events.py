@@ -40,9 +40,10 @@ class Pending:
     agent: str | None = None
 
 
-def append(conn: psycopg.Connection, changes: Sequence[Pending]) -> list[int]:
-    """Number `changes` and put them in the log, in the caller's transaction, as its last step;
-    rings the doorbell at commit. Returns their seqs."""
+def append(conn: psycopg.Connection, changes: Sequence[Pending], at: datetime) -> list[int]:
+    """Number `changes` and put them in the log, in the caller's transaction, as its last step,
+    stamped `at` (the store's clock: what trim compares); rings the doorbell at commit. Returns
+    their seqs."""
     if not changes:
         return []
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_LOCK,))
@@ -50,9 +51,9 @@ def append(conn: psycopg.Connection, changes: Sequence[Pending]) -> list[int]:
     with conn.cursor() as cur:
         for change in changes:
             cur.execute(
-                "INSERT INTO events (seq, kind, conversation_id, business_number_id, agent) "
-                "VALUES (nextval('event_seq'), %s, %s, %s, %s) RETURNING seq",
-                (change.kind.value, change.conversation_id, change.business_number_id, change.agent),
+                "INSERT INTO events (seq, kind, conversation_id, business_number_id, agent, committed_at) "
+                "VALUES (nextval('event_seq'), %s, %s, %s, %s, %s) RETURNING seq",
+                (change.kind.value, change.conversation_id, change.business_number_id, change.agent, at),
             )
             row = cur.fetchone()
             assert row is not None  # an INSERT ... RETURNING's row

@@ -113,7 +113,7 @@ class PgStore(Store):
         for attempt in range(RETRIES):
             try:
                 with self._pool.connection() as conn, conn.transaction():
-                    tx = Transaction(conn, self._owner.id)
+                    tx = Transaction(conn, self._owner.id, self._clock.now())
                     result = work(tx)
                     tx.finish()
                 return result

@@ -49,9 +49,11 @@ class Transaction:
     """The writes of one call, in one transaction on `conn` (the caller commits, or rolls back on
     an exception: then nothing of the call counts)."""
 
-    def __init__(self, conn: psycopg.Connection, owner: int) -> None:
+    def __init__(self, conn: psycopg.Connection, owner: int, now: datetime) -> None:
+        """`now`: the store's clock, stamped on the changes."""
         self.conn = conn
         self.owner = owner
+        self.now = now
         self.locked: dict[str, Locked] = {}
         self.changes: list[events.Pending] = []
 
@@ -136,7 +138,7 @@ class Transaction:
             elif not locked.doc.storage.has_data:
                 # A row inserted for a write that changed nothing: no conversation to keep.
                 self.conn.execute("DELETE FROM conversations WHERE id = %s AND document IS NULL", (cid,))
-        return events.append(self.conn, self.changes)
+        return events.append(self.conn, self.changes, self.now)
 
     def _write(self, cid: str, locked: Locked) -> None:
         doc = locked.doc
