@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors
@@ -282,6 +282,16 @@ class PgStore(Store):
                 return doc.meta.assignee
             tx.apply(record, agent)
             return agent
+
+        return self._write(work)
+
+    def put_document(self, conversation_id: str, document: dict[str, Any]) -> tuple[int, int]:
+        """Import one conversation's document (desk/store/pg/importer.py): whole when the store has
+        no such conversation, else the messages it lacks. Returns (messages, audit entries) added."""
+
+        def work(tx: Transaction) -> tuple[int, int]:
+            tx.lock([conversation_id], create=True)
+            return tx.put_document(conversation_id, document)
 
         return self._write(work)
 

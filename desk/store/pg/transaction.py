@@ -128,6 +128,28 @@ class Transaction:
         )
         self.changes.append(events.Pending(ChangeKind.TEMPLATES, business_number_id=bn, agent=agent))
 
+    def put_document(self, cid: str, document: dict[str, Any]) -> tuple[int, int]:
+        """An imported conversation (locked already): taken whole when the row has none, else
+        its messages the row lacks (by id or wamid) added. Returns (messages, audit entries)
+        added; (0, 0) when it is all there (a second import)."""
+        locked = self.locked[cid]
+        source = ConversationDocument(cid, document)
+        if locked.doc.meta is None:
+            if source.meta is None:
+                return 0, 0
+            locked.doc, locked.changed = source, True
+            source.appended = list(source.transcript)  # every message to index
+            source.reshaped = True
+            self.changes.append(events.Pending(ChangeKind.CONVERSATION, cid))
+            return len(source.transcript), len(source.audit())
+        missing = [m for m in source.transcript if locked.doc.find(m.id) is None]
+        for message in missing:
+            locked.doc.insert(message)
+        if missing:
+            locked.doc.reshaped = locked.changed = True
+            self.changes.append(events.Pending(ChangeKind.CONVERSATION, cid))
+        return len(missing), 0
+
     # --- writing back --------------------------------------------------------------------------------
 
     def finish(self) -> list[int]:

@@ -33,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from desk import faults
 from desk import search as find
@@ -349,6 +350,27 @@ class TinyStore(QueueActions, Store):
             assert self._customers is not None
             stamped = CustomerProfile(checked.notes, checked.attributes, self._clock.now(), agent)
             return self._customers.save(customer_id, stamped)
+
+    # --- exporting (desk/store/pg/importer.py reads a single agent's store whole) --------------------
+
+    def document(self, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation's document (desk/store/document.py), None when it has none."""
+        with self._write_lock:
+            self._check_open()
+            shard = self._shard(conversation_id)
+            return shard.document() if shard.exists else None
+
+    def catalogue_numbers(self) -> list[str]:
+        """The business numbers whose templates the store keeps."""
+        return self._catalogues.numbers() if self._catalogues else []
+
+    def tab_agents(self) -> list[str]:
+        """The agents whose tabs the store keeps."""
+        return self._tabs.agents() if self._tabs else []
+
+    def profiled_customers(self) -> list[str]:
+        """The customers an agent wrote a profile about."""
+        return self._customers.ids() if self._customers else []
 
     def flush(self) -> None:
         """Write the index now and empty the journal (close() does this too)."""
