@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from httpx_sse import aconnect_sse
 
+from backends.base import Presence
 from desk.codec import (
     conversation_from_row,
     message_from_doc,
@@ -162,18 +163,6 @@ class Detail:
     messages: list[Message]
     audit: list[AuditEntry]
     draft: str
-
-
-@dataclass(frozen=True, slots=True)
-class Presence:
-    """Another agent (or this one, from another desk) viewing, typing in or leaving a conversation;
-    not in the event log, never replayed."""
-
-    conversation_id: str
-    agent: str
-    state: str
-    """viewing, typing or left."""
-    at: datetime | None
 
 
 PRESENCE_STATES = ("viewing", "typing", "left")
@@ -396,12 +385,12 @@ class HubClient:
         self._call("PUT", "/tabs", {"conversations": list(conversation_ids)})
 
     # --- the event stream -----------------------------------------------------------------------------
-    async def events(self, after: int) -> AsyncIterator[Change | Presence]:
+    async def events(self, after: int, opened: Callable[[], None] = lambda: None) -> AsyncIterator[Change | Presence]:
         """The hub's changes after number `after` (a resync first when the hub no longer keeps
         them all: a Change of kind RESYNC), then each one as it is committed, and other agents'
         presence between them. Ends when the hub closes the stream; Offline when the connection
         fails or stays silent beyond `idle_seconds`. The caller reconnects from the last seq it
-        handled."""
+        handled. `opened()` once the hub has accepted the stream (the desk is online again)."""
         timeout = httpx.Timeout(TIMEOUT, read=self._idle)
         headers = {**self._headers(), "Accept": "text/event-stream", "Last-Event-ID": str(after)}
         try:
@@ -410,6 +399,7 @@ class HubClient:
                     if source.response.status_code >= 400:
                         await source.response.aread()
                         raise _error(source.response)
+                    opened()
                     async for sse in source.aiter_sse():
                         if not sse.data:
                             continue
