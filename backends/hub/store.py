@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from backends.base import Link, LinkState, News, Presence, Said
-from backends.hub.client import Conflict, Detail, HubClient, HubError, NotFound, Offline, Revoked, Unauthorized
+from backends.hub.client import Conflict, Detail, HubClient, HubError, NotFound, Offline, Unauthorized
 from desk.clock import Clock
 from desk.config import ConfigError
 from desk.customer import CustomerProfile, customer_profile
@@ -52,9 +52,8 @@ def offline_sentence(url: str) -> str:
 
 
 def refused_sentence(error: HubError) -> str:
-    """A revoked or unknown token, in a sentence that says what to do."""
-    why = "it was revoked" if isinstance(error, Revoked) else "it is not one the hub knows"
-    return f"The hub refused your token: {why} ({error.sentence.rstrip('.')}). Ask an admin for a new one (wadesk hub add-agent)."
+    """A revoked or unknown token: the hub's own sentence says why and what to do (hub/agents.py)."""
+    return error.sentence
 
 
 class HubStore(Store):
@@ -282,6 +281,8 @@ class HubStore(Store):
                 self._audits[conversation_id] = detail.audit
                 if conversation_id not in self._unsaved_drafts:
                     self._drafts[conversation_id] = detail.draft
+                for presence in detail.presence:
+                    self._presence.setdefault(conversation_id, {})[presence.agent] = presence
                 overlay = self._overlay.get(conversation_id)
                 if overlay:  # the hub's copy wins over ours
                     for message in detail.messages:
