@@ -300,6 +300,18 @@ class Store(ABC):
         Every agent action here and below raises KeyError for an unknown conversation, and is
         announced by `changes()` only when it changed something (and only then audited)."""
 
+    def claim(self, conversation_id: str, agent: str) -> str:
+        """`agent` takes the conversation unless another agent has it; returns who has it after
+        (`agent`, or the one who had it). A store shared by agents decides this atomically (two
+        claims at once: one wins); the embedded store has one agent, so it is `assign`."""
+        current = self.conversation(conversation_id)
+        if current is None:
+            raise KeyError(conversation_id)
+        if current.assignee not in (None, agent):
+            return current.assignee
+        self.assign(conversation_id, agent, agent=agent)
+        return agent
+
     # --- drafts and templates --------------------------------------------------------------------
     @abstractmethod
     def draft(self, conversation_id: str) -> str: ...
