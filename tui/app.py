@@ -173,11 +173,11 @@ class WadeskApp(App[None]):
         news = event.news
         if isinstance(news, LinkState):
             if news.link is Link.OFFLINE:
-                self.notify(news.sentence, title="Offline", severity="warning", timeout=30)
+                self.notify(news.sentence, title="Offline", severity="warning", timeout=30, markup=False)
             elif news.link is Link.REFUSED:
-                self.notify(news.sentence, title="The hub refused this desk", severity="error", timeout=24 * 3600)
+                self.notify(news.sentence, title="The hub refused this desk", severity="error", timeout=24 * 3600, markup=False)
         elif isinstance(news, Said):
-            self.notify(news.sentence, title="Hub", timeout=10)
+            self.notify(news.sentence, title="Hub", timeout=10, markup=False)
         for screen in self.screen_stack:
             refresh = getattr(screen, "show_hub_line", None)
             if refresh is not None:

@@ -387,4 +387,5 @@ class InboxScreen(DeskScreen[None]):
 
     def show_hub_line(self) -> None:
         """Team mode: why the hub cannot be reached, or refused this desk (hidden otherwise)."""
-        show_line(self.query_one("#hub-line", Static), hub_line(self.ctx.backend, None))
+        for widget in self.query("#hub-line").results(Static):  # none before the screen is composed
+            show_line(widget, hub_line(self.ctx.backend, None))
