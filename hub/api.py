@@ -269,7 +269,7 @@ def api_app(services: Services) -> web.Application:
     async def claim(request: web.Request) -> web.Response:
         found = conversation_of(request)
         me = agent_of(request).name
-        owner = await writer(request).claim(found.id)
+        owner = await writer(request).claim(found.id, me)
         if owner != me:
             # The database picked the other agent: the loser is told who, in words and by id.
             raise Refused(409, "conflict", f"{flatten(owner or 'Another agent', 40)} has this conversation.", assignee=owner)

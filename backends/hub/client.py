@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from httpx_sse import aconnect_sse
 
+from backends.base import Presence
 from desk.codec import (
     conversation_from_row,
     message_from_doc,
@@ -30,8 +31,9 @@ from desk.codec import (
 from desk.customer import CustomerProfile
 from desk.models import BusinessNumber, Conversation, ConversationStatus, Message, Priority, Template
 from desk.quick_replies import QuickReply
-from desk.store.audit import AuditEntry, entry_from_doc
+from desk.store.audit import AuditEntry
 from desk.store.contract import Change, ChangeKind, SearchHit
+from desk.wire import audit_from_json, change_from_json, hit_from_json, profile_from_json, profile_to_json, quick_reply_from_json
 
 API = "/api/v1"
 TIMEOUT = 10.0
@@ -162,49 +164,11 @@ class Detail:
     messages: list[Message]
     audit: list[AuditEntry]
     draft: str
-
-
-@dataclass(frozen=True, slots=True)
-class Presence:
-    """Another agent (or this one, from another desk) viewing, typing in or leaving a conversation;
-    not in the event log, never replayed."""
-
-    conversation_id: str
-    agent: str
-    state: str
-    """viewing, typing or left."""
-    at: datetime | None
+    presence: list[Presence]
+    """Who else is in it now (the stream tells only what changes after)."""
 
 
 PRESENCE_STATES = ("viewing", "typing", "left")
-
-
-def _profile_to_doc(profile: CustomerProfile) -> dict[str, Any]:
-    return {"notes": profile.notes, "attributes": [list(pair) for pair in profile.attributes]}
-
-
-def _profile_from_doc(doc: dict[str, Any]) -> CustomerProfile:
-    return CustomerProfile(
-        notes=str(doc.get("notes", "")),
-        attributes=tuple((str(k), str(v)) for k, v in doc.get("attributes", ())),
-        updated_at=ts_from_doc(doc.get("updated_at")),
-        updated_by=doc.get("updated_by"),
-    )
-
-
-def _hit_from_doc(doc: dict[str, Any]) -> SearchHit:
-    return SearchHit(
-        conversation_id=str(doc["conversation_id"]),
-        message_id=doc.get("message_id"),
-        timestamp=ts_from_doc(doc.get("timestamp")),
-        snippet=str(doc.get("snippet", "")),
-        marks=tuple((int(a), int(b)) for a, b in doc.get("marks", ())),
-    )
-
-
-def _change(data: dict[str, Any]) -> Change:
-    kind = ChangeKind(data.get("kind", ChangeKind.CONVERSATION.value))
-    return Change(int(data["seq"]), kind, data.get("conversation_id"), data.get("business_number_id"), data.get("agent"))
 
 
 def _path(*parts: str) -> str:
@@ -276,7 +240,7 @@ class HubClient:
 
     def numbers(self) -> list[BusinessNumber]:
         """The business numbers (departments) this agent may see."""
-        return [BusinessNumber(str(n["id"]), str(n.get("phone", n["id"])), str(n.get("name", ""))) for n in self._call("GET", "/numbers")]
+        return [BusinessNumber(str(n["id"]), str(n.get("display", n["id"])), str(n.get("department", ""))) for n in self._call("GET", "/numbers")]
 
     # --- conversations --------------------------------------------------------------------------------
     def conversations(self) -> tuple[int, list[Conversation]]:
@@ -289,8 +253,9 @@ class HubClient:
         return Detail(
             conversation_from_row(doc["conversation"]),
             [message_from_doc(m, conversation_id) for m in doc.get("messages", ())],
-            [entry_from_doc(e) for e in doc.get("audit", ())],
+            [audit_from_json(e) for e in doc.get("audit", ())],
             str(doc.get("draft") or ""),
+            [Presence(conversation_id, str(p["agent"]), str(p["state"]), ts_from_doc(p.get("at"))) for p in doc.get("presence", ())],
         )
 
     def _post(self, conversation_id: str, what: str, body: Any = None) -> Any:
@@ -361,33 +326,27 @@ class HubClient:
         return ts_from_doc(doc.get("synced_at")), [template_from_doc(t) for t in doc.get("templates", ())]
 
     def search(self, query: str) -> list[SearchHit]:
-        return [_hit_from_doc(hit) for hit in self._call("GET", "/search", params={"q": query}).get("hits", ())]
+        return [hit_from_json(hit) for hit in self._call("GET", "/search", params={"q": query}).get("hits", ())]
 
     # --- the team's quick replies, what agents know of customers, this agent's tabs -------------------
     def quick_replies(self) -> list[QuickReply]:
-        doc = self._call("GET", "/quick-replies")
-        found = doc.get("quick_replies", ()) if isinstance(doc, dict) else doc
-        return [QuickReply(str(q["shortcut"]), str(q["text"])) for q in found]
+        return [quick_reply_from_json(q) for q in self._call("GET", "/quick-replies")]
 
     def save_quick_reply(self, shortcut: str, text: str) -> QuickReply:
-        doc = self._call("PUT", "/quick-replies" + _path(shortcut), {"text": text})
-        doc = doc.get("quick_reply", doc)
-        return QuickReply(str(doc.get("shortcut", shortcut.lower())), str(doc.get("text", text)))
+        return quick_reply_from_json(self._call("PUT", "/quick-replies" + _path(shortcut), {"text": text}))
 
     def delete_quick_reply(self, shortcut: str) -> bool:
         try:
-            doc = self._call("DELETE", "/quick-replies" + _path(shortcut))
+            self._call("DELETE", "/quick-replies" + _path(shortcut))
         except NotFound:
             return False
-        return bool(doc.get("deleted", True))
+        return True
 
     def customer_profile(self, customer_id: str) -> CustomerProfile:
-        doc = self._call("GET", "/customers" + _path(customer_id, "profile"))
-        return _profile_from_doc(doc.get("profile", doc))
+        return profile_from_json(self._call("GET", "/customers" + _path(customer_id, "profile")))
 
     def save_customer_profile(self, customer_id: str, profile: CustomerProfile) -> CustomerProfile:
-        doc = self._call("PUT", "/customers" + _path(customer_id, "profile"), _profile_to_doc(profile))
-        return _profile_from_doc(doc.get("profile", doc))
+        return profile_from_json(self._call("PUT", "/customers" + _path(customer_id, "profile"), profile_to_json(profile)))
 
     def tabs(self) -> list[str]:
         return [str(cid) for cid in self._call("GET", "/tabs").get("conversations", ())]
@@ -396,12 +355,12 @@ class HubClient:
         self._call("PUT", "/tabs", {"conversations": list(conversation_ids)})
 
     # --- the event stream -----------------------------------------------------------------------------
-    async def events(self, after: int) -> AsyncIterator[Change | Presence]:
+    async def events(self, after: int, opened: Callable[[], None] = lambda: None) -> AsyncIterator[Change | Presence]:
         """The hub's changes after number `after` (a resync first when the hub no longer keeps
         them all: a Change of kind RESYNC), then each one as it is committed, and other agents'
         presence between them. Ends when the hub closes the stream; Offline when the connection
         fails or stays silent beyond `idle_seconds`. The caller reconnects from the last seq it
-        handled."""
+        handled. `opened()` once the hub has accepted the stream (the desk is online again)."""
         timeout = httpx.Timeout(TIMEOUT, read=self._idle)
         headers = {**self._headers(), "Accept": "text/event-stream", "Last-Event-ID": str(after)}
         try:
@@ -410,6 +369,7 @@ class HubClient:
                     if source.response.status_code >= 400:
                         await source.response.aread()
                         raise _error(source.response)
+                    opened()
                     async for sse in source.aiter_sse():
                         if not sse.data:
                             continue
@@ -418,7 +378,7 @@ class HubClient:
                         except ValueError:
                             continue  # not ours to understand; the next change reads the state anyway
                         if sse.event == "change":
-                            yield _change(data)
+                            yield change_from_json(data)
                         elif sse.event == "resync":
                             yield Change(int(data["seq"]), ChangeKind.RESYNC)
                         elif sse.event == "presence":
