@@ -29,9 +29,9 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from desk.clock import Clock
+from desk.faults import Backoff
 from desk.models import Message, MessageStatus
 from desk.store import Store
-from desk.faults import Backoff
 from engine.outbox import NO_LONGER_APPROVED, Outbox
 
 log = logging.getLogger(__name__)
