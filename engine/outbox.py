@@ -41,32 +41,39 @@ class Outbox:
         return self.writer.agent
 
     async def queue_text(
-        self, conversation: Conversation, text: str, replaces: str | None = None, reply_to: str | None = None
+        self, conversation: Conversation, text: str, replaces: str | None = None, reply_to: str | None = None,
+        *, key: str | None = None,
     ) -> Message:
         """Record free text for sending; durable when this returns (the composer may then clear).
         `replaces`: the failed or unknown message the agent edited into this one. `reply_to`:
-        WhatsApp's id of the message it quotes (desk.quoting.whatsapp_id)."""
-        message = replace(self._new(conversation, "text", text), replaces=replaces, reply_to=reply_to)
+        WhatsApp's id of the message it quotes (desk.quoting.whatsapp_id).
+
+        `key` (every queue_ call): the idempotency key a client of the hub gave, which becomes the
+        message's id: the same key again finds the message recorded the first time (the store's
+        record_outgoing is idempotent by id), and nothing new is queued."""
+        message = replace(self._new(conversation, "text", text, key=key), replaces=replaces, reply_to=reply_to)
         return await self._record(message)
 
-    async def queue_reaction(self, conversation: Conversation, message_id: str, emoji: str) -> Message:
+    async def queue_reaction(
+        self, conversation: Conversation, message_id: str, emoji: str, *, key: str | None = None
+    ) -> Message:
         """Record our reaction (`emoji`; "" removes ours) to the customer's message `message_id`
         (its WhatsApp id), durably before it is sent, like any send: a failed one shows failed."""
-        return await self._record(replace(self._new(conversation, "reaction", emoji), reaction_to=message_id))
+        return await self._record(replace(self._new(conversation, "reaction", emoji, key=key), reaction_to=message_id))
 
-    async def queue_template(self, conversation: Conversation, choice: TemplateChoice) -> Message:
+    async def queue_template(self, conversation: Conversation, choice: TemplateChoice, *, key: str | None = None) -> Message:
         template = choice.template
         message = self._new(
-            conversation, "template", template.render(choice.values), template=str(template.key)
+            conversation, "template", template.render(choice.values), template=str(template.key), key=key
         )
         message = replace(message, template_values=tuple(choice.values.items()))
         return await self._record(message)
 
-    async def queue_file(self, conversation: Conversation, path: Path, caption: str) -> Message:
+    async def queue_file(self, conversation: Conversation, path: Path, caption: str, *, key: str | None = None) -> Message:
         """Record a local file for sending (kept by its path, so a failed send can be retried)."""
         kind, mime = file_kind(path.name)
         media = Media(kind, mime, caption or None, path.name, path.stat().st_size, path=str(path))
-        return await self._record(replace(self._new(conversation, kind, caption), media=media))
+        return await self._record(replace(self._new(conversation, kind, caption, key=key), media=media))
 
     async def deliver(self, conversation: Conversation, message: Message, choice: TemplateChoice | None = None) -> Message:
         """Send a QUEUED message and record the outcome. Never raises for WhatsApp's answers."""
@@ -120,9 +127,11 @@ class Outbox:
         )
         return await self._record(copy)
 
-    def _new(self, conversation: Conversation, type_: str, text: str, template: str | None = None) -> Message:
+    def _new(
+        self, conversation: Conversation, type_: str, text: str, template: str | None = None, key: str | None = None
+    ) -> Message:
         return Message(
-            id=f"local.{uuid.uuid4().hex}",
+            id=key or f"local.{uuid.uuid4().hex}",
             conversation_id=conversation.id,
             direction=Direction.OUTBOUND,
             type=type_,

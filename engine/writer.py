@@ -25,10 +25,15 @@ T = TypeVar("T")
 
 
 class StoreWriter:
-    def __init__(self, store: Store, agent: str) -> None:
+    def __init__(self, store: Store, agent: str, thread: ThreadPoolExecutor | None = None) -> None:
         self.store = store
         self.agent = agent
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self._thread = thread or ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+
+    def signed(self, agent: str) -> StoreWriter:
+        """The same writer thread, signing with `agent`: the hub's API acts for whoever asked.
+        Closing the writer closes it for its views too; a view is never closed on its own."""
+        return StoreWriter(self.store, agent, self._thread)
 
     async def _run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, partial(fn, *args, **kwargs))

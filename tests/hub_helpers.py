@@ -1,0 +1,42 @@
+"""Serving the hub's API for tests, over real HTTP on loopback: `serving(api)` mounts an API app
+(hub.api.api_app) at /api/v1 on 127.0.0.1 and yields its base URL; `local_api(context)` is the
+embedded desk's (an engine on the context, the desk's agent as the only one)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from engine import Engine
+from engine.context import DeskContext
+from hub.api import Services, api_app
+from hub.local import OutboxDispatch, local_services
+
+
+@asynccontextmanager
+async def serving(api: web.Application) -> AsyncIterator[str]:
+    root = web.Application()
+    root.add_subapp("/api/v1", api)
+    runner = web.AppRunner(root, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def local_api(context: DeskContext) -> AsyncIterator[tuple[str, Services, OutboxDispatch]]:
+    engine = Engine(context, tell=lambda sentence: None)
+    services, dispatch = local_services(engine)
+    try:
+        async with serving(api_app(services)) as url:
+            yield url, services, dispatch
+    finally:
+        await dispatch.settled()
+        engine.close()
