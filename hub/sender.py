@@ -70,15 +70,21 @@ class Sender:
         self._workers = workers
         self._poll = poll_seconds
         self._bell = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Something was queued: look now (the API calls it after recording a send)."""
         self._bell.set()
 
+    def stop(self) -> None:
+        """Claim nothing more; `run()` returns once the sends under way have settled."""
+        self._stopping = True
+        self._bell.set()
+
     async def run(self) -> None:
         """Until cancelled: list what is queued, send it, then wait for `wake()` or the poll."""
         backoff = Backoff(first=0.5, most=30.0)
-        while True:
+        while not self._stopping:
             self._bell.clear()
             try:
                 await self.turn()
@@ -112,7 +118,7 @@ class Sender:
 
     async def _drain(self) -> int:
         sent = 0
-        while await self.send_one():
+        while not self._stopping and await self.send_one():
             sent += 1
         return sent
 

@@ -109,12 +109,16 @@ def add_webhook_routes(
         return web.Response(status=403, text="verification failed")
 
     async def receive(request: web.Request) -> web.Response:
+        if (request.content_length or 0) > MAX_BODY:  # (an app taking bigger bodies for other routes)
+            return web.Response(status=413, text="body too large")
         try:
             async with asyncio.timeout(read_timeout):
                 body = await request.read()
         except TimeoutError:
             log.warning("webhook refused: the body did not arrive within %.0f s", read_timeout)
             return web.Response(status=408, text="request timeout")
+        if len(body) > MAX_BODY:
+            return web.Response(status=413, text="body too large")
         if not signature_ok(body, request.headers.get("X-Hub-Signature-256"), secret):
             log.warning("webhook refused: missing or wrong signature (%d bytes)", len(body))
             return web.Response(status=401, text="bad signature")
@@ -130,13 +134,17 @@ class Receiver:
     """The receiver running on host:port until `stop()`."""
 
     def __init__(
-        self, app: web.Application, host: str, port: int, *, idle_timeout: float = IDLE_SECONDS, listen_key: str = ""
+        self, app: web.Application, host: str, port: int, *, idle_timeout: float = IDLE_SECONDS, listen_key: str = "",
+        shutdown_timeout: float = 60.0,
     ) -> None:
         """`listen_key`: the config key that sets the address, for the sentence when it is taken
-        ("hub.listen"; by default the webhook's)."""
+        ("hub.listen"; by default the webhook's). `shutdown_timeout`: how long `stop()` lets
+        requests in flight finish (the hub's event streams never do)."""
         # lingering_time=0: an answer given before the body was read whole (408, 413) closes the
         # connection at once, instead of reading whatever trickles in for 10 more seconds.
-        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=idle_timeout, lingering_time=0)
+        self._runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=idle_timeout, lingering_time=0, shutdown_timeout=shutdown_timeout
+        )
         self._host, self._port = host, port
         self._listen_key = listen_key
         self.url = ""
