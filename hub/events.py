@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import ClientConnectionResetError, web
 from aiohttp_sse import sse_response
 
 from desk.clock import Clock
@@ -122,6 +122,10 @@ async def stream(
             await asyncio.wait_for(queue.put(_frame(event, data, seq)), stall_seconds)
         except TimeoutError:
             dropped.set()
+            # The writer is stuck in a write the client will never read: only closing the
+            # connection under it frees it (and the memory its unsent frames hold).
+            if request.transport is not None:
+                request.transport.abort()
 
     def sighted(sighting: Sighting) -> None:
         if sighting.agent != access.agent.name and access.number(sighting.business_number_id):
@@ -148,7 +152,10 @@ async def stream(
                 if frame not in done:
                     frame.cancel()
                     break
-                await sse.write(frame.result())
+                try:
+                    await sse.write(frame.result())
+                except (ConnectionError, ClientConnectionResetError):
+                    break  # the client went away, or was dropped: it resumes from its last id
             if dropped.is_set():
                 log.info("event stream of %s dropped: it read nothing for %.0f s", access.agent.name, stall_seconds)
             elif follower.done() and not follower.cancelled() and follower.exception() is not None:
