@@ -43,6 +43,7 @@ from hub.agents import PgDirectory
 from hub.applier import Applier
 from hub.events import Presence
 from hub.ingest import add_ingest_routes
+from hub.presence_relay import PresenceRelay
 from hub.sender import Sender
 from hub.templates import TemplateSync
 
@@ -155,12 +156,16 @@ async def run(
     sender = Sender(pool, engine.outbox, clock)
     tasks: list[asyncio.Task[None]] = []
     receiver: Receiver | None = None
+    relay: PresenceRelay | None = None
     try:
         await pool.open()
         await asyncio.to_thread(agents_pool.open)
         app = web.Application(client_max_size=max(MAX_BODY, api.MAX_REQUEST))
+        presence = Presence(clock)
+        relay = PresenceRelay(conninfo, presence)
+        await relay.start()
         services = api.Services(
-            context, engine.writer, PgDirectory(agents_pool), send_now, Presence(clock), data_dir / "outgoing",
+            context, engine.writer, PgDirectory(agents_pool), send_now, presence, data_dir / "outgoing",
         )
         app.add_subapp("/api/v1", api.api_app(services))
         if Capability.WEBHOOKS in backend.capabilities:
@@ -205,6 +210,8 @@ async def run(
         await asyncio.gather(*tasks, return_exceptions=True)
         if receiver is not None:
             await receiver.stop()
+        if relay is not None:
+            await relay.stop()
         await pool.close()
         await asyncio.to_thread(agents_pool.close)
         engine.close()
