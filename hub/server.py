@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -34,8 +35,7 @@ from backends.cloud.backend import CloudBackend, Secrets
 from backends.cloud.receiver import MAX_BODY, CannotListen, Receiver
 from desk.clock import Clock, SystemClock
 from desk.config import Config, ConfigError
-from desk.store import Store
-from desk.store.pg import migrate
+from desk.store.pg import PgStore, migrate
 from engine import Engine
 from engine.context import DeskContext, desk_clock
 from hub import api
@@ -54,6 +54,8 @@ DRAIN_SECONDS = 10.0
 SHUTDOWN_SECONDS = 2.0
 """How long requests in flight get at a stop (an event stream never ends on its own: it is cut)."""
 CONNECT_SECONDS = 5
+TRIM_SECONDS = 3600.0
+"""How often a replica trims the event log."""
 POOL_SIZE = 12
 """Connections of one replica: ingest's commits, the applier's claim, one per send in flight (the
 sender's WORKERS) and the template sync, with room to spare."""
@@ -113,12 +115,21 @@ def host_port(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def open_store(conninfo: str, clock: Clock) -> Store:
-    from desk.store.pg import PgStore
-
+def open_store(conninfo: str, clock: Clock) -> PgStore:
     store = PgStore(conninfo, clock=clock)
     store.open()
     return store
+
+
+async def trim_events(store: PgStore, clock: Clock, keep_hours: int, every: float = TRIM_SECONDS) -> None:
+    """Forget events older than `[hub] keep_events_hours` (a client away longer resyncs), every
+    `every` seconds; each replica may, the delete is the same whoever runs it."""
+    while True:
+        try:
+            await asyncio.to_thread(store.trim_events, clock.now() - timedelta(hours=keep_hours))
+        except psycopg.Error as exc:  # tried again at the next turn
+            log.warning("trimming the event log failed: %s", exc)
+        await asyncio.sleep(every)
 
 
 async def run(
@@ -187,6 +198,7 @@ async def run(
                 tasks.append(asyncio.create_task(templates.run(), name="templates"))
         else:  # the mock's demo: its simulated customers write into the store (one replica)
             tasks.append(asyncio.create_task(engine.pump.run(), name="mock"))
+        tasks.append(asyncio.create_task(trim_events(store, clock, config.hub.keep_events_hours), name="trim"))
         sending = asyncio.create_task(sender.run(), name="sender")
         receiver = Receiver(app, host, port, listen_key="hub.listen", shutdown_timeout=SHUTDOWN_SECONDS)
         await receiver.start()
