@@ -27,13 +27,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def hub_config(path: Path, port: int, graph_url: str, *, waba: str = "waba-hub") -> Path:
+def hub_config(path: Path, port: int, graph_url: str, *, backend: str = "cloud", waba: str = "waba-hub") -> Path:
     numbers = "".join(
         f'[[cloud.numbers]]\nphone_number_id = "{number}"\ndepartment = "{name}"\ndisplay = "{display}"\n'
         for (number, display), name in zip(DISPLAY.items(), ("Sales", "Support"))
     )
     path.write_text(
-        f'backend = "cloud"\n[cloud]\ngraph_url = "{graph_url}"\nwaba_id = "{waba}"\ntimeout_seconds = 30.0\n{numbers}'
+        f'backend = "{backend}"\n[mock]\ninbound_per_minute = 0.0\n[cloud]\ngraph_url = "{graph_url}"\nwaba_id = "{waba}"\ntimeout_seconds = 30.0\n{numbers}'
         f'[webhook]\npath = "/webhook"\n[hub]\nlisten = "127.0.0.1:{port}"\n',
         encoding="utf-8",
     )
@@ -43,11 +43,13 @@ def hub_config(path: Path, port: int, graph_url: str, *, waba: str = "waba-hub")
 class Replica:
     """One `wadesk hub` process; `url` is its base ("http://127.0.0.1:PORT")."""
 
-    def __init__(self, root: Path, name: str, pg_url: str, graph_url: str = "http://127.0.0.1:9") -> None:
+    def __init__(
+        self, root: Path, name: str, pg_url: str, graph_url: str = "http://127.0.0.1:9", *, backend: str = "cloud"
+    ) -> None:
         self.root = root / name
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.config = hub_config(self.root / "config.toml", self.port, graph_url)
+        self.config = hub_config(self.root / "config.toml", self.port, graph_url, backend=backend)
         self.env = {
             **os.environ, "PYTHONPATH": str(REPO), "WADESK_DATABASE_URL": pg_url, "XDG_STATE_HOME": str(self.root / "state"),
             "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY,

@@ -236,3 +236,19 @@ async def test_a_replica_killed_mid_send_leaves_the_message_unknown_never_resent
         await graph.stop()
     assert graph.sends == 1
     assert message_in(pg_url, cid, "key-0002-mid-send").status is MessageStatus.UNKNOWN
+
+
+async def test_the_mock_demo_hub_serves_the_mocks_customers_and_stops_cleanly(pg_url: str, token: str, tmp_path) -> None:
+    hub = Replica(tmp_path, "demo", pg_url, backend="mock").start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            for _ in range(300):
+                answer = await client.get(f"{hub.url}/api/v1/conversations", headers={"Authorization": f"Bearer {token}"})
+                if answer.status_code == 200 and len(answer.json()["conversations"]) > 10:
+                    break
+                await asyncio.sleep(0.1)
+            assert answer.status_code == 200 and len(answer.json()["conversations"]) > 10  # the mock's history
+            assert (await client.post(f"{hub.url}/webhook", content=b"{}")).status_code == 404  # no webhooks on the mock
+    finally:
+        code = hub.stop()
+    assert code == 0
