@@ -96,3 +96,25 @@ def test_a_bad_listen_address_is_a_sentence(listen: str) -> None:
 
     with pytest.raises(HubRefused, match="hub.listen must be host:port"):
         host_port(listen)
+
+
+def test_import_copies_a_seeded_desk_once_and_says_how_much(pg_url: str, tmp_path: Path) -> None:
+    pytest.importorskip("desk.store.pg.importer", reason="until the PostgreSQL store's importer lands")
+    from desk.clock import FrozenClock, SystemClock
+    from tests.conftest import NOW, make_context
+    from tests.hub_replicas import database_state
+
+    source = tmp_path / "desk"
+    desk = make_context(source, FrozenClock(NOW))
+    expected = {c.id: [(m.id, m.status) for m in desk.store.messages(c.id)] for c in desk.store.conversations()}
+    desk.store.close()
+    migrate.migrate(pg_url)
+    first = wadesk("hub", "import", str(source), url=pg_url, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert any(line.startswith("conversations") and line.split()[-1] == str(len(expected)) for line in first.stdout.splitlines())
+    again = wadesk("hub", "import", str(source), url=pg_url, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout != first.stdout  # its counts say nothing new was added
+    state = database_state(pg_url, SystemClock())
+    assert {cid: [(m.id, m.status) for m in messages] for cid, messages in state.items()} == expected
+    assert "is not a directory" in one_sentence(wadesk("hub", "import", str(tmp_path / "nowhere"), url=pg_url))
