@@ -21,8 +21,6 @@ from hub.ingest import dedupe_key
 from tests.hub_fixtures import SALES, SUPPORT, body_of, inbound, signed
 from tests.hub_replicas import Replica, database_state
 
-pytestmark = pytest.mark.skipif(not hasattr(__import__("desk.store.pg").store.pg, "PgStore"), reason="until the PostgreSQL store lands")
-
 WEBHOOKS = 1000
 COPIES = 3
 AT_ONCE = 20
