@@ -1,7 +1,7 @@
 """Shared bench code: seeded stores, a desk on the mock, frame timestamps, statistics.
 
 A seeded store holds N conversations of 20 messages each, written in bulk with the store's own
-helpers (desk.store.tiny.files.shard_path, desk.store.tiny.shard.meta_to_doc, desk.codec.message_to_doc, desk.summary.summarize,
+helpers (desk.store.tiny.files.shard_path, desk.store.document.meta_to_doc, desk.codec.message_to_doc, desk.summary.summarize,
 desk.codec.conversation_to_row): one TinyDB file per conversation, exactly what `Shard.commit()`
 writes, but without the per-file fsync. The index is written by the store itself
 (`TinyStore.flush()`), and so is the search index (`TinyStore.reindex()`). Seeded stores are
@@ -35,8 +35,8 @@ import tui  # noqa: E402,F401  (first: it sets the app's TEXTUAL_FPS before Text
 from desk.atomic_storage import fsync_dir  # noqa: E402
 from desk.codec import conversation_to_row, message_to_doc  # noqa: E402
 from desk.models import ConversationStatus, Customer, Direction, Message, MessageStatus  # noqa: E402
+from desk.store.document import meta_to_doc  # noqa: E402
 from desk.store.tiny.files import shard_path  # noqa: E402
-from desk.store.tiny.shard import meta_to_doc  # noqa: E402
 from desk.summary import ConversationMeta, summarize  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

@@ -81,6 +81,10 @@ class StoreWriter:
     async def assign(self, conversation_id: str, assignee: str | None) -> None:
         await self._run(self.store.assign, conversation_id, assignee, agent=self.agent)
 
+    async def claim(self, conversation_id: str) -> str | None:
+        """Take the conversation if nobody has it; who has it afterwards (Store.claim)."""
+        return await self._run(self.store.claim, conversation_id, self.agent)
+
     async def set_priority(self, conversation_id: str, priority: Priority) -> None:
         await self._run(self.store.set_priority, conversation_id, priority, agent=self.agent)
 

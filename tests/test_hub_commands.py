@@ -118,3 +118,8 @@ def test_import_copies_a_seeded_desk_once_and_says_how_much(pg_url: str, tmp_pat
     state = database_state(pg_url, SystemClock())
     assert {cid: [(m.id, m.status) for m in messages] for cid, messages in state.items()} == expected
     assert "is not a directory" in one_sentence(wadesk("hub", "import", str(tmp_path / "nowhere"), url=pg_url))
+
+
+def test_a_hub_on_the_hub_backend_is_refused(pg_url: str) -> None:
+    migrate.migrate(pg_url)
+    assert 'backend must be "cloud"' in one_sentence(wadesk("hub", "--backend", "hub", url=pg_url))

@@ -51,7 +51,8 @@ class StoreFault:
     kind: str
     """"damaged" (a file that did not parse, moved aside and rebuilt), "unreadable", "unwritable"
     (its events wait in the journal), "journal" (nothing can be made durable), "index",
-    "search" (the search index is being rebuilt, or cannot be written: no data is lost)."""
+    "search" (the search index is being rebuilt, or cannot be written: no data is lost),
+    "database" (a shared store's server cannot be reached: nothing was stored)."""
     conversation_id: str | None
     """None when the fault is the whole store's (the journal, the index)."""
     path: Path
@@ -121,7 +122,9 @@ class StoreUnavailable(Exception):
 
 
 class Store(ABC):
-    """One owner process at a time; calls come from one writer thread, reads from any thread.
+    """The embedded store: one owner process at a time; calls come from one writer thread, reads
+from any thread. A shared store (PostgreSQL) may be opened by several processes at once (hub
+replicas), each writing from several threads: every write is correct under that concurrency.
 
     `agent` on a write is who acted (the configured agent's name); None is WhatsApp, a customer
     or the desk itself. It is kept with the change and announced by `changes()`."""
@@ -129,7 +132,9 @@ class Store(ABC):
     @abstractmethod
     def open(self) -> None:
         """Take the lock (or raise StoreLocked), load the index, replay what the journal holds
-        beyond it, and turn our messages left SENDING by a crash into UNKNOWN."""
+        beyond it, and turn our messages left SENDING by a crash into UNKNOWN. (A shared store
+        takes no lock, and turns into UNKNOWN only what a store instance that is gone left
+        SENDING: desk/store/pg.)"""
 
     @abstractmethod
     def close(self) -> None:
@@ -300,9 +305,18 @@ class Store(ABC):
         Every agent action here and below raises KeyError for an unknown conversation, and is
         announced by `changes()` only when it changed something (and only then audited)."""
 
+    @abstractmethod
+    def claim(self, conversation_id: str, agent: str) -> str | None:
+        """Give the conversation to `agent` only if nobody has it (or `agent` has it already),
+        atomically: of two agents claiming it at once, one gets it. Returns who has it afterwards:
+        `agent` (won) or another agent's id (lost). Announced and audited (with `agent` as who
+        acted) only when it changed; KeyError for an unknown conversation."""
+
     # --- drafts and templates --------------------------------------------------------------------
     @abstractmethod
-    def draft(self, conversation_id: str) -> str: ...
+    def draft(self, conversation_id: str, *, agent: str | None = None) -> str:
+        """What was typed and not sent (`agent`'s, in a shared store; the embedded store keeps
+        its one agent's)."""
 
     @abstractmethod
     def save_draft(self, conversation_id: str, text: str, *, agent: str | None = None) -> None:

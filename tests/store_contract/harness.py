@@ -38,6 +38,9 @@ given the store and the clock; what it returns (picklable) is the harness's `ack
 
 
 class StoreHarness(Protocol):
+    shared: bool
+    """Whether several stores may be open on the same data at once (the PostgreSQL store: several
+    hub replicas), or only one owner (the embedded store: a second open() is refused)."""
     clock: FrozenClock
     """The clock every store this harness opens reads; tests move it."""
     acknowledged: object
@@ -58,14 +61,15 @@ class StoreHarness(Protocol):
 
     def another(self) -> Store:
         """A second store on the same data, not opened (a second owner, which open() refuses
-        while the first is open)."""
+        while the first is open; for a shared store, a second instance beside it)."""
         ...
 
     def close(self) -> None: ...
 
 
-HarnessFactory = Callable[[Path, FrozenClock], StoreHarness]
-"""How conftest.py makes a harness: a scratch directory of the test's own and the clock."""
+HarnessFactory = Callable[[pytest.FixtureRequest, Path, FrozenClock], StoreHarness]
+"""How conftest.py makes a harness: the test's request (for the fixtures a store needs, such as
+a database), a scratch directory of the test's own and the clock."""
 
 
 # --- the TinyDB store -----------------------------------------------------------------------------
@@ -76,6 +80,12 @@ def tiny_store(address: str, clock: FrozenClock) -> Store:
 
 
 class TinyHarness:
+    shared = False
+
+    @classmethod
+    def make(cls, request: pytest.FixtureRequest, scratch: Path, clock: FrozenClock) -> TinyHarness:
+        return cls(scratch, clock)
+
     def __init__(self, scratch: Path, clock: FrozenClock) -> None:
         self.scratch = scratch
         self.data_dir = scratch / "data"
@@ -104,6 +114,79 @@ class TinyHarness:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+# --- the PostgreSQL store -------------------------------------------------------------------------
+
+OWNER_GONE_TIMEOUT = 30.0
+"""Seconds the server may take to see that a killed owner's sessions are gone: a guard against a
+hang, not a wait (it sees the closed sockets at once)."""
+
+
+def pg_store(address: str, clock: FrozenClock) -> Store:
+    from desk.store.pg import PgStore
+
+    return PgStore(address, clock=clock)
+
+
+class PgHarness:
+    """A fresh database of the test's own (the `pg_url` fixture), migrated. A killed owner is a
+    process whose sessions the server drops; the store is opened again once the server has seen
+    that (its owner lock is free), as a replica started after a crash would find it."""
+
+    shared = True
+
+    @classmethod
+    def make(cls, request: pytest.FixtureRequest, scratch: Path, clock: FrozenClock) -> PgHarness:
+        return cls(request.getfixturevalue("pg_migrated_url"), scratch, clock)
+
+    def __init__(self, conninfo: str, scratch: Path, clock: FrozenClock) -> None:
+        """`conninfo`: a fresh database, migrated."""
+        self.conninfo = conninfo
+        self.scratch = scratch
+        self.clock = clock
+        self.acknowledged: object = None
+        self._stores: list[Store] = []
+
+    def open(self) -> Store:
+        self.close()
+        store = self.another()
+        store.open()
+        return store
+
+    def reopen(self) -> Store:
+        return self.open()
+
+    def kill_and_reopen(self, writes: Writes) -> Store:
+        self.close()
+        self.acknowledged = kill_owner(pg_store, self.conninfo, writes, self.clock, self.scratch)
+        self._wait_for_owners_gone()
+        return self.open()
+
+    def _wait_for_owners_gone(self) -> None:
+        import time
+
+        import psycopg
+
+        from desk.store.pg.owners import OWNER_SPACE
+
+        deadline = time.monotonic() + OWNER_GONE_TIMEOUT
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            for (owner,) in conn.execute("SELECT id FROM store_owners").fetchall():
+                while not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (OWNER_SPACE, owner)).fetchone()[0]:
+                    assert time.monotonic() < deadline, f"the killed owner {owner}'s session is still there"
+                    time.sleep(0.01)
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (OWNER_SPACE, owner))
+
+    def another(self) -> Store:
+        store = pg_store(self.conninfo, self.clock)
+        self._stores.append(store)
+        return store
+
+    def close(self) -> None:
+        for store in self._stores:
+            store.close()
+        self._stores = []
 
 
 # --- an owner that dies -----------------------------------------------------------------------------

@@ -44,5 +44,5 @@ async def test_save_draft_takes_the_acting_agent(alice: Store) -> None:
     # A draft changes neither a summary nor a transcript: the contract does not say whether it is
     # announced. What it announces, if anything, names the agent.
     changes = await announced(alice, lambda s: s.save_draft(cid(), "one moment", agent=AGENT))
-    assert alice.draft(cid()) == "one moment"
+    assert alice.draft(cid(), agent=AGENT) == "one moment"  # (a shared store keys drafts by agent)
     assert [c.agent for c in changes] == [AGENT] * len(changes)

@@ -33,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from desk import faults
 from desk import search as find
@@ -47,9 +48,9 @@ from desk.models import (
     Template,
 )
 from desk.quick_replies import QuickReply, quick_reply
+from desk.store import actions, records
 from desk.store.changes import ChangeLog
 from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store, StoreFault
-from desk.store.tiny import records
 from desk.store.tiny.datadir import DataDirLock
 from desk.store.tiny.files import DAMAGE, count_shard_files, shard_files, shard_path
 from desk.store.tiny.index import INDEX_VERSION, Index
@@ -58,7 +59,6 @@ from desk.store.tiny.queue_actions import QueueActions
 from desk.store.tiny.search_index import SearchIndex
 from desk.store.tiny.shard import Shard, Snapshot
 from desk.store.tiny.sidecars import Catalogues, CustomerProfiles, Drafts, QuickReplies, Tabs
-from desk.summary import failure_key
 
 __all__ = ["INDEX_VERSION", "StoreClosed", "TinyStore"]
 
@@ -250,10 +250,7 @@ class TinyStore(QueueActions, Store):
         return self._mutate(records.from_event(event, agent), agent)[0]
 
     def record_outgoing(self, message: Message, *, agent: str | None = None) -> Message:
-        if message.status is not MessageStatus.QUEUED:
-            raise ValueError(f"an outgoing message is recorded QUEUED, not {message.status.value}")
-        if message.direction is not Direction.OUTBOUND:
-            raise ValueError("only our own (outbound) messages go through the outbox")
+        actions.check_outgoing(message)
         with self._write_lock:
             self._check_open()
             if not self._shard(message.conversation_id).exists:
@@ -276,12 +273,7 @@ class TinyStore(QueueActions, Store):
     ) -> Message:
         with self._write_lock:
             self._check_open()
-            shard = self._shard(conversation_id)
-            doc_id = shard.by_id.get(message_id)
-            if doc_id is None:
-                raise KeyError(f"{conversation_id}: no message {message_id}")
-            if shard.message(doc_id).direction is not Direction.OUTBOUND:
-                raise ValueError(f"{message_id} is a customer's message, not one of ours")
+            actions.check_update(self._shard(conversation_id), message_id)
             record = records.OutboxUpdate(conversation_id, message_id, status, at, wamid, error_code, error_text, agent)
             updated = self._mutate(record, agent)[1]
             assert isinstance(updated, Message)  # the outbox's records result in the message
@@ -293,19 +285,13 @@ class TinyStore(QueueActions, Store):
             shard = self._shard(conversation_id)
             if shard.meta is None:
                 raise KeyError(conversation_id)
-            newest = upto or max(
-                (m.timestamp for m in shard.transcript if m.direction is Direction.INBOUND),
-                default=None,
-            )
-            # The agent opened it: they have seen the customer's messages and our latest failure.
-            failure = failure_key(shard.transcript)
-            if newest is None and failure is None:
-                return
-            self._mutate(records.Read(conversation_id, newest, failure, agent), agent)
+            record = actions.read(shard, upto, agent)
+            if record is not None:
+                self._mutate(record, agent)
 
     # --- drafts and templates ------------------------------------------------------------------------
 
-    def draft(self, conversation_id: str) -> str:
+    def draft(self, conversation_id: str, *, agent: str | None = None) -> str:
         return self._drafts.get(conversation_id) if self._drafts else ""
 
     def save_draft(self, conversation_id: str, text: str, *, agent: str | None = None) -> None:
@@ -364,6 +350,27 @@ class TinyStore(QueueActions, Store):
             assert self._customers is not None
             stamped = CustomerProfile(checked.notes, checked.attributes, self._clock.now(), agent)
             return self._customers.save(customer_id, stamped)
+
+    # --- exporting (desk/store/pg/importer.py reads a single agent's store whole) --------------------
+
+    def document(self, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation's document (desk/store/document.py), None when it has none."""
+        with self._write_lock:
+            self._check_open()
+            shard = self._shard(conversation_id)
+            return shard.document() if shard.exists else None
+
+    def catalogue_numbers(self) -> list[str]:
+        """The business numbers whose templates the store keeps."""
+        return self._catalogues.numbers() if self._catalogues else []
+
+    def tab_agents(self) -> list[str]:
+        """The agents whose tabs the store keeps."""
+        return self._tabs.agents() if self._tabs else []
+
+    def profiled_customers(self) -> list[str]:
+        """The customers an agent wrote a profile about."""
+        return self._customers.ids() if self._customers else []
 
     def flush(self) -> None:
         """Write the index now and empty the journal (close() does this too)."""

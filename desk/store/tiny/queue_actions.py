@@ -1,20 +1,17 @@
-"""The TinyStore's queue actions: an agent's status, snooze, owner, priority, labels and notes
-on a conversation, each one journaled record through the write path (writing.py), and the audit
+"""The TinyStore's queue actions: an agent's status, snooze, owner (and claim), priority, labels
+and notes on a conversation (decided by desk/store/actions.py), each one journaled record through the write path (writing.py), and the audit
 log that records them (desk.store.audit)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from desk.models import ConversationStatus, Direction, Message, MessageStatus, Priority
-from desk.store import rules
+from desk.models import ConversationStatus, Message, Priority
+from desk.store import actions, records, rules
 from desk.store.audit import AuditEntry, entry_from_doc
-from desk.store.tiny import records
 from desk.store.tiny.shard import Shard
 from desk.store.tiny.writing import Writing
-from desk.summary import summarize
 
 
 class QueueActions(Writing):
@@ -35,21 +32,11 @@ class QueueActions(Writing):
         until: datetime | None = None,
         agent: str | None = None,
     ) -> None:
-        if until is not None and status is not ConversationStatus.SNOOZED:
-            raise ValueError("only a snoozed conversation has an until")
+        actions.check_status(status, until)
         with self._write_lock:
-            shard = self._known(conversation_id)
-            meta = shard.meta
-            assert meta is not None
-            current = summarize(meta, shard.transcript)
-            if current.status is status and current.snoozed_until == until:
-                return
-            at = rules.status_at(self._clock.now(), shard.transcript)
-            resolved_at = at if status is ConversationStatus.RESOLVED else meta.resolved_at
-            # Reopening what was resolved begins a new episode: the resolution clock starts again.
-            opened_at = at if current.status is ConversationStatus.RESOLVED else current.opened_at
-            record = records.ConversationState(conversation_id, status, resolved_at, agent, at, until, opened_at)
-            self._mutate(record, agent)
+            record = actions.status(self._known(conversation_id), status, until, agent, self._clock.now())
+            if record is not None:
+                self._mutate(record, agent)
 
     def assign(self, conversation_id: str, assignee: str | None, *, agent: str | None = None) -> None:
         with self._write_lock:
@@ -68,18 +55,22 @@ class QueueActions(Writing):
             self._mutate(record, agent)
 
     def add_note(self, conversation_id: str, text: str, *, agent: str | None = None) -> Message:
-        if not text.strip():
-            raise ValueError("a note needs text")
+        actions.check_note(text)
         with self._write_lock:
-            shard = self._known(conversation_id)
-            at = rules.status_at(self._clock.now(), shard.transcript)
-            note = Message(
-                f"note-{uuid.uuid4().hex}", conversation_id, Direction.OUTBOUND, "note", at, MessageStatus.NOTE,
-                text=text, agent=agent,
-            )
-            recorded = self._mutate(records.Outgoing(conversation_id, note, agent), agent)[1]
+            record = actions.note(self._known(conversation_id), text, agent, self._clock.now())
+            recorded = self._mutate(record, agent)[1]
             assert isinstance(recorded, Message)
             return recorded
+
+    def claim(self, conversation_id: str, agent: str) -> str | None:
+        with self._write_lock:
+            shard = self._known(conversation_id)
+            record = actions.claim(shard, agent, self._clock.now())
+            if record is None:
+                assert shard.meta is not None  # _known's
+                return shard.meta.assignee
+            self._mutate(record, agent)
+            return agent
 
     def audit(self, conversation_id: str) -> list[AuditEntry]:
         with self._write_lock:

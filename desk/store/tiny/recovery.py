@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from desk import faults
 from desk.codec import conversation_from_row
 from desk.models import Direction, MessageStatus
+from desk.store import interpreter, records
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreFault, StoreUnavailable
-from desk.store.tiny import interpreter, records
+from desk.store.records import LEFT_SENDING, ShardRecord
 from desk.store.tiny.files import DAMAGE, id_from_path, read_slot, shard_files, shard_path, slot_path
-from desk.store.tiny.records import ShardRecord
 from desk.store.tiny.salvage import salvage
 from desk.store.tiny.shard import Shard, Snapshot
 from desk.summary import ConversationMeta
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
     from desk.store.tiny.journal import Journal
 
 log = logging.getLogger(__name__)
-
-LEFT_SENDING = (
-    "The desk stopped while this message was being sent; it may or may not have reached the customer."
-)
 
 Held = list[tuple[int, ShardRecord]]
 """Journal records (seq, record) that their conversation's file does not have yet."""

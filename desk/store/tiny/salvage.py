@@ -9,7 +9,7 @@ from typing import Any
 
 from desk.codec import message_from_doc
 from desk.models import Message
-from desk.store.tiny.shard import meta_from_doc
+from desk.store.document import meta_from_doc
 from desk.summary import ConversationMeta
 
 _DOC_KEY = re.compile(r'\s*"(\d+)"\s*:\s*')

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from desk.models import Conversation, Customer, Message
+from desk.store import records
 from desk.store.contract import SearchHit, StoreFault
-from desk.store.tiny import records
 from desk.store.tiny import search_tables as tables
 from desk.text import flatten
 

@@ -104,6 +104,9 @@ class Catalogues:
     def get(self, business_number_id: str) -> Catalogue:
         return self._catalogues.get(business_number_id, ((), None))
 
+    def numbers(self) -> list[str]:
+        return sorted(self._catalogues)
+
     def put(self, business_number_id: str, catalogue: Catalogue) -> None:
         templates, synced_at = catalogue
         self._file.upsert(
@@ -128,6 +131,9 @@ class Tabs:
 
     def get(self, agent: str) -> tuple[str, ...]:
         return self._tabs.get(agent, ())
+
+    def agents(self) -> list[str]:
+        return sorted(self._tabs)
 
     def save(self, agent: str, conversation_ids: tuple[str, ...]) -> None:
         """Durable when it returns."""
@@ -192,6 +198,9 @@ class CustomerProfiles:
 
     def get(self, customer_id: str) -> CustomerProfile:
         return self._load()[1].get(customer_id) or CustomerProfile()
+
+    def ids(self) -> list[str]:
+        return sorted(self._load()[1])
 
     def save(self, customer_id: str, profile: CustomerProfile) -> CustomerProfile:
         """Durable when it returns; an empty profile removes the customer's, the same notes and

@@ -19,10 +19,9 @@ from pathlib import Path
 from desk import faults
 from desk.atomic_storage import fsync_dir, sync_all
 from desk.models import Event
-from desk.store import rules
+from desk.store import interpreter, records, rules
 from desk.store.contract import ChangeKind, ConversationUnavailable, StoreUnavailable
-from desk.store.tiny import interpreter, records
-from desk.store.tiny.records import Record
+from desk.store.records import Record
 from desk.store.tiny.recovery import Recovery
 from desk.store.tiny.search_index import SearchIndex
 from desk.store.tiny.shard import Shard

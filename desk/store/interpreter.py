@@ -1,7 +1,8 @@
-"""The interpreter of the journal's records (records.py): what each one does to a conversation's
-shard in memory. The live write path and the replay at open run exactly `apply`; every record is
-idempotent (a second application changes nothing), which is what makes replaying a journal after
-a kill safe."""
+"""The interpreter of the store's records (records.py): what each one does to a conversation's
+document in memory (document.py), for every store: the embedded one's live write path and its
+replay of the journal at open, and the PostgreSQL store's write transactions, run exactly `apply`.
+Every record is idempotent (a second application changes nothing), which is what makes replaying a
+journal after a kill, or applying one webhook twice, safe."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from desk.codec import message_status, ts_from_doc
 from desk.language import language_after
 from desk.models import ConversationStatus, Direction, Message
 from desk.store import audit, rules
-from desk.store.tiny.records import (
+from desk.store.document import ConversationDocument
+from desk.store.records import (
     Assignment,
     ConversationState,
     Labelled,
@@ -26,11 +28,10 @@ from desk.store.tiny.records import (
     Written,
     pricing_of,
 )
-from desk.store.tiny.shard import Shard
 from desk.summary import NOT_A_QUESTION, ConversationMeta, reopens
 
 
-def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
+def apply(shard: ConversationDocument, r: ShardRecord) -> tuple[bool, Any]:
     """Apply one record to a loaded shard, in memory. Returns (changed, the op's result): the
     message for the outbox's records, whether a message took it for a status."""
     if isinstance(r, MessageIn):
@@ -74,7 +75,7 @@ def apply(shard: Shard, r: ShardRecord) -> tuple[bool, Any]:
     return True, None
 
 
-def _set(shard: Shard, meta: ConversationMeta, at: datetime | None, by: str | None, entry: tuple[str, str]) -> bool:
+def _set(shard: ConversationDocument, meta: ConversationMeta, at: datetime | None, by: str | None, entry: tuple[str, str]) -> bool:
     """The agent's change to the conversation's meta, kept in its audit log; False when it changes
     nothing (then nothing is logged either: every record is idempotent)."""
     if meta == shard.meta:
@@ -90,7 +91,7 @@ def visible(record: ShardRecord, result: Any) -> bool:
     return not isinstance(record, StatusIn) or bool(result)
 
 
-def _message(shard: Shard, r: MessageIn) -> bool:
+def _message(shard: ConversationDocument, r: MessageIn) -> bool:
     if shard.find(r.message.id) is not None:
         return False  # a duplicate: nothing at all changes
     meta = shard.meta
@@ -117,7 +118,7 @@ def _message(shard: Shard, r: MessageIn) -> bool:
     return True
 
 
-def _outbox_update(shard: Shard, r: OutboxUpdate) -> tuple[bool, Message]:
+def _outbox_update(shard: ConversationDocument, r: OutboxUpdate) -> tuple[bool, Message]:
     doc_id = shard.by_id.get(r.message_id)
     if doc_id is None:
         raise KeyError(r.message_id)
@@ -130,7 +131,7 @@ def _outbox_update(shard: Shard, r: OutboxUpdate) -> tuple[bool, Message]:
     return True, shard.message(doc_id)
 
 
-def _status(shard: Shard, r: StatusIn) -> tuple[bool, bool]:
+def _status(shard: ConversationDocument, r: StatusIn) -> tuple[bool, bool]:
     """Returns (changed, applied to a message)."""
     doc_id = shard.ours_by_wamid(r.wamid)
     if doc_id is None:
@@ -146,7 +147,7 @@ def _status(shard: Shard, r: StatusIn) -> tuple[bool, bool]:
     return True, True
 
 
-def _apply_pending(shard: Shard, doc_id: int) -> None:
+def _apply_pending(shard: ConversationDocument, doc_id: int) -> None:
     """Statuses that came before we knew the message's wamid, applied now in arrival order."""
     message = shard.message(doc_id)
     if message.direction is not Direction.OUTBOUND:

@@ -1,6 +1,7 @@
-"""The journal's records: each mutation as a typed value, decoded once from its line (what each
-does to a conversation's shard: interpreter.py). Each record names the agent who acted (`by`;
-None for what WhatsApp or a customer did).
+"""The store's records: each mutation as a typed value (what each does to a conversation's
+document: interpreter.py), in every store: the embedded one journals them (one line each, decoded
+once), the PostgreSQL one applies them in its write transactions. Each record names the agent who
+acted (`by`; None for what WhatsApp or a customer did).
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ class OutboxUpdate:
             "error_text": self.error_text,
             "by": self.by,
         }
+
+
+LEFT_SENDING = (
+    "The desk stopped while this message was being sent; it may or may not have reached the customer."
+)
+"""The error text of an OutboxUpdate to UNKNOWN for a message whose sender stopped mid-send."""
 
 
 @dataclass(frozen=True, slots=True)
