@@ -120,6 +120,9 @@ def test_import_copies_a_seeded_desk_once_and_says_how_much(pg_url: str, tmp_pat
     assert "is not a directory" in one_sentence(wadesk("hub", "import", str(tmp_path / "nowhere"), url=pg_url))
 
 
-def test_a_hub_on_the_hub_backend_is_refused(pg_url: str) -> None:
-    migrate.migrate(pg_url)
-    assert 'backend must be "cloud"' in one_sentence(wadesk("hub", "--backend", "hub", url=pg_url))
+async def test_a_hub_on_the_hub_backend_is_refused(pg_url: str, tmp_path: Path) -> None:
+    from desk.config import Config
+    from hub.server import HubRefused, run
+
+    with pytest.raises(HubRefused, match='backend must be "cloud"'):
+        await run(Config(backend="hub"), pg_url, tmp_path)
