@@ -141,10 +141,9 @@ def _revoke(conninfo: str, name: str) -> int:
 
 
 def _import(conninfo: str, source: Path, agent: str | None) -> int:
-    from desk.store.pg.importer import import_store
-
     from desk.clock import SystemClock
     from desk.store import StoreLocked
+    from desk.store.pg.importer import import_store
     from desk.store.tiny import TinyStore
     from hub.server import check_database, open_store
 
