@@ -72,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
         "The desk does it by itself when the index is missing or damaged. Run it while no desk or serve has the "
         "directory open.",
     )
+    from hub.commands import add_parser as add_hub_parser  # (no psycopg until a hub command runs)
+
+    add_hub_parser(commands, [after])
     commands.add_parser(
         "emulator",
         help="run a local WhatsApp Cloud API emulator (see `wadesk emulator --help`)",
@@ -168,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui.check import main as check_main
 
             return check_main(data_dir, repair=args.repair)
+        if args.command == "hub":
+            from hub.commands import main as hub_main
+
+            return hub_main(args, config, data_dir)
         if args.command == "reindex":
             from tui.reindex import main as reindex_main
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -163,37 +164,27 @@ class CloudBackend(Backend):
                 self._queue.task_done()
 
     def _parse(self, seq: int, body: bytes) -> list[Event]:
-        parsed = parse_body(body, self._clock.now())  # a date far ahead is taken as now
-        events: list[Event] = list(parsed.events)
-        for update in parsed.template_updates:
-            events.extend(self._template_update(update))
-        for problem in parsed.problems:
-            log.warning("WhatsApp reported a problem: (%s) %s %s", problem.code, problem.sentence, problem.details)
-        if parsed.skipped:
-            log.warning("webhook %d: %d part(s) not understood (the raw body is in the spool)", seq, parsed.skipped)
-        return events
-
-    def _template_update(self, update: TemplateUpdate) -> list[TemplatesChanged]:
-        """A template's new status, into every number's cached catalogue at once."""
-        changed = []
-        for number_id, templates in self._catalogue.items():
-            updated = tuple(
-                replace(t, status=TemplateStatus.parse(update.status))
-                for t in templates
-                if (t.id and t.id == update.template_id) or t.key == TemplateRef(update.name, update.language)
-            )
-            if updated:
-                self._catalogue[number_id] = merge_templates(templates, updated)
-                changed.append(TemplatesChanged(number_id, updated))
-        if not changed:
+        events, unknown = parse_events(seq, body, self._clock.now(), self._catalogue)
+        for changed in events:
+            if isinstance(changed, TemplatesChanged) and changed.synced_at is None:
+                self._catalogue[changed.business_number_id] = merge_templates(
+                    self._catalogue.get(changed.business_number_id, ()), changed.templates
+                )
+        if unknown:
             # A template we have not seen: fetch the catalogue again.
             asyncio.get_running_loop().create_task(self.sync_templates())
-        return changed
+        return events
 
     # --- templates -----------------------------------------------------------------------------------
     async def sync_templates(self) -> None:
         """Fetch the WABA's catalogue (every page) and hand it to the app as events. A failure is
         kept in `sync_failure` (the picker shows it) and raised."""
+        for changed in await self.fetch_catalogue():
+            self._queue.put_nowait(changed)
+
+    async def fetch_catalogue(self) -> list[TemplatesChanged]:
+        """The WABA's catalogue (every page), one TemplatesChanged per number, for whoever applies
+        it (the desk's queue, the hub's template sync). A failure is kept in `sync_failure` and raised."""
         numbers = [n.id for n in self.business_numbers()]
         try:
             templates = await self.graph.list_templates(self._config.cloud.waba_id, numbers)
@@ -202,10 +193,12 @@ class CloudBackend(Backend):
             raise
         self.sync_failure = None
         now = self._clock.now()
+        found = []
         for number_id in numbers:
             mine = tuple(t for t in templates if t.business_number_id == number_id)
             self._catalogue[number_id] = mine
-            self._queue.put_nowait(TemplatesChanged(number_id, mine, synced_at=now))
+            found.append(TemplatesChanged(number_id, mine, synced_at=now))
+        return found
 
     async def _sync_templates_forever(self) -> None:
         every = self._config.cloud.template_sync_minutes * 60
@@ -273,6 +266,43 @@ class CloudBackend(Backend):
     async def download_media(self, media_id: str) -> Path:
         """An inbound file, checked against its sha256, into the data directory."""
         return await self.graph.download_media(media_id, self._data_dir / "media")
+
+
+def parse_events(
+    seq: int, body: bytes, now: datetime, catalogue: Mapping[str, Sequence[Template]]
+) -> tuple[list[Event], bool]:
+    """One webhook body's events, for the desk's pump and the hub's applier alike: its messages
+    and statuses, and a TemplatesChanged per number for each template status update found in
+    `catalogue` (each number's templates). The second value: an update named a template the
+    catalogue does not have (the caller fetches the catalogue again). Problems and skipped parts
+    are logged here. Never raises for what the body holds."""
+    parsed = parse_body(body, now)  # a date far ahead is taken as now
+    events: list[Event] = list(parsed.events)
+    unknown = False
+    for update in parsed.template_updates:
+        changed = template_status_changes(catalogue, update)
+        events.extend(changed)
+        unknown = unknown or not changed
+    for problem in parsed.problems:
+        log.warning("WhatsApp reported a problem: (%s) %s %s", problem.code, problem.sentence, problem.details)
+    if parsed.skipped:
+        log.warning("webhook %d: %d part(s) not understood (the raw body is kept)", seq, parsed.skipped)
+    return events, unknown
+
+
+def template_status_changes(catalogue: Mapping[str, Sequence[Template]], update: TemplateUpdate) -> list[TemplatesChanged]:
+    """A template's new status, for every number whose catalogue has it (by id, else by name and
+    language): the updated templates only, as events (synced_at None: not a whole catalogue)."""
+    changed = []
+    for number_id, templates in catalogue.items():
+        updated = tuple(
+            replace(t, status=TemplateStatus.parse(update.status))
+            for t in templates
+            if (t.id and t.id == update.template_id) or t.key == TemplateRef(update.name, update.language)
+        )
+        if updated:
+            changed.append(TemplatesChanged(number_id, updated))
+    return changed
 
 
 SYNC_RETRY_FIRST = 30.0

@@ -28,10 +28,9 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from aiohttp import web
-
-from backends.cloud.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +59,45 @@ def signature_ok(body: bytes, header: str | None, app_secret: bytes) -> bool:
     return hmac.compare_digest(given, expected)
 
 
+class BodySpool(Protocol):
+    """Where a signed body is made durable before its 200: the desk's file (backends/cloud/spool.py)
+    or the hub's table (hub/ingest.py)."""
+
+    async def append(self, body: bytes) -> int:
+        """Make `body` durable; returns its sequence number once it is (0: it was kept already)."""
+        ...
+
+
 def receiver_app(
     *,
     path: str,
     app_secret: str,
     verify_token: str,
-    spool: Spool,
+    spool: BodySpool,
     received: Callable[[int, bytes], None],
     read_timeout: float = READ_SECONDS,
 ) -> web.Application:
     """The receiver. `received(seq, body)` is called for each body once it is durable."""
+    app = web.Application(client_max_size=MAX_BODY)
+    add_webhook_routes(
+        app, path=path, app_secret=app_secret, verify_token=verify_token, spool=spool, received=received,
+        read_timeout=read_timeout,
+    )
+    return app
+
+
+def add_webhook_routes(
+    app: web.Application,
+    *,
+    path: str,
+    app_secret: str,
+    verify_token: str,
+    spool: BodySpool,
+    received: Callable[[int, bytes], None],
+    read_timeout: float = READ_SECONDS,
+) -> None:
+    """The receiver's GET (verification) and POST at `path` on `app`, which must take bodies of
+    MAX_BODY (its client_max_size): the desk's own app, or the hub's beside its API."""
     secret = app_secret.encode()
 
     async def verify(request: web.Request) -> web.Response:
@@ -81,12 +109,16 @@ def receiver_app(
         return web.Response(status=403, text="verification failed")
 
     async def receive(request: web.Request) -> web.Response:
+        if (request.content_length or 0) > MAX_BODY:  # (an app taking bigger bodies for other routes)
+            return web.Response(status=413, text="body too large")
         try:
             async with asyncio.timeout(read_timeout):
                 body = await request.read()
         except TimeoutError:
             log.warning("webhook refused: the body did not arrive within %.0f s", read_timeout)
             return web.Response(status=408, text="request timeout")
+        if len(body) > MAX_BODY:
+            return web.Response(status=413, text="body too large")
         if not signature_ok(body, request.headers.get("X-Hub-Signature-256"), secret):
             log.warning("webhook refused: missing or wrong signature (%d bytes)", len(body))
             return web.Response(status=401, text="bad signature")
@@ -94,20 +126,27 @@ def receiver_app(
         received(seq, body)
         return web.Response(text="ok")
 
-    app = web.Application(client_max_size=MAX_BODY)
     app.router.add_get(path, verify)
     app.router.add_post(path, receive)
-    return app
 
 
 class Receiver:
     """The receiver running on host:port until `stop()`."""
 
-    def __init__(self, app: web.Application, host: str, port: int, *, idle_timeout: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self, app: web.Application, host: str, port: int, *, idle_timeout: float = IDLE_SECONDS, listen_key: str = "",
+        shutdown_timeout: float = 60.0,
+    ) -> None:
+        """`listen_key`: the config key that sets the address, for the sentence when it is taken
+        ("hub.listen"; by default the webhook's). `shutdown_timeout`: how long `stop()` lets
+        requests in flight finish (the hub's event streams never do)."""
         # lingering_time=0: an answer given before the body was read whole (408, 413) closes the
         # connection at once, instead of reading whatever trickles in for 10 more seconds.
-        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=idle_timeout, lingering_time=0)
+        self._runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=idle_timeout, lingering_time=0, shutdown_timeout=shutdown_timeout
+        )
         self._host, self._port = host, port
+        self._listen_key = listen_key
         self.url = ""
 
     async def start(self) -> None:
@@ -119,7 +158,7 @@ class Receiver:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise CannotListen(listen_sentence(self._host, self._port, exc)) from exc
+            raise CannotListen(listen_sentence(self._host, self._port, exc, self._listen_key)) from exc
         host, port = self._runner.addresses[0][:2]  # the real port when 0 was asked
         self.url = f"http://{host}:{port}"
 
@@ -139,7 +178,9 @@ def check_listen(host: str, port: int) -> None:
         raise CannotListen(listen_sentence(host, port, exc)) from exc
 
 
-def listen_sentence(host: str, port: int, exc: OSError) -> str:
+def listen_sentence(host: str, port: int, exc: OSError, listen_key: str = "") -> str:
+    if listen_key:
+        return f"Cannot listen on {host}:{port} ({exc.strerror or exc}): stop what uses it, or set another {listen_key} in the config."
     if exc.errno == errno.EADDRINUSE:
         return (
             f"The webhook port {port} on {host} is already in use (another wadesk serve or desk, or another "
