@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,10 @@ class Capability(enum.Flag):
     what `wadesk serve` runs."""
     REACTIONS = enum.auto()
     """Sends an emoji reaction to a customer's message (`send_reaction`)."""
+    SHARED = enum.auto()
+    """Other agents share the store (the hub, docs/team.md): taking a conversation is a claim
+    that can be lost, others' presence shows (`others`, `tell_presence`), and the link to the
+    shared store can be down (`link`, `watch`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +53,50 @@ class SyncFailure:
     sentence: str
 
 
+class Link(str, enum.Enum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    """The shared store cannot be reached: the desk says so, keeps drafts, queues nothing."""
+    REFUSED = "refused"
+    """The shared store refused this agent (a revoked or unknown token): the desk stops acting."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    link: Link
+    sentence: str = ""
+    """Why, for the agent (empty when ONLINE)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Another agent viewing, typing in or leaving a conversation (SHARED): shown, never stored."""
+
+    conversation_id: str
+    agent: str
+    state: str
+    """viewing, typing or left."""
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """Something the agent should be told once, in a sentence (back online, read everything again)."""
+
+    sentence: str
+
+
+News = LinkState | Presence | Said
+"""What a SHARED backend tells its watchers (`Backend.watch`), from any thread."""
+
+
 class Backend(ABC):
     """A source of events and a way to send. Errors are `backends.errors.WhatsAppError`s; a request
-    whose outcome is unknown raises `backends.errors.OutcomeUnknown`."""
+    whose outcome is unknown raises `backends.errors.OutcomeUnknown`.
+
+    Each send_* takes `key`: the outbox's id of the message, the same for every attempt at it. A
+    backend that sends through another party (the hub) gives it as that party's idempotency key;
+    one that calls WhatsApp itself (mock, cloud) ignores it."""
 
     name: str = "?"
     capabilities: Capability = Capability.NONE
@@ -98,24 +143,29 @@ class Backend(ABC):
 
     @abstractmethod
     async def send_text(
-        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None
+        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None,
+        *, key: str | None = None,
     ) -> Sent:
         """Send free text. Outside the 24-hour window WhatsApp answers 131047, and so must a backend."""
 
     async def send_template(
-        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str]
+        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str],
+        *, key: str | None = None,
     ) -> Sent:
         """Send an approved template with its parameters."""
         raise NotImplementedError(f"the {self.name} backend cannot send templates")
 
     async def send_file(
-        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None
+        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None,
+        *, key: str | None = None,
     ) -> Sent:
         """Send a local file (SEND_FILES): an image as an image, anything else as a document.
         Free-form, so the 24-hour window applies as for text."""
         raise NotImplementedError(f"the {self.name} backend cannot send files")
 
-    async def send_reaction(self, business_number_id: str, customer: Customer, message_id: str, emoji: str) -> Sent:
+    async def send_reaction(
+        self, business_number_id: str, customer: Customer, message_id: str, emoji: str, *, key: str | None = None
+    ) -> Sent:
         """React to the customer's message `message_id` (REACTIONS) with `emoji`; "" removes our
         reaction. Free-form, so the 24-hour window applies as for text."""
         raise NotImplementedError(f"the {self.name} backend cannot send reactions")
@@ -136,3 +186,19 @@ class Backend(ABC):
     async def mark_read(self, business_number_id: str, wamid: str) -> None:
         """Tell the customer we read up to this message (blue ticks)."""
 
+    # --- SHARED: a store other agents share ---------------------------------------------------------
+    @property
+    def link(self) -> LinkState | None:
+        """The link to the shared store now; None for a backend without one (not SHARED)."""
+        return None
+
+    def watch(self, listener: Callable[[News], None]) -> None:
+        """Call `listener` with each piece of news (a new link state, a presence, a sentence to
+        say), from whatever thread learnt it."""
+
+    def others(self, conversation_id: str) -> list[Presence]:
+        """The other agents viewing or typing in the conversation now, by name."""
+        return []
+
+    async def tell_presence(self, conversation_id: str, state: str) -> None:
+        """Tell the others this agent is viewing, typing in or has left the conversation."""

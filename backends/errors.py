@@ -52,6 +52,15 @@ class OutcomeUnknown(Exception):
     """The request left and no answer came back: the message may or may not have been sent."""
 
 
+class NotSent(Exception):
+    """The backend sent nothing and says why (the hub could not be reached before the request
+    left): the message failed, and nothing will send it behind the agent's back."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     cls: type[WhatsAppError]

@@ -44,6 +44,8 @@ def check(config: Config) -> Config:
             raise ConfigError("The config key cloud.waba_id must be set for the cloud backend.")
         if not config.cloud.numbers:
             raise ConfigError("The config key cloud.numbers must list at least one number for the cloud backend.")
+    if config.backend == "hub" and not config.hub.url.startswith(("http://", "https://")):
+        raise ConfigError("The config key hub.url must be the hub's address, starting with http:// or https://.")
     if not 0 <= config.webhook.port < 65536:
         raise ConfigError("The config key webhook.port must be between 0 (any free port) and 65535.")
     if not config.webhook.path.startswith("/"):

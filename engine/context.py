@@ -1,6 +1,7 @@
 """The composition root: config, data directory, store, backend and clock, built in one place.
 
-The backend comes from the registry (backends/registry.py), the store is the embedded TinyDB one.
+The backend comes from the registry (backends/registry.py), the store is the embedded TinyDB one,
+or the one a backend comes with (the hub's mirror).
 `desk_clock` is the one clock of the desk: the wall clock, or the simulated time of a backend that
 has one (the mock: its `--speed`, continuing what the last run saved; the cloud's timestamps are
 real, so `--speed` does not apply)."""
@@ -85,5 +86,9 @@ def build(
     from desk.store.tiny import TinyStore
 
     clock = desk_clock(config, data_dir, clock or SystemClock(), base)
-    backend = registry.entry(config.backend).build(config, clock, data_dir)
-    return DeskContext(config, TinyStore(data_dir, clock=clock), backend, clock, data_dir)
+    entry = registry.entry(config.backend)
+    backend = entry.build(config, clock, data_dir)
+    # A shared store comes with its backend (backend = "hub": the mirror of the hub's store; the
+    # data directory then keeps only the desk's own small files, such as its log).
+    store = entry.store(backend) if entry.store else TinyStore(data_dir, clock=clock)
+    return DeskContext(config, store, backend, clock, data_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.base import Backend, Sent
-from backends.errors import OutcomeUnknown, WhatsAppError, failure_text
+from backends.errors import NotSent, OutcomeUnknown, WhatsAppError, failure_text
 from desk.clock import Clock
 from desk.models import Conversation, Direction, Media, Message, MessageStatus, TemplateChoice, file_kind
 from desk.summary import AUTOMATIC
@@ -84,22 +84,27 @@ class Outbox:
         try:
             if choice is not None:
                 sent: Sent = await self.backend.send_template(
-                    conversation.business_number_id, conversation.customer, choice.template, choice.values
+                    conversation.business_number_id, conversation.customer, choice.template, choice.values, key=message.id
                 )
             elif message.media is not None and message.media.path:
                 sent = await self.backend.send_file(
-                    conversation.business_number_id, conversation.customer, Path(message.media.path), message.text
+                    conversation.business_number_id, conversation.customer, Path(message.media.path), message.text,
+                    key=message.id,
                 )
             elif message.type == "reaction":
                 sent = await self.backend.send_reaction(
-                    conversation.business_number_id, conversation.customer, message.reaction_to or "", message.text
+                    conversation.business_number_id, conversation.customer, message.reaction_to or "", message.text,
+                    key=message.id,
                 )
             else:
                 sent = await self.backend.send_text(
-                    conversation.business_number_id, conversation.customer, message.text, message.reply_to
+                    conversation.business_number_id, conversation.customer, message.text, message.reply_to,
+                    key=message.id,
                 )
         except WhatsAppError as exc:
             return await self._set(message, MessageStatus.FAILED, error_code=exc.code, error_text=failure_text(exc.code, exc.details))
+        except NotSent as exc:  # nothing left (the hub unreachable): failed, in the backend's words
+            return await self._set(message, MessageStatus.FAILED, error_text=exc.sentence)
         except OutcomeUnknown as exc:
             log.warning("send %s: outcome unknown: %s", message.id, exc)
             return await self._set(message, MessageStatus.UNKNOWN, error_text="No answer from WhatsApp: it may or may not have been sent.")

@@ -81,6 +81,11 @@ class StoreWriter:
     async def assign(self, conversation_id: str, assignee: str | None) -> None:
         await self._run(self.store.assign, conversation_id, assignee, agent=self.agent)
 
+    async def claim(self, conversation_id: str, assignee: str) -> str:
+        """`assignee` (this agent's id) takes the conversation unless another agent has it;
+        returns who has it (Store.claim)."""
+        return await self._run(self.store.claim, conversation_id, assignee)
+
     async def set_priority(self, conversation_id: str, priority: Priority) -> None:
         await self._run(self.store.set_priority, conversation_id, priority, agent=self.agent)
 

@@ -50,9 +50,9 @@ def sends(desk: DeskContext, monkeypatch) -> list[tuple[str, str, str]]:
     asked: list[tuple[str, str, str]] = []
     real = desk.backend.send_text
 
-    async def send_text(number, customer, text, reply_to=None):
+    async def send_text(number, customer, text, reply_to=None, **_):
         asked.append((number, customer.id, text))
-        return await real(number, customer, text, reply_to)
+        return await real(number, customer, text, reply_to, **_)
 
     monkeypatch.setattr(desk.backend, "send_text", send_text)
     return asked

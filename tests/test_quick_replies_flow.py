@@ -53,9 +53,9 @@ def sends(desk, monkeypatch) -> list[str]:
     asked: list[str] = []
     real = desk.backend.send_text
 
-    async def send_text(number, customer, text, reply_to=None):
+    async def send_text(number, customer, text, reply_to=None, **_):
         asked.append(text)
-        return await real(number, customer, text, reply_to)
+        return await real(number, customer, text, reply_to, **_)
 
     monkeypatch.setattr(desk.backend, "send_text", send_text)
     return asked
@@ -197,9 +197,9 @@ async def test_the_greeting_goes_once_by_itself_and_never_outside_the_window(dat
         sent: list[str] = []
         real = desk.backend.send_text
 
-        async def send_text(number, customer, text, reply_to=None):
+        async def send_text(number, customer, text, reply_to=None, **_):
             sent.append(text)
-            return await real(number, customer, text, reply_to)
+            return await real(number, customer, text, reply_to, **_)
 
         monkeypatch.setattr(desk.backend, "send_text", send_text)
         sim = desk.backend.simulation

@@ -19,8 +19,8 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from backends.base import Capability
-from backends.errors import AUTH_CODES, error_sentence
+from backends.base import Capability, Link, LinkState, News, Said
+from backends.errors import AUTH_CODES, NotSent, error_sentence
 from desk.alerts import Alert, AlertKind
 from desk.clock import tick_seconds
 from desk.models import RETRYABLE, Conversation, Event, Message, MessageStatus, StatusChanged, TemplateChoice
@@ -32,7 +32,7 @@ from engine.context import DeskContext
 from tui.failures import WORKER_JOBS
 from tui.keys import keymap
 from tui.labels import local_time
-from tui.messages import AlertsTold, ConversationsChanged, TemplatesSynced
+from tui.messages import AlertsTold, ConversationsChanged, HubNews, TemplatesSynced
 from tui.paste import install as install_paste_fix
 from tui.tabs import MAX_TABS, Tabs
 from tui.widgets.tab_bar import TabBar
@@ -134,6 +134,7 @@ class WadeskApp(App[None]):
         if self._pump_events:
             self.run_worker(self.engine.pump.run(), name="events", group="events", exit_on_error=False)
         self.run_worker(self._resume_outbox(), name="outbox", group="send", exit_on_error=False)
+        self.ctx.backend.watch(self._hub_news)  # team mode
         # At app level, so alerts fire whatever screen is shown. The watch reads the store once the
         # inbox has (start_alerts), so as not to share the CPU with its first paint; at the latest
         # after ALERTS_LATEST seconds.
@@ -162,6 +163,32 @@ class WadeskApp(App[None]):
             timeout=30,
             markup=False,
         )
+
+    def _hub_news(self, news: News) -> None:
+        self.post_message(HubNews(news))  # from the hub store's thread: post_message is thread-safe
+
+    def on_hub_news(self, event: HubNews) -> None:
+        """Team mode: the link's changes and the hub's sentences are told; every screen redraws
+        its team line (tui.shared.hub_line)."""
+        news = event.news
+        if isinstance(news, LinkState):
+            if news.link is Link.OFFLINE:
+                self.notify(news.sentence, title="Offline", severity="warning", timeout=30)
+            elif news.link is Link.REFUSED:
+                self.notify(news.sentence, title="The hub refused this desk", severity="error", timeout=24 * 3600)
+        elif isinstance(news, Said):
+            self.notify(news.sentence, title="Hub", timeout=10)
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "show_hub_line", None)
+            if refresh is not None:
+                refresh()
+
+    def refuse_unlinked(self) -> None:
+        """Sends are refused while the hub cannot be reached or refused this desk: never queued
+        behind the agent's back (the composer keeps the text)."""
+        link = self.ctx.backend.link
+        if link is not None and link.link is not Link.ONLINE:
+            raise NotSent(link.sentence)
 
     # --- alerts -------------------------------------------------------------------------------------
     def start_alerts(self) -> None:
@@ -265,22 +292,26 @@ class WadeskApp(App[None]):
         self, conversation: Conversation, text: str, replaces: str | None = None, reply_to: str | None = None
     ) -> Message:
         """Record the text durably, then send it in the background. Returns the queued message."""
+        self.refuse_unlinked()
         message = await self.outbox.queue_text(conversation, text, replaces, reply_to)
         self._deliver(conversation, message, None)
         return message
 
     async def send_reaction(self, conversation: Conversation, message_id: str, emoji: str) -> Message:
         """Record our reaction durably, then send it in the background."""
+        self.refuse_unlinked()
         message = await self.outbox.queue_reaction(conversation, message_id, emoji)
         self._deliver(conversation, message, None)
         return message
 
     async def send_file(self, conversation: Conversation, path: Path, caption: str) -> Message:
+        self.refuse_unlinked()
         message = await self.outbox.queue_file(conversation, path, caption)
         self._deliver(conversation, message, None)
         return message
 
     async def send_template(self, conversation: Conversation, choice: TemplateChoice) -> Message:
+        self.refuse_unlinked()
         message = await self.outbox.queue_template(conversation, choice)
         self._deliver(conversation, message, choice)
         return message

@@ -27,3 +27,11 @@ class AlertsTold(Message):
     def __init__(self, conversation_ids: frozenset[str]) -> None:
         super().__init__()
         self.conversation_ids = conversation_ids
+
+
+class HubNews(Message):
+    """The hub's link or someone's presence changed, or the hub said something (team mode)."""
+
+    def __init__(self, news: object) -> None:
+        super().__init__()
+        self.news = news

@@ -217,7 +217,8 @@ class CloudBackend(Backend):
 
     # --- outbound ------------------------------------------------------------------------------------
     async def send_text(
-        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None
+        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None,
+        *, key: str | None = None,
     ) -> Sent:
         try:
             payload = payloads.text(customer, text, reply_to=reply_to)
@@ -227,7 +228,8 @@ class CloudBackend(Backend):
         return await self.graph.send_message(business_number_id, payload)
 
     async def send_template(
-        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str]
+        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str],
+        *, key: str | None = None,
     ) -> Sent:
         try:
             payload = payloads.template(customer, template, values)
@@ -237,7 +239,8 @@ class CloudBackend(Backend):
         return await self.graph.send_message(business_number_id, payload)
 
     async def send_file(
-        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None
+        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None,
+        *, key: str | None = None,
     ) -> Sent:
         """Upload, then send by media id: an image (jpeg, png) as an image, the rest as a document."""
         kind, mime = file_kind(path.name)
@@ -252,7 +255,9 @@ class CloudBackend(Backend):
         await self._pacer.wait(business_number_id, customer.id)
         return await self.graph.send_message(business_number_id, payload)
 
-    async def send_reaction(self, business_number_id: str, customer: Customer, message_id: str, emoji: str) -> Sent:
+    async def send_reaction(
+        self, business_number_id: str, customer: Customer, message_id: str, emoji: str, *, key: str | None = None
+    ) -> Sent:
         try:
             payload = payloads.reaction(customer, message_id, emoji)
         except ValueError as exc:  # refused before anything left: a failure, not an unknown

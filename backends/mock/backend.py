@@ -97,25 +97,30 @@ class MockBackend(Backend):
                 self.save()  # the saved time stays ahead of what the desk shows (see `save`)
 
     async def send_file(
-        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None
+        self, business_number_id: str, customer: Customer, path: Path, caption: str | None = None,
+        *, key: str | None = None,
     ) -> Sent:
         """A file is free-form like text: the same window rule, the same statuses afterwards."""
         return await self.send_text(business_number_id, customer, caption or path.name)
 
     async def send_text(
-        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None
+        self, business_number_id: str, customer: Customer, text: str, reply_to: str | None = None,
+        *, key: str | None = None,
     ) -> Sent:
         sent = self.simulation.send_text(business_number_id, customer.id, text, self._clock.now(), reply_to)
         self._scheduled()
         return sent
 
-    async def send_reaction(self, business_number_id: str, customer: Customer, message_id: str, emoji: str) -> Sent:
+    async def send_reaction(
+        self, business_number_id: str, customer: Customer, message_id: str, emoji: str, *, key: str | None = None
+    ) -> Sent:
         sent = self.simulation.send_reaction(business_number_id, customer.id, message_id, emoji, self._clock.now())
         self._scheduled()
         return sent
 
     async def send_template(
-        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str]
+        self, business_number_id: str, customer: Customer, template: Template, values: dict[str, str],
+        *, key: str | None = None,
     ) -> Sent:
         sent = self.simulation.send_template(
             business_number_id, customer.id, template.name, template.language, values, self._clock.now()

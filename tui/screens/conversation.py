@@ -40,6 +40,7 @@ from tui.screens.media import MediaScreen
 from tui.screens.message_actions import MessageActions
 from tui.screens.queue_menu import QueueChoice, QueueMenu
 from tui.screens.quick_reply_save import quick_reply_commands
+from tui.shared import REDRAW_EVERY, VIEWING_EVERY, PresenceTeller, hub_line, shared, show_line
 from tui.widgets import customer_panel
 from tui.widgets.composer import Composer
 from tui.widgets.quick_replies import QuickReplyMenu
@@ -86,6 +87,7 @@ class ConversationScreen(MessageActions):
     # --- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="conversation-header")
+        yield Static(id="hub-line", classes="hidden")  # team mode: who else is here, or offline
         yield SlaPanel(id="sla-panel")
         with Horizontal(id="conversation-body"):
             yield Transcript(id="transcript")
@@ -113,6 +115,7 @@ class ConversationScreen(MessageActions):
         (self.composer if not self.composer.disabled else self.query_one(Transcript)).focus()
         self.set_interval(tick_seconds(self.ctx.clock), self._tick)  # countdowns move with the clock (--speed)
         self._mark_read()
+        self._team_mount()
 
     def _refresh_all(self) -> None:
         ctx = self.ctx
@@ -185,6 +188,7 @@ class ConversationScreen(MessageActions):
         if self.conversation_id in event.conversation_ids:
             self._refresh_all()
             self._tick()
+            self.show_hub_line()
 
     # --- sending -------------------------------------------------------------------------------------
     @on(Composer.Submitted)
@@ -218,6 +222,8 @@ class ConversationScreen(MessageActions):
     @on(Composer.Changed)
     def _draft_changed(self) -> None:
         self._draft_pending = self.composer.text
+        if self._draft_pending != self._draft_saved:
+            self._tell_presence("typing")
         if not self._draft_saving and self._draft_pending != self._draft_saved:
             self._save_draft()
 
@@ -364,7 +370,13 @@ class ConversationScreen(MessageActions):
         conv = self.conversation
         me = agent_key(self.ctx.config)
         mine = owner(conv.assignee, me) is Owner.MINE
-        await self.desk.engine.writer.assign(conv.id, None if mine else me)
+        if not mine and shared(self.ctx.backend):
+            holder = await self.desk.engine.writer.claim(conv.id, me)  # the hub's database picks one
+            if holder != me:
+                self.notify(f"{display_name(holder, 40)} has this conversation.", severity="warning", markup=False)
+                return
+        else:
+            await self.desk.engine.writer.assign(conv.id, None if mine else me)
         if mine:
             self.notify("The conversation is nobody's now.", markup=False)
         elif conv.assignee is not None:
@@ -399,3 +411,27 @@ class ConversationScreen(MessageActions):
         yield SystemCommand("Conversation: back to the inbox", "Leave this conversation", self.action_back)
         yield from quick_reply_commands(self, self.composer.text)
         yield from self.message_commands()
+
+    # --- team mode (tui/shared.py) ------------------------------------------------------------------
+    def _team_mount(self) -> None:
+        self._presence = PresenceTeller()
+        self.show_hub_line()
+        if shared(self.ctx.backend):
+            self._tell_presence("viewing")
+            self.set_interval(VIEWING_EVERY, lambda: self._tell_presence("viewing"))
+            self.set_interval(REDRAW_EVERY, self.show_hub_line)  # someone's typing fades when they stop
+
+    def show_hub_line(self) -> None:
+        """Who else is viewing or typing here, or why the hub cannot be reached; hidden when
+        there is nothing to say (and always for the embedded desk)."""
+        typing_here = bool(self._draft_pending.strip()) and self.composer.has_focus
+        line = hub_line(self.ctx.backend, self.conversation_id, typing_here)
+        show_line(self.query_one("#hub-line", Static), line)
+
+    def _tell_presence(self, state: str) -> None:
+        if shared(self.ctx.backend) and getattr(self, "_presence", None) is not None and self._presence.due(state):
+            # On the app: "left" is told as the screen goes, after its own workers are gone.
+            self.app.run_worker(self.ctx.backend.tell_presence(self.conversation_id, state), group="presence", exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        self._tell_presence("left")

@@ -26,6 +26,7 @@ from tui.queue import carry_out
 from tui.screens.base import DeskScreen, reports_failure
 from tui.screens.facets import FacetsScreen
 from tui.screens.queue_menu import QueueChoice, QueueMenu
+from tui.shared import hub_line, shared, show_line
 from tui.widgets.inbox_list import InboxList
 from tui.widgets.tab_bar import TabBar
 
@@ -71,6 +72,7 @@ class InboxScreen(DeskScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="inbox-bar")
+        yield Static(id="hub-line", classes="hidden")  # team mode: offline, or the token refused
         yield Input(placeholder="search names, numbers, messages (escape to clear)", id="inbox-search", classes="hidden")
         yield InboxList(self.ctx.clock.now, id="inbox-list")
         yield TabBar(id="tab-bar")  # above the footer: the screen's first line stays its own
@@ -252,7 +254,12 @@ class InboxScreen(DeskScreen[None]):
             )
             return
         conv = row.conversation
-        if conv.assignee is None:
+        if conv.assignee is None and shared(self.ctx.backend):
+            holder = await self.desk.engine.writer.claim(conv.id, self.model.me)  # the hub's database picks one
+            if holder != self.model.me:
+                self.notify(f"{display_name(holder, 40)} has this conversation.", severity="warning", markup=False)
+                return
+        elif conv.assignee is None:
             await self.desk.engine.writer.assign(conv.id, self.model.me)
         self.desk.open_conversation(conv.id)
 
@@ -378,3 +385,6 @@ class InboxScreen(DeskScreen[None]):
         for i, view in enumerate(self.views):
             yield SystemCommand(f"View: {view.name}", "A saved view (config [[views]])", lambda i=i: self.action_saved_view(i))
 
+    def show_hub_line(self) -> None:
+        """Team mode: why the hub cannot be reached, or refused this desk (hidden otherwise)."""
+        show_line(self.query_one("#hub-line", Static), hub_line(self.ctx.backend, None))
