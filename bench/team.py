@@ -16,6 +16,8 @@ Per target rate (--rates, each for --seconds):
   200 p50/p99    request sent -> 200 read (the hub's answer: signature, the body committed to
                  webhook_inbox, 200). due->200 p99: from when the body was due (counts the
                  generator's own queueing when the hub falls behind: no coordinated omission).
+  not sent       bodies still waiting for a connection 1 s after the blast's end (the hubs fell
+                 behind; the generator stops there rather than stretch the blast).
   errors         answers other than 200, and connections that failed.
   backlog        unapplied inbox rows, sampled each second (max during the blast).
   drain s        last 200 -> every inbox row applied (every body of the blast must be in
@@ -25,10 +27,13 @@ Per target rate (--rates, each for --seconds):
                  same machine's clock). p50, p99, max over all clients.
   200->event     the k-th event of a conversation paired with the k-th 200 of a body of that
                  conversation (one event per inbound message): arrival minus that 200. For the record.
-  CPU            over the blast, % of one core: both replicas, every PostgreSQL process, the machine.
+  CPU            over the blast, % of one core: both replicas, the PostgreSQL server, the machine;
+                 and per webhook accepted, from the blast's start until every client holds every
+                 event: the replicas, PostgreSQL, the load generator, the clients (this process).
 Embedded: `wadesk serve` (bench/receiver_servers.py, the TinyDB store) fed by the same generator at
-the same rate for --embedded-seconds; drain: last 200 -> a marker body sent after it is in the
-store (serve applies in arrival order).
+the highest rate for --embedded-seconds (bench/ingest.py's pacing and connections, with this bench's
+columns); drain: last 200 -> a marker body sent after it is in the store (serve applies in arrival
+order); then every message answered 200 must be in the store once.
 
 Catch-up: after the blasts, a new client with Last-Event-ID = last - --catchup connects (the others
 still connected); time until it holds the last event; --runs runs, alternately on each replica,
@@ -39,7 +44,7 @@ last event: nothing to catch up): its RSS, and every PostgreSQL process's PSS (e
 database connection of its own, LISTENing: hub/events.py -> PgStore.changes).
 
     python bench/team.py [--rates 1000,1500] [--seconds 60] [--clients 20] [--runs 5] [--quick]
-                         [--profile DIR]   (py-spy record of replica a during the first blast)
+                         [--profile DIR]   (py-spy record of replica a during the fastest blast)
 
 Aims (issue 9): 1,000 webhooks/s sustained for 60 s, commit->event p99 <= 100 ms on every client,
 a client that missed 10,000 events caught up in <= 2 s. Only 127.0.0.1 is used. --sizes is
@@ -65,8 +70,9 @@ import psycopg
 from receiver_bodies import APP_SECRET, marker_body
 from receiver_clients import RawConnection
 from receiver_servers import Server, machine_cpu
-from seed import CACHE, ROOT, arguments, median, spread
+from seed import CACHE, ROOT, arguments, median, spread, stored_ids
 from team_cluster import Replica, database, postgres_memory, postmaster, prepare, tree_cpu
+from team_load import NOT_SENT
 from team_sse import Follower
 
 from emulator.encode import signature
@@ -95,7 +101,8 @@ async def load(urls: list[str], rate: float, seconds: float, seed: int, args, wo
 
 def ingest_figures(r: dict, window: float) -> dict[str, float]:
     ok = [i for i, s in enumerate(r["status"]) if s == 200]
-    t0 = min(r["due"])
+    unsent = r["status"].count(NOT_SENT)
+    t0 = min(d for d, s in zip(r["due"], r["status"]) if s != NOT_SENT)
     answered = [r["answered"][i] for i in ok]
     windows = [0] * max(1, int((max(answered) - t0) // window) if answered else 1)
     for t in answered:
@@ -103,7 +110,7 @@ def ingest_figures(r: dict, window: float) -> dict[str, float]:
         if k < len(windows):
             windows[k] += 1
     return {
-        "n": len(r["status"]), "ok": len(ok), "errors": len(r["status"]) - len(ok),
+        "n": len(r["status"]), "ok": len(ok), "unsent": unsent, "errors": len(r["status"]) - len(ok) - unsent,
         "rate": len(ok) / (max(answered) - t0) if answered else 0.0,
         "windows": [w / window for w in windows],
         "p50": pct([(r["answered"][i] - r["sent"][i]) * 1000 for i in ok], 0.50),
@@ -176,7 +183,7 @@ async def blast(rate: float, seconds: float, seed: int, replicas: list[Replica],
     start = await last_seq(conn)
     backlog: list[int] = []
     spy = None
-    if args.profile is not None and seed == 1:
+    if args.profile is not None and rate == max(args.rates):
         args.profile.mkdir(parents=True, exist_ok=True)
         spy = subprocess.Popen([str(PY_SPY), "record", "--pid", str(replicas[0].process.pid), "--rate", "50",
                                 "--duration", str(int(min(seconds, 30))), "--format", "raw", "--nonblocking",
@@ -263,6 +270,9 @@ async def catch_up(replicas: list[Replica], token: str, conn: psycopg.AsyncConne
 
     end = await last_seq(conn)
     after = max(0, end - missed)
+    if end - after < missed:
+        print(f"  (only {end - after} events in the log: the catch-up is of those)", flush=True)
+    args_missed = end - after
     times: dict[str, list[float]] = {"raw": [], "HubClient": []}
     for run in range(runs):
         replica = replicas[run % len(replicas)]
@@ -287,6 +297,7 @@ async def catch_up(replicas: list[Replica], token: str, conn: psycopg.AsyncConne
         times["HubClient"].append(time.perf_counter() - t)
         client.close()
         assert got == end - after, f"HubClient.events gave {got} of {end - after} missed events"
+    times["missed"] = [float(args_missed)]
     return times
 
 
@@ -329,7 +340,7 @@ async def embedded(rate: float, seconds: float, args, work: Path) -> dict[str, f
         r = await load([server.url], rate, seconds, 90, args, work)
         t_cpu_end = (time.perf_counter(), tree_cpu(pid), machine_cpu()["busy"])
         figures: dict = ingest_figures(r, args.window)
-        cid, _, body = marker_body(90)
+        cid, marker, body = marker_body(90)
         connection = RawConnection(server.url)
         assert await connection.post(body, signature(body, APP_SECRET)) == 200
         await connection.aclose()
@@ -347,6 +358,10 @@ async def embedded(rate: float, seconds: float, args, work: Path) -> dict[str, f
                        ms_hubs=(settled[0] - t_cpu[1]) / n * 1000, ms_machine=(settled[1] - t_cpu[2]) / n * 1000,
                        ms_load=(settled[2].ru_utime + settled[2].ru_stime - load0.ru_utime - load0.ru_stime) / n * 1000)
         server.stop()
+        stored = stored_ids(data_dir)
+        expected = {w for w, status in zip(r["wamid"], r["status"]) if status == 200} | {marker}
+        assert len(stored) == len(set(stored)) and set(stored) == expected, (
+            f"the embedded store holds {len(set(stored))} messages ({len(stored)} with copies), expected {len(expected)}")
         return figures
     finally:
         server.kill()
@@ -400,8 +415,8 @@ async def run(args) -> None:
                         f = await blast(rate, args.seconds, k + 1, replicas, followers, conn, args, work)
                         results.append(f)
                         print(f"  {f['label']} @ {rate:.0f}/s: {f['ok']} of {f['n']} answered 200 "
-                              f"({f['rate']:.0f}/s; windows {', '.join(f'{w:.0f}' for w in f['windows'])}), "
-                              f"{f['errors']} errors; 200 p50/p99 {f['p50']:.1f}/{f['p99']:.1f} ms, due->200 p99 "
+                              f"({f['rate']:.0f}/s; windows {', '.join(f'{w:.0f}' for w in f['windows'])}), {f['unsent']} not sent "
+                              f"(behind at the end), {f['errors']} errors; 200 p50/p99 {f['p50']:.1f}/{f['p99']:.1f} ms, due->200 p99 "
                               f"{f['due_p99']:.0f} ms; backlog max {f['backlog_max']}, {f['backlog_end']} at the end, "
                               f"drained {f['drain']:.2f} s after the last 200; {f['events']} events x {len(followers)} "
                               f"clients, commit->event p50/p99/max {f['ev_p50']:.1f}/{f['ev_p99']:.1f}/{f['ev_max']:.0f} ms, "
@@ -410,6 +425,7 @@ async def run(args) -> None:
                               f"CPU hubs {f['cpu_hubs']:.0f}%, PostgreSQL {f['cpu_pg']:.0f}%, machine "
                               f"{f['cpu_machine']:.0f}% of 200", flush=True)
                     catchup = await catch_up(replicas, token, conn, args.catchup, args.runs)
+                    args.catchup = int(catchup.pop("missed")[0])
                     for name, ts in catchup.items():
                         print(f"  catch-up of {args.catchup} events, {name}: "
                               f"{', '.join(f'{t:.2f}' for t in ts)} s", flush=True)
@@ -420,9 +436,9 @@ async def run(args) -> None:
                 await asyncio.gather(*reading, return_exceptions=True)
                 stops = [r.stop() for r in replicas]  # raises unless it exits 0
                 print(f"  replicas stopped by SIGTERM, exit 0, in {', '.join(f'{t:.1f}' for t in stops)} s", flush=True)
-        e = await embedded(min(args.rates), args.embedded_seconds, args, work)
+        e = await embedded(max(args.rates), args.embedded_seconds, args, work)
         print(f"  embedded serve @ {e['target']:.0f}/s: {e['ok']} of {e['n']} answered 200 ({e['rate']:.0f}/s; windows "
-              f"{', '.join(f'{w:.0f}' for w in e['windows'])}), {e['errors']} errors; 200 p50/p99 {e['p50']:.1f}/"
+              f"{', '.join(f'{w:.0f}' for w in e['windows'])}), {e['unsent']} not sent, {e['errors']} errors; 200 p50/p99 {e['p50']:.1f}/"
               f"{e['p99']:.1f} ms; applied {e['drain']:.2f} s after the last 200", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -434,14 +450,14 @@ def report(args, results: list[dict], e: dict, catchup: dict[str, list[float]],
     print(f"\nteam: {len(results)} blast(s) of {args.seconds:.0f} s, 2 replicas, {args.clients} clients, "
           f"{os.cpu_count()} CPUs shared by everything (load generator, clients, hubs, PostgreSQL); "
           f"windows of {args.window:.0f} s; {quiet:.0f}% of 200 busy before the run; total {total:.0f} s")
-    print(f"{'ingest':>26} | {'target/s':>8} | {'accepted/s':>18} | {'errors':>6} | {'200 p50 ms':>10} | "
+    print(f"{'ingest':>26} | {'target/s':>8} | {'accepted/s':>18} | {'not sent':>8} | {'errors':>6} | {'200 p50 ms':>10} | "
           f"{'200 p99 ms':>10} | {'due->200 p99':>12} | {'drain s':>7} | {'commit->event p50':>17} | {'p99 ms':>8} | "
           f"{'max ms':>7} | {'committed_at->event p99':>23} | {'200->event p50':>14} | {'p99 ms':>8} | "
           "CPU % of one core: servers | PostgreSQL | machine")
     for f in [*results, e]:
         hub = "ev_p50" in f
         cell = lambda k, fmt: fmt.format(f[k]) if k in f else "-"  # noqa: E731
-        print(f"{f['label']:>26} | {f['target']:>8.0f} | {spread(f['windows'], '{:.0f}'):>18} | {f['errors']:>6} | "
+        print(f"{f['label']:>26} | {f['target']:>8.0f} | {spread(f['windows'], '{:.0f}'):>18} | {f['unsent']:>8} | {f['errors']:>6} | "
               f"{f['p50']:>10.1f} | {f['p99']:>10.1f} | {f['due_p99']:>12.0f} | {f['drain']:>7.2f} | "
               f"{cell('ev_p50', '{:.1f}'):>17} | {cell('ev_p99', '{:.1f}'):>8} | {cell('ev_max', '{:.0f}'):>7} | "
               f"{cell('st_p99', '{:.0f}'):>23} | {cell('ok_p50', '{:.0f}'):>14} | {cell('ok_p99', '{:.0f}'):>8} | {f['cpu_hubs']:.0f} | "
@@ -463,14 +479,15 @@ def report(args, results: list[dict], e: dict, catchup: dict[str, list[float]],
         each = lambda now, then: f"{(now - then) / n / 1024:.0f}" if n else "-"  # noqa: E731
         print(f"{f'{n} streams':>26} | {rss / 2**20:>10.1f} | {each(rss, base[1]):>11} | {backends:>11} | "
               f"{pss / 2**20:>9.1f} | {each(pss, base[3]):>10}")
-    hub = results[0]
-    held = all(w >= hub["target"] * 0.99 for w in hub["windows"]) and hub["errors"] == 0
-    print(f"aim {hub['target']:.0f} webhooks/s sustained {args.seconds:.0f} s: {'met' if held else 'NOT met'} "
-          f"(every window >= 99 % of the target, 0 errors); commit->event p99 <= 100 ms: "
-          f"{'met' if hub['ev_p99'] <= 100 else 'NOT met'} ({hub['ev_p99']:.0f} ms); catch-up of {args.catchup} "
-          f"<= 2 s: {'met' if median(catchup['raw']) <= 2 else 'NOT met'} (raw {median(catchup['raw']):.2f} s, "
-          f"HubClient {median(catchup['HubClient']):.2f} s); hub / embedded accepted/s at {e['target']:.0f}/s: "
-          f"{hub['rate'] / e['rate']:.2f}")
+    for hub in results:
+        held = all(w >= hub["target"] * 0.99 for w in hub["windows"]) and hub["errors"] == hub["unsent"] == 0
+        print(f"aim {hub['target']:.0f} webhooks/s sustained {args.seconds:.0f} s: {'met' if held else 'NOT met'} "
+              f"(every window >= 99 % of the target, every body sent, 0 errors); commit->event p99 <= 100 ms: "
+              f"{'met' if hub['ev_p99'] <= 100 else 'NOT met'} ({hub['ev_p99']:.0f} ms)")
+    top = next(h for h in results if h["target"] == e["target"])
+    print(f"aim catch-up of {args.catchup} <= 2 s: {'met' if median(catchup['raw']) <= 2 else 'NOT met'} (raw "
+          f"{median(catchup['raw']):.2f} s, HubClient {median(catchup['HubClient']):.2f} s); hub / embedded accepted/s "
+          f"at {e['target']:.0f}/s: {top['rate'] / e['rate']:.2f}")
 
 
 def main() -> None:
@@ -484,8 +501,8 @@ def main() -> None:
         warmup=(float, 3.0, "seconds of load before the blasts (not counted)"),
         catchup=(int, 10000, "events a reconnecting client missed"),
         idle=(str, "100,500", "idle event streams for the memory figure, comma separated"),
-        embedded_seconds=(float, 60.0, "length of the embedded desk's run at the lowest rate"),
-        profile=(str, "", "a directory for a py-spy record of replica a during the first blast"),
+        embedded_seconds=(float, 60.0, "length of the embedded desk's run at the highest rate"),
+        profile=(str, "", "a directory for a py-spy record of replica a during the fastest blast"),
         quick=(bool, False, "a smoke run of a few seconds (tests/test_bench_team.py runs it)"),
     )
     if args.quick:

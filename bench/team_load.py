@@ -10,8 +10,9 @@ connection) and given to URL number i % len(URLs), as a round-robin load balance
 alive connections split between the URLs, one request in flight each, written by hand on asyncio
 streams (receiver_clients.RawConnection: the client's CPU stays small beside the servers').
 Bodies and signatures are made before the clock starts. OUT.json gets, per body: when it was due,
-sent and answered (wall clock, time.time()), its status (0: the connection failed; it is opened
-again), its conversation and its dedupe key (sha256, hex).
+sent and answered (wall clock, time.time()), its status (0: the connection failed, it is opened
+again; -1: not sent, still waiting for a connection LATE s after the blast's end), its conversation,
+its message's wamid and its dedupe key (sha256, hex).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from receiver_bodies import APP_SECRET, make_bodies
 from receiver_clients import RawConnection
 
 from emulator.encode import signature
+
+NOT_SENT = -1
+"""The status of a body still unsent LATE seconds after the blast's end (the servers fell behind)."""
+LATE = 1.0
 
 
 def conversation_of(body: bytes) -> str:
@@ -45,8 +50,13 @@ async def blast(urls: list[str], bodies: list[bytes], rate: float, connections: 
     assert all(warm), warm
     t0_wall, t0 = time.time() + 0.05, time.perf_counter() + 0.05
 
+    end = t0 + n / rate + LATE
+
     async def worker(k: int, connection: RawConnection) -> None:
         for i in lanes[k]:
+            if time.perf_counter() > end:  # the blast is over: what is left was never sent
+                status[i] = NOT_SENT
+                continue
             delay = t0 + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -76,10 +86,11 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     urls = args.urls.split(",")
-    _, bodies = make_bodies(int(args.rate * args.seconds), args.customers, seed=args.seed)
+    wamids, bodies = make_bodies(int(args.rate * args.seconds), args.customers, seed=args.seed)
     result = asyncio.run(blast(urls, bodies, args.rate, args.connections))
     result["conversation"] = [conversation_of(b) for b in bodies]
     result["key"] = [hashlib.sha256(b).hexdigest() for b in bodies]
+    result["wamid"] = wamids
     args.out.write_bytes(orjson.dumps(result))
     print(f"sent {len(bodies)}", flush=True)
 
