@@ -52,3 +52,14 @@ def display_name(text: str, limit: int | None = None) -> str:
     """A customer's name or a file's, as shown anywhere: `flatten()`, with invisible characters
     made visible too (`<U+200B>`)."""
     return _cut(_INVISIBLE.sub(_picture, flatten(text)), limit)
+
+
+def escaped(text: str) -> str:
+    """`text` with every character `safe()` or `display_name()` would make visible written as a
+    JSON escape (`\\u202e`) instead: for JSON output, whose reader decodes the exact text while a
+    terminal showing the JSON sees none of those characters."""
+    return _INVISIBLE.sub(_escape, _UNSAFE.sub(_escape, text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"

@@ -81,9 +81,9 @@ class StoreWriter:
     async def assign(self, conversation_id: str, assignee: str | None) -> None:
         await self._run(self.store.assign, conversation_id, assignee, agent=self.agent)
 
-    async def claim(self, conversation_id: str, assignee: str) -> str:
+    async def claim(self, conversation_id: str, assignee: str) -> str | None:
         """`assignee` (this agent's id) takes the conversation unless another agent has it;
-        returns who has it (Store.claim)."""
+        returns who has it afterwards (Store.claim, which signs the change with `assignee`)."""
         return await self._run(self.store.claim, conversation_id, assignee)
 
     async def set_priority(self, conversation_id: str, priority: Priority) -> None:

@@ -1,6 +1,8 @@
 """Who may see and do what: an agent sees the conversations of its departments (a business
 number's `department`, or its id); an admin, and an agent given no departments, see them all.
-One home for the rule: the API filters reads, events and actions through `Access`."""
+One home for the rule: the API filters reads, events and actions through `Access`. Who the
+agent is comes from a directory: the team's (hub/agents.py, PostgreSQL), or the embedded desk's
+`LocalDirectory`, which needs no [team] extra."""
 
 from __future__ import annotations
 
@@ -39,6 +41,25 @@ class Agent:
     @property
     def admin(self) -> bool:
         return self.role is Role.ADMIN
+
+
+class Unauthorized(Exception):
+    """No token, or one the hub does not know."""
+
+
+class Revoked(Exception):
+    """The token was valid once; its agent was revoked."""
+
+
+@dataclass(frozen=True)
+class LocalDirectory:
+    """The embedded desk's API (its Unix socket, mode 0600): whoever can open the socket is the
+    desk's own agent, with every right; there is no token."""
+
+    agent: Agent
+
+    def who(self, token: str | None) -> Agent:
+        return self.agent
 
 
 class Access:

@@ -11,18 +11,10 @@ from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
-from hub.access import Agent, Role, check_name
+from hub.access import Agent, Revoked, Role, Unauthorized, check_name
 
 TOKEN_PREFIX = "wdk_"
 """Says what the secret is when one turns up in a paste or a scanner's report."""
-
-
-class Unauthorized(Exception):
-    """No token, or one the hub does not know."""
-
-
-class Revoked(Exception):
-    """The token was valid once; its agent was revoked."""
 
 
 class AgentExists(Exception):
@@ -96,14 +88,3 @@ class PgDirectory:
         with self.pool.connection() as conn:
             rows = conn.execute("SELECT name, role, departments, revoked_at FROM agents ORDER BY name").fetchall()
         return [(Agent(n, Role(r), frozenset(d)), at is not None) for n, r, d, at in rows]
-
-
-@dataclass(frozen=True)
-class LocalDirectory:
-    """The embedded desk's API (its Unix socket, mode 0600): whoever can open the socket is the
-    desk's own agent, with every right; there is no token."""
-
-    agent: Agent
-
-    def who(self, token: str | None) -> Agent:
-        return self.agent

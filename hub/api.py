@@ -29,8 +29,7 @@ from engine.context import DeskContext
 from engine.outbox import Outbox
 from engine.writer import StoreWriter
 from hub import events
-from hub.access import Access, Agent
-from hub.agents import Revoked, Unauthorized
+from hub.access import Access, Agent, Revoked, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +187,7 @@ def api_app(services: Services) -> web.Application:
             "conversation": conversation_to_row(found),
             "messages": [message_to_doc(m) for m in messages],
             "audit": [audit_to_json(e) for e in audit],
-            "draft": store.draft(found.id) if agent.name == services.writer.agent else "",
+            "draft": store.draft(found.id, agent=agent.name),
             "presence": [s.to_json() for s in services.presence.here(found.id) if s.agent != agent.name],
         })
 
@@ -266,6 +265,15 @@ def api_app(services: Services) -> web.Application:
         found, doc = conversation_of(request), await body(request)
         made = await writer(request).add_note(found.id, text_of(doc, "text"))
         return web.json_response({"message": message_to_doc(made)})
+
+    async def claim(request: web.Request) -> web.Response:
+        found = conversation_of(request)
+        me = agent_of(request).name
+        owner = await writer(request).claim(found.id, me)
+        if owner != me:
+            # The database picked the other agent: the loser is told who, in words and by id.
+            raise Refused(409, "conflict", f"{flatten(owner or 'Another agent', 40)} has this conversation.", assignee=owner)
+        return web.json_response({"assignee": owner})
 
     async def assign(request: web.Request) -> web.Response:
         found, doc = conversation_of(request), await body(request)
@@ -368,7 +376,7 @@ def api_app(services: Services) -> web.Application:
     app.router.add_get("/conversations/{id}", conversation)
     for path, handler in (
         ("reply", reply), ("template", template), ("file", send_file), ("react", react), ("note", note),
-        ("assign", assign), ("status", status), ("priority", priority), ("labels", labels), ("read", read),
+        ("claim", claim), ("assign", assign), ("status", status), ("priority", priority), ("labels", labels), ("read", read),
         ("presence", presence),
     ):
         app.router.add_post(f"/conversations/{{id}}/{path}", handler)

@@ -55,6 +55,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], pa
                          "quick replies, profiles, templates) into the team database; a second run adds nothing. "
                          "Run it while no desk has the directory open.")
     imp.add_argument("source", type=Path, metavar="DATA_DIR")
+    imp.add_argument("--agent", help="the team agent whose drafts the desk's become (default: kept as the desk's own)")
 
 
 def main(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
@@ -71,7 +72,7 @@ def main(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
             return _add_agent(conninfo, args.name, args.role, args.departments)
         if command == "revoke":
             return _revoke(conninfo, args.name)
-        return _import(conninfo, args.source)
+        return _import(conninfo, args.source, args.agent)
     except HubRefused as exc:
         return _refused(str(exc))
 
@@ -139,11 +140,10 @@ def _revoke(conninfo: str, name: str) -> int:
     return 0
 
 
-def _import(conninfo: str, source: Path) -> int:
-    from desk.store.pg.importer import import_store
-
+def _import(conninfo: str, source: Path, agent: str | None) -> int:
     from desk.clock import SystemClock
     from desk.store import StoreLocked
+    from desk.store.pg.importer import import_store
     from desk.store.tiny import TinyStore
     from hub.server import check_database, open_store
 
@@ -159,7 +159,7 @@ def _import(conninfo: str, source: Path) -> int:
     try:
         target = open_store(conninfo, clock)
         try:
-            counts = import_store(tiny, target)
+            counts = import_store(tiny, target, agent=agent)
         finally:
             target.close()
     finally:

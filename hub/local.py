@@ -1,5 +1,5 @@
 """The API's services for the embedded desk (its Unix socket, the CLI's direct mode): the desk's
-own agent as the only one (hub.agents.LocalDirectory), and the engine's outbox as the sender."""
+own agent as the only one (hub.access.LocalDirectory), and the engine's outbox as the sender."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import logging
 
 from desk.models import Conversation, Message
 from engine import Engine
-from hub.access import Agent, Role
-from hub.agents import LocalDirectory
+from hub.access import Agent, LocalDirectory, Role
 from hub.api import Services
 from hub.events import Presence
 

@@ -61,6 +61,10 @@ POOL_SIZE = 12
 sender's WORKERS) and the template sync, with room to spare."""
 
 
+SERVED = ("cloud", "mock")
+"""The backends a hub runs on ("hub" is a desk's way to reach one)."""
+
+
 class HubRefused(Exception):
     """The hub cannot serve: one sentence saying why and what to do."""
 
@@ -147,6 +151,11 @@ async def run(
         stopping = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
+    if config.backend not in SERVED:
+        raise HubRefused(
+            f'wadesk hub talks to WhatsApp itself: the config key backend must be "cloud" (or "mock" for a demo), '
+            f"not {config.backend!r}."
+        )
     host, port = host_port(config.hub.listen)
     clock = desk_clock(config, data_dir, clock or SystemClock())
     try:

@@ -71,9 +71,9 @@ def find_conversation(desk: DeskContext, predicate: Callable) -> str:
     raise LookupError("no conversation matches")
 
 
-FOREVER = ("events", "changes")
-"""Worker groups that never finish: the event pump and the store's change feed wait for as long
-as the app runs."""
+FOREVER = ("events", "changes", "socket")
+"""Worker groups that never finish: the event pump, the store's change feed and the CLI's socket
+wait for as long as the app runs."""
 
 
 async def ready(pilot) -> None:

@@ -1,5 +1,6 @@
 """Serving the hub's API for tests, over real HTTP on loopback: `serving(api)` mounts an API app
-(hub.api.api_app) at /api/v1 on 127.0.0.1 and yields its base URL; `local_api(context)` is the
+(hub.api.api_app) at /api/v1 on 127.0.0.1 (on `port`: the same again after a restart) and
+yields its base URL; `local_api(context)` is the
 embedded desk's (an engine on the context, the desk's agent as the only one)."""
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from hub.local import OutboxDispatch, local_services
 
 
 @asynccontextmanager
-async def serving(api: web.Application) -> AsyncIterator[str]:
+async def serving(api: web.Application, port: int = 0) -> AsyncIterator[str]:
     root = web.Application()
     root.add_subapp("/api/v1", api)
     runner = web.AppRunner(root, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
     try:

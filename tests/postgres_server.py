@@ -15,6 +15,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,22 @@ def _as_server_user(root: Path, pg_ctl: str) -> str:
     return str(wrapper)
 
 
+def _ready(conninfo: str, limit: float = 60.0) -> None:
+    """The executor counts the server started once its port accepts; it may still be starting up
+    then ("the database system is starting up"): wait (bounded) until it takes a session."""
+    import psycopg
+
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            psycopg.connect(conninfo, connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @contextmanager
 def running_server(max_connections: int = 300) -> Iterator[str]:
     """Start a private server for the block; yields its conninfo (superuser, trust on loopback).
@@ -69,7 +86,9 @@ def running_server(max_connections: int = 300) -> Iterator[str]:
             dbname="wadesk", user=user, postgres_options=f"-c fsync=on -c max_connections={max_connections}",
         )
         with server:
-            yield f"host=127.0.0.1 port={port} user={user} dbname=postgres"
+            conninfo = f"host=127.0.0.1 port={port} user={user} dbname=postgres"
+            _ready(conninfo)
+            yield conninfo
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

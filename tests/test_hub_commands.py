@@ -118,3 +118,11 @@ def test_import_copies_a_seeded_desk_once_and_says_how_much(pg_url: str, tmp_pat
     state = database_state(pg_url, SystemClock())
     assert {cid: [(m.id, m.status) for m in messages] for cid, messages in state.items()} == expected
     assert "is not a directory" in one_sentence(wadesk("hub", "import", str(tmp_path / "nowhere"), url=pg_url))
+
+
+async def test_a_hub_on_the_hub_backend_is_refused(pg_url: str, tmp_path: Path) -> None:
+    from desk.config import Config
+    from hub.server import HubRefused, run
+
+    with pytest.raises(HubRefused, match='backend must be "cloud"'):
+        await run(Config(backend="hub"), pg_url, tmp_path)

@@ -29,6 +29,7 @@ from desk.text import display_name, safe
 from engine import Engine
 from engine.alerts import Alerts
 from engine.context import DeskContext
+from engine.local_api import DeskSocket
 from tui.failures import WORKER_JOBS
 from tui.keys import keymap
 from tui.labels import local_time
@@ -76,7 +77,9 @@ class WadeskApp(App[None]):
         *(Binding(f"alt+{n}", f"go_tab({n})", f"Tab {n}", show=False) for n in range(1, MAX_TABS + 1)),
     ]
 
-    def __init__(self, context: DeskContext, *, pump_events: bool = True) -> None:
+    def __init__(self, context: DeskContext, *, pump_events: bool = True, serve_cli: bool = False) -> None:
+        """`serve_cli`: serve the agent API on <data_dir>/desk.sock for `wadesk list|reply ...`
+        (engine/local_api.py); the desk `wadesk` starts does."""
         super().__init__()
         # Before the driver starts: Textual would reorder a paste that holds ESC (tui/paste.py).
         install_paste_fix()
@@ -86,6 +89,7 @@ class WadeskApp(App[None]):
         self._dirty: set[str] = set()
         self.engine = Engine(context, self._tell_store_fault, self._announce, lambda c, m: self._deliver(c, m, None))
         self.outbox = self.engine.outbox
+        self._cli_socket = DeskSocket(self.engine) if serve_cli else None
         self.customer_panel = False
         """Whether the customer panel is open beside the transcript (f4), from conversation to
         conversation for the session (tui.widgets.customer_panel)."""
@@ -134,6 +138,8 @@ class WadeskApp(App[None]):
         if self._pump_events:
             self.run_worker(self.engine.pump.run(), name="events", group="events", exit_on_error=False)
         self.run_worker(self._resume_outbox(), name="outbox", group="send", exit_on_error=False)
+        if self._cli_socket is not None:
+            self.run_worker(self._cli_socket.serve(), name="cli-socket", group="socket", exit_on_error=False)
         self.ctx.backend.watch(self._hub_news)  # team mode
         # At app level, so alerts fire whatever screen is shown. The watch reads the store once the
         # inbox has (start_alerts), so as not to share the CPU with its first paint; at the latest
@@ -173,11 +179,11 @@ class WadeskApp(App[None]):
         news = event.news
         if isinstance(news, LinkState):
             if news.link is Link.OFFLINE:
-                self.notify(news.sentence, title="Offline", severity="warning", timeout=30)
+                self.notify(news.sentence, title="Offline", severity="warning", timeout=30, markup=False)
             elif news.link is Link.REFUSED:
-                self.notify(news.sentence, title="The hub refused this desk", severity="error", timeout=24 * 3600)
+                self.notify(news.sentence, title="The hub refused this desk", severity="error", timeout=24 * 3600, markup=False)
         elif isinstance(news, Said):
-            self.notify(news.sentence, title="Hub", timeout=10)
+            self.notify(news.sentence, title="Hub", timeout=10, markup=False)
         for screen in self.screen_stack:
             refresh = getattr(screen, "show_hub_line", None)
             if refresh is not None:
@@ -285,6 +291,8 @@ class WadeskApp(App[None]):
         self.exit()
 
     def on_unmount(self) -> None:
+        if self._cli_socket is not None:  # its worker may be cancelled before it cleans up
+            self._cli_socket.remove()
         self.engine.close()
 
     # --- sending (used by the conversation screen) ------------------------------------------------

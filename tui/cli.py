@@ -17,6 +17,8 @@ from pathlib import Path
 import platformdirs
 
 from backends import registry
+from cli import args as cli_args
+from desk.clock import Clock
 from desk.config import Config, ConfigError, load
 from desk.store import StoreLocked
 from tui.logs import log_path, log_to_file, stop_logging
@@ -75,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     from hub.commands import add_parser as add_hub_parser  # (no psycopg until a hub command runs)
 
     add_hub_parser(commands, [after])
+    cli_args.add_commands(commands, after)
     commands.add_parser(
         "emulator",
         help="run a local WhatsApp Cloud API emulator (see `wadesk emulator --help`)",
@@ -147,7 +150,8 @@ def data_dir_sentence(data_dir: Path, exc: OSError) -> str:
     return f"The data directory {data_dir} cannot be used ({exc.strerror or exc}): {other}."
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
+    """`clock`: the CLI commands' time (tests freeze it); the desk's is built from the config."""
     p = parser()
     args, rest = p.parse_known_args(argv)
     if args.command == "emulator":
@@ -179,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui.reindex import main as reindex_main
 
             return reindex_main(data_dir)
+        if args.command in cli_args.COMMANDS:
+            from cli.main import main as cli_main
+
+            return cli_main(args, config, data_dir, clock)
         return _run(args, config, data_dir)
     finally:
         if handler is not None:
@@ -217,7 +225,8 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
             return serve(context)
         from tui.app import WadeskApp
 
-        WadeskApp(context).run()
+        # A desk in team mode has no socket: the CLI goes to the hub itself (cli.targets).
+        WadeskApp(context, serve_cli=config.backend != "hub").run()
     except CannotListen as exc:  # taken between the check above and the bind
         print(f"wadesk: {exc}", file=sys.stderr)
         return START_FAILED

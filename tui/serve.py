@@ -19,6 +19,7 @@ from desk.text import display_name
 from engine import Engine
 from engine.alerts import Alerts
 from engine.context import DeskContext
+from engine.local_api import DeskSocket
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ async def _serve(context: DeskContext) -> int:
         print(f"wadesk: receiving webhooks on {backend.receiver_url}", file=sys.stderr, flush=True)
 
     pump = asyncio.create_task(engine.pump.run(started))
+    desk_socket = DeskSocket(engine)  # <data_dir>/desk.sock, for wadesk list|reply ...
+    cli = asyncio.create_task(desk_socket.serve())
     tally = asyncio.create_task(_tally(context))
     alerts = asyncio.create_task(_alerts(context))
     await asyncio.wait([pump, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
@@ -61,8 +64,10 @@ async def _serve(context: DeskContext) -> int:
         log.warning("stopped with webhooks not yet applied; the next start applies them")
     pump.cancel()
     tally.cancel()
-    try:  # greetings and away messages under way (the engine sends them itself here)
-        await asyncio.wait_for(engine.autoreplier.settled(), DRAIN_SECONDS)
+    cli.cancel()
+    await asyncio.gather(cli, return_exceptions=True)  # the socket removed before the engine closes
+    try:  # greetings and away messages (the engine sends them itself here), and the CLI's sends, under way
+        await asyncio.wait_for(asyncio.gather(engine.autoreplier.settled(), desk_socket.settled()), DRAIN_SECONDS)
     except TimeoutError:
         log.warning("stopped with automatic messages still sending; they show as unknown")
     alerts.cancel()

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from httpx_sse import aconnect_sse
 
 from backends.base import Presence
 from desk.codec import (
@@ -361,6 +360,8 @@ class HubClient:
         presence between them. Ends when the hub closes the stream; Offline when the connection
         fails or stays silent beyond `idle_seconds`. The caller reconnects from the last seq it
         handled. `opened()` once the hub has accepted the stream (the desk is online again)."""
+        from httpx_sse import aconnect_sse  # the [team] extra's: the CLI and the local desk never stream
+
         timeout = httpx.Timeout(TIMEOUT, read=self._idle)
         headers = {**self._headers(), "Accept": "text/event-stream", "Last-Event-ID": str(after)}
         try:

@@ -387,7 +387,7 @@ class HubStore(Store):
             self._went_offline()
             return []
 
-    def draft(self, conversation_id: str) -> str:
+    def draft(self, conversation_id: str, *, agent: str | None = None) -> str:
         return self._drafts.get(conversation_id, "")
 
     def tabs(self, agent: str) -> list[str]:

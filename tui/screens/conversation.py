@@ -373,7 +373,7 @@ class ConversationScreen(MessageActions):
         if not mine and shared(self.ctx.backend):
             holder = await self.desk.engine.writer.claim(conv.id, me)  # the hub's database picks one
             if holder != me:
-                self.notify(f"{display_name(holder, 40)} has this conversation.", severity="warning", markup=False)
+                self.notify(f"{display_name(holder or 'Another agent', 40)} has this conversation.", severity="warning", markup=False)
                 return
         else:
             await self.desk.engine.writer.assign(conv.id, None if mine else me)
@@ -426,7 +426,8 @@ class ConversationScreen(MessageActions):
         there is nothing to say (and always for the embedded desk)."""
         typing_here = bool(self._draft_pending.strip()) and self.composer.has_focus
         line = hub_line(self.ctx.backend, self.conversation_id, typing_here)
-        show_line(self.query_one("#hub-line", Static), line)
+        for widget in self.query("#hub-line").results(Static):  # none before the screen is composed
+            show_line(widget, line)
 
     def _tell_presence(self, state: str) -> None:
         if shared(self.ctx.backend) and getattr(self, "_presence", None) is not None and self._presence.due(state):

@@ -257,7 +257,7 @@ class InboxScreen(DeskScreen[None]):
         if conv.assignee is None and shared(self.ctx.backend):
             holder = await self.desk.engine.writer.claim(conv.id, self.model.me)  # the hub's database picks one
             if holder != self.model.me:
-                self.notify(f"{display_name(holder, 40)} has this conversation.", severity="warning", markup=False)
+                self.notify(f"{display_name(holder or 'Another agent', 40)} has this conversation.", severity="warning", markup=False)
                 return
         elif conv.assignee is None:
             await self.desk.engine.writer.assign(conv.id, self.model.me)
@@ -387,4 +387,5 @@ class InboxScreen(DeskScreen[None]):
 
     def show_hub_line(self) -> None:
         """Team mode: why the hub cannot be reached, or refused this desk (hidden otherwise)."""
-        show_line(self.query_one("#hub-line", Static), hub_line(self.ctx.backend, None))
+        for widget in self.query("#hub-line").results(Static):  # none before the screen is composed
+            show_line(widget, hub_line(self.ctx.backend, None))

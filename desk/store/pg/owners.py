@@ -29,6 +29,8 @@ class Owner:
         """Gone cleanly: nothing of ours is SENDING any more that the store could settle."""
         try:
             self._conn.execute("DELETE FROM store_owners WHERE id = %s", (self.id,))
+            # Now, not when the server notices the session end: another instance may look at once.
+            self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (OWNER_SPACE, self.id))
         except psycopg.Error:
             pass  # the session is gone already: so is the lock, which is what counts
         finally:

@@ -1,0 +1,69 @@
+"""Two agents take one conversation at the same moment, through the API of two hub replicas on
+one PostgreSQL: the database picks one, every time, and the other is told who has it (409, the
+winner named in the sentence and by id). 100 rounds, as the issue asks."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backends.mock import MockBackend
+from desk.clock import FrozenClock
+from desk.store.pg import PgStore, migrate
+from engine import Engine
+from engine.context import DeskContext
+from hub.access import Agent
+from hub.api import api_app
+from hub.local import local_services
+from tests.conftest import quiet_config
+from tests.hub_helpers import serving
+
+ROUNDS = 100
+
+
+@dataclasses.dataclass
+class ByToken:
+    def who(self, token: str | None) -> Agent:
+        return Agent(token or "nobody")
+
+
+@pytest.fixture
+def replicas(pg_url: str, tmp_path: Path, clock: FrozenClock):
+    migrate.migrate(pg_url)
+    config = quiet_config()
+    made = []
+    for name in ("a", "b"):
+        backend = MockBackend(config.mock, clock, state_path=None)
+        store = PgStore(pg_url, clock=clock)
+        store.open()
+        if name == "a":
+            store.apply_many(backend.simulation.history())
+        made.append(Engine(DeskContext(config, store, backend, clock, tmp_path / name), tell=lambda sentence: None))
+    yield made
+    for engine in made:
+        engine.close()
+        engine.context.store.close()
+
+
+async def test_of_two_claims_at_once_exactly_one_wins_each_time(replicas: list[Engine]) -> None:
+    apps = [api_app(dataclasses.replace(local_services(e)[0], directory=ByToken())) for e in replicas]
+    store = replicas[0].context.store
+    cid = store.conversations()[0].id
+    async with serving(apps[0]) as url_a, serving(apps[1]) as url_b, httpx.AsyncClient(timeout=30) as client:
+        for round_ in range(ROUNDS):
+            store.assign(cid, None, agent="lead")
+            ana, bob = await asyncio.gather(
+                client.post(f"{url_a}/conversations/{cid}/claim", headers={"Authorization": "Bearer ana"}),
+                client.post(f"{url_b}/conversations/{cid}/claim", headers={"Authorization": "Bearer bob"}),
+            )
+            assert sorted([ana.status_code, bob.status_code]) == [200, 409], round_
+            winner, loser = (ana, bob) if ana.status_code == 200 else (bob, ana)
+            name = winner.json()["assignee"]
+            assert loser.json() == {"code": "conflict", "error": f"{name} has this conversation.", "assignee": name}
+            assert store.conversation(cid).assignee == name
+        again = await client.post(f"{url_a}/conversations/{cid}/claim", headers={"Authorization": f"Bearer {name}"})
+        assert again.status_code == 200  # taking what is yours already is no conflict
