@@ -375,17 +375,8 @@ async def embedded(rate: float, seconds: float, args, work: Path) -> dict[str, f
 
 
 def create_database(server_info: str) -> None:
-    """CREATE DATABASE bench; tried again while the server says it is still starting up (pg_ctl's
-    -w returned, seen once on this busy machine)."""
-    for attempt in range(60):
-        try:
-            with psycopg.connect(server_info, autocommit=True) as admin:
-                admin.execute("CREATE DATABASE bench")
-            return
-        except psycopg.OperationalError:
-            if attempt == 59:
-                raise
-            time.sleep(0.5)
+    with psycopg.connect(server_info, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE bench")
 
 
 async def background(seconds: float) -> float:
