@@ -230,9 +230,9 @@ class Tails:
             if len(page.changes) == events.PAGE:
                 continue
             if tail.log.since(after) is None:
-                # The log is behind the database (its tail reads on the ring), or is letting go of
-                # a trim's: its next read settles which.
-                await tail.read_further()
+                if after > tail.log.last:
+                    await tail.read_further()  # the log is behind the database: its tail reads on the ring
+                # else the log let go of what follows `after` while it read: read on from the database
                 continue
             async with aclosing(tail.log.follow(after)) as held:
                 async for change in held:
