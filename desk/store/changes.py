@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from desk.store.contract import Change, ChangeKind
 
@@ -68,6 +68,12 @@ class ChangeLog:
             self._seq = seq
             change = Change(seq, kind, conversation_id, business_number_id, agent)
             self._kept.append(change)
+        self._wake()
+        return change
+
+    def _wake(self) -> None:
+        """Tell each consumer that wants to hear (it armed before it read: none misses one)."""
+        with self._lock:
             waking = [w for w in self._waiting if w.armed]
             for waiter in waking:
                 waiter.armed = False
@@ -77,7 +83,6 @@ class ChangeLog:
             except RuntimeError:  # its loop has closed; the consumer is gone
                 with self._lock:
                     self._waiting.discard(waiter)
-        return change
 
     def since(self, after: int) -> list[Change] | None:
         """The kept changes after `after`, or None when they are not all kept. From the newest
@@ -93,7 +98,7 @@ class ChangeLog:
         found.reverse()
         return found
 
-    async def follow(self, after: int) -> AsyncIterator[Change]:
+    async def follow(self, after: int) -> AsyncGenerator[Change, None]:
         waiter = _Waiter(asyncio.get_running_loop())
         with self._lock:
             self._waiting.add(waiter)
@@ -114,3 +119,14 @@ class ChangeLog:
         finally:
             with self._lock:
                 self._waiting.discard(waiter)
+
+    def let_go(self, upto: int) -> None:
+        """Forget the kept changes numbered up to `upto`, which their source no longer holds (a
+        shared store's trimmed log), and go on after it; wakes every consumer waiting, so that
+        one from before `upto` resyncs as it would have from the source."""
+        with self._lock:
+            while self._kept and self._kept[0].seq <= upto:
+                self._kept.popleft()
+            self._floor = max(self._floor, upto)
+            self._seq = max(self._seq, upto)
+        self._wake()

@@ -1,5 +1,6 @@
 """The ordered event log (docs/team.md): every committed change gets a number in table `events`;
-NOTIFY wadesk_events is only the doorbell, every listener reads `events` by seq.
+NOTIFY wadesk_events is only the doorbell, every listener (a store's tail, tail.py) reads
+`events` by seq.
 
 Numbers come from `event_seq` under `pg_advisory_xact_lock(EVENT_LOCK)`, taken as the last step
 of a write's transaction and held to its commit: so seq order is commit order, and a consumer
@@ -9,16 +10,14 @@ lock is held for a few inserts only, and never while waiting for a row lock: no 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
 from desk.store.contract import Change, ChangeKind
-
-log = logging.getLogger(__name__)
 
 EVENT_LOCK = 0x7761_6465_736B_0002
 """The event log's advisory lock (transaction-level): one writer numbers its changes at a time."""
@@ -26,8 +25,8 @@ CHANNEL = "wadesk_events"
 PAGE = 1000
 """Events read per query while catching up."""
 DOORBELL_TIMEOUT = 10.0
-"""Seconds a consumer waits for the doorbell before it reads the log anyway (a safety net: a
-change committed by a writer that did not ring still arrives)."""
+"""Seconds the tail (tail.py) waits for the doorbell before it reads the log anyway (a safety net:
+a change committed by a writer that did not ring still arrives)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,44 +81,56 @@ def trim(conn: psycopg.Connection, before: datetime) -> int:
         count, top = (int(row[0]), row[1]) if row else (0, None)
         if top is not None:
             conn.execute("UPDATE event_floor SET seq = greatest(seq, %s)", (top,))
+            # Rung too: every replica's tail lets go of what went at once (a consumer behind it
+            # resyncs, as it would reading the table).
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(top)))
     return count
 
 
-async def _bounds(conn: psycopg.AsyncConnection) -> tuple[int, int]:
-    """(the floor: changes up to it may be trimmed, the last change)."""
-    cur = await conn.execute("SELECT (SELECT seq FROM event_floor), (SELECT coalesce(max(seq), 0) FROM events)")
-    row = await cur.fetchone()
-    assert row is not None  # a SELECT of two values
-    return int(row[0]), int(row[1])
+READ = (
+    "SELECT seq, kind, conversation_id, business_number_id, agent FROM events "
+    "WHERE seq > %s ORDER BY seq LIMIT %s"
+)
+BOUNDS = "SELECT (SELECT seq FROM event_floor), (SELECT coalesce(max(seq), 0) FROM events)"
+"""(the floor: changes up to it may be trimmed, the last change). Read after the rows: a trim
+between the two reads shows in the floor."""
 
 
-async def follow(conninfo: str, after: int) -> AsyncIterator[Change]:
-    """Every change after `after`, in order, then each one as it commits, by any writer on this
-    database; one RESYNC first when `after` is older than what is kept or newer than the last."""
-    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, application_name="wadesk-changes")
-    try:
-        # Listening before the first read: a commit after it rings, one before it is read.
-        await conn.execute(f"LISTEN {CHANNEL}")
-        while True:
-            cur = await conn.execute(
-                "SELECT seq, kind, conversation_id, business_number_id, agent FROM events "
-                "WHERE seq > %s ORDER BY seq LIMIT %s",
-                (after, PAGE),
-            )
-            rows = await cur.fetchall()
-            # The bounds after the rows: a trim between the two reads shows in the floor.
-            floor, newest = await _bounds(conn)
-            if after < floor or after > newest:
-                after = newest
-                yield Change(after, ChangeKind.RESYNC)
-                continue
-            for seq, kind, conversation_id, business_number_id, agent in rows:
-                after = int(seq)
-                yield Change(after, ChangeKind(kind), conversation_id, business_number_id, agent)
-            if len(rows) < PAGE:
-                # One that rang during the reads counts: psycopg keeps it for notifies().
-                async for _ in conn.notifies(timeout=DOORBELL_TIMEOUT, stop_after=1):
-                    pass
-    finally:
-        await conn.close()
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Up to PAGE changes after a number, and the log's bounds as they were just after."""
 
+    changes: list[Change]
+    floor: int
+    newest: int
+
+    def resyncs(self, after: int) -> bool:
+        """A consumer resuming from `after` reads everything again: what followed it is trimmed,
+        or it is a number never given."""
+        return after < self.floor or after > self.newest
+
+
+def _page(rows: Sequence[tuple[Any, ...]], bounds: tuple[Any, ...] | None) -> Page:
+    assert bounds is not None  # a SELECT of two values
+    changes = [
+        Change(int(seq), ChangeKind(kind), conversation_id, business_number_id, agent)
+        for seq, kind, conversation_id, business_number_id, agent in rows
+    ]
+    return Page(changes, int(bounds[0]), int(bounds[1]))
+
+
+def page(conn: psycopg.Connection, after: int) -> Page:
+    """The changes after `after` (a consumer catching up from the database, on a pooled connection)."""
+    rows = conn.execute(READ, (after, PAGE)).fetchall()
+    return _page(rows, conn.execute(BOUNDS).fetchone())
+
+
+async def page_async(conn: psycopg.AsyncConnection, after: int) -> Page:
+    """page() on the tail's own connection (tail.py)."""
+    rows = await (await conn.execute(READ, (after, PAGE))).fetchall()
+    return _page(rows, await (await conn.execute(BOUNDS)).fetchone())
+
+
+async def bounds(conn: psycopg.AsyncConnection) -> Page:
+    """The log's bounds alone (where a tail begins)."""
+    return _page([], await (await conn.execute(BOUNDS)).fetchone())

@@ -3,7 +3,8 @@
 Any number of instances (hub replicas, each with several threads) on one database at once. Every
 write is one transaction (transaction.py) deciding with the embedded store's interpreter under the
 conversation's row lock; every read is a query of what is committed, so an instance sees every
-other's writes at once. Changes are the event log's (events.py), followed through LISTEN/NOTIFY.
+other's writes at once. Changes are the event log's (events.py), read once for every consumer
+by one tail (tail.py: one LISTEN connection an instance, on its event loop).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from desk.store.contract import SEARCH_LIMIT, Change, SearchHit, Store
 from desk.store.document import ConversationDocument
 from desk.store.pg import events, library, migrate, owners, search
 from desk.store.pg.connect import open_pool, unavailable
+from desk.store.pg.tail import Tails
 from desk.store.pg.transaction import Transaction
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class PgStore(Store):
         self._pool_size = pool_size
         self._pool: ConnectionPool | None = None
         self._owner: owners.Owner | None = None
+        self._tails = Tails(conninfo, self._read)
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -80,6 +83,7 @@ class PgStore(Store):
         self.recover_sending()
 
     def close(self) -> None:
+        self._tails.close()
         if self._owner is not None:
             self._owner.close()
             self._owner = None
@@ -192,7 +196,7 @@ class PgStore(Store):
         return self._read(events.last)
 
     def changes(self, after: int) -> AsyncIterator[Change]:
-        return events.follow(self._conninfo, after)
+        return self._tails.follow(after)
 
     def trim_events(self, before: datetime) -> int:
         """Delete the changes committed before `before` ([hub] keep_events_hours), but the newest;
