@@ -70,6 +70,10 @@ def hub_token(config: Config, environ: Mapping[str, str] = os.environ) -> str:
 
 
 def _hub(config: Config, clock: Clock, data_dir: Path) -> Backend:
+    from backends.hub import extra
+
+    if sentence := extra.missing():
+        raise ConfigError(sentence)
     from backends.hub.backend import HubBackend
     from backends.hub.client import HubClient
     from backends.hub.store import HubStore

@@ -59,6 +59,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], pa
 
 
 def main(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
+    from backends.hub import extra
+
+    if sentence := extra.missing():
+        print(f"wadesk hub: {sentence}", file=sys.stderr)
+        return 1
     from hub.server import HubRefused, database_url, serve
 
     command = getattr(args, "hub_command", None)

@@ -47,3 +47,14 @@ def test_the_cli_on_a_local_data_directory_needs_no_team_extra(data_dir: Path, c
     noted = wadesk("note", cid, "Called back: no answer", data_dir=data_dir)
     assert noted.returncode == 0, noted.stderr
     assert "Traceback" not in noted.stderr
+
+
+def test_team_commands_without_the_extra_say_what_to_install(data_dir: Path, tmp_path: Path) -> None:
+    from backends.hub.extra import MISSING
+
+    data_dir.mkdir(parents=True)
+    # 1: a hub command refused; 2: the desk could not start (tui/cli.py START_FAILED)
+    for args, code in ((("hub", "migrate"), 1), (("hub",), 1), (("--backend", "hub"), 2)):
+        ran = wadesk(*args, data_dir=data_dir)
+        assert ran.returncode == code, (args, ran.stderr)
+        assert ran.stderr.strip().endswith(MISSING) and "Traceback" not in ran.stderr, (args, ran.stderr)
