@@ -32,6 +32,7 @@ from desk.clock import Clock
 from desk.faults import Backoff
 from desk.models import Event, Template
 from hub.ingest import INBOX_CHANNEL
+from hub.turns import run_turns
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +79,14 @@ class Applier:
     async def run(self) -> None:
         """Until cancelled: apply what is there, then wait for the bell or the poll."""
         listening = asyncio.create_task(self._listen())
-        backoff = Backoff(first=0.5, most=30.0)
         try:
-            while True:
-                self._bell.clear()
-                try:
-                    while await self.apply_batch():
-                        pass
-                    backoff.reset()
-                except psycopg.Error as exc:  # the database went away: the rows wait for us
-                    log.warning("applying webhooks paused: %s", exc)
-                    await asyncio.sleep(backoff.next())
-                    continue
-                try:
-                    await asyncio.wait_for(self._bell.wait(), self._poll)
-                except TimeoutError:
-                    pass
+            await run_turns(self._drain, self._bell, self._poll, "applying webhooks")
         finally:
             listening.cancel()
+
+    async def _drain(self) -> None:
+        while await self.apply_batch():
+            pass
 
     async def apply_batch(self) -> int:
         """One turn: the number of inbox rows applied (0: none were free)."""

@@ -25,15 +25,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from desk.clock import Clock
-from desk.faults import Backoff
 from desk.models import Message, MessageStatus
 from desk.store import Store
 from engine.outbox import NO_LONGER_APPROVED, Outbox
 from hub.files import SharedFiles
+from hub.turns import run_turns
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +85,7 @@ class Sender:
 
     async def run(self) -> None:
         """Until cancelled: list what is queued, send it, then wait for `wake()` or the poll."""
-        backoff = Backoff(first=0.5, most=30.0)
-        while not self._stopping:
-            self._bell.clear()
-            try:
-                await self.turn()
-                backoff.reset()
-            except psycopg.Error as exc:  # the database went away: the rows wait for us
-                log.warning("sending paused: %s", exc)
-                await asyncio.sleep(backoff.next())
-                continue
-            try:
-                await asyncio.wait_for(self._bell.wait(), self._poll)
-            except TimeoutError:
-                pass
+        await run_turns(self.turn, self._bell, self._poll, "sending", lambda: self._stopping)
 
     async def turn(self) -> int:
         """List the store's queued messages, then send until no row is free; the number sent."""
