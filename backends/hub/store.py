@@ -491,7 +491,12 @@ class HubStore(Store):
             return self._overlay.get(conversation_id, {}).get(message_id)
 
     def mark_read(self, conversation_id: str, *, upto: datetime | None = None, agent: str | None = None) -> None:
-        self._act(conversation_id, lambda: self.client.mark_read(conversation_id, upto))
+        """What the desk does by itself on opening a conversation: unreachable or refused, the
+        messages stay unread and the team line says why (nothing the agent typed is at stake)."""
+        try:
+            self._act(conversation_id, lambda: self.client.mark_read(conversation_id, upto))
+        except (Offline, Unauthorized):
+            pass
 
     def set_status(self, conversation_id: str, status: ConversationStatus, *, until: datetime | None = None,
                    agent: str | None = None) -> None:
