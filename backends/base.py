@@ -130,6 +130,11 @@ class Backend(ABC):
         async for event in self.events():
             yield [event]
 
+    def identity(self) -> str | None:
+        """The agent this desk acts as when the backend says so (the hub: its token's agent, once
+        the store is open); None: the config's agent_id / agent_name decide."""
+        return None
+
     @property
     def receiver_url(self) -> str | None:
         """Where webhooks are received (WEBHOOKS), once started; None for a backend without."""

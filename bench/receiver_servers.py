@@ -37,12 +37,18 @@ def write_config(directory: Path) -> Path:
 class Server:
     """A server subprocess: `wadesk serve`, or one of the reference servers (`reference_server` below)."""
 
-    def __init__(self, kind: str, work: Path, data_dir: Path) -> None:
+    def __init__(self, kind: str, work: Path, data_dir: Path, *, command: list[str] | None = None,
+                 environ: dict[str, str] | None = None, ready: str = "receiving webhooks on") -> None:
+        """`command` (with `environ` added to the environment): another server, e.g. a hub replica
+        (bench/team_cluster.py), started once its stderr has a line with `ready` ending in its URL."""
         env = dict(
             os.environ, WHATSAPP_ACCESS_TOKEN=ACCESS_TOKEN, WHATSAPP_APP_SECRET=APP_SECRET,
             WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN, PYTHONPATH=str(ROOT), XDG_STATE_HOME=str(work / "state"),
+            **(environ or {}),
         )
-        if kind == "serve":
+        if command is not None:
+            cmd = command
+        elif kind == "serve":
             cmd = [sys.executable, "-m", "tui.cli", "--config", str(write_config(work)), "--data-dir", str(data_dir), "serve"]
         else:
             cmd = [sys.executable, str(Path(__file__).resolve()), kind, str(data_dir)]
@@ -56,7 +62,7 @@ class Server:
         for line in self.process.stderr:
             text = line.decode(errors="replace")
             self.stderr.append(text)
-            if "receiving webhooks on" in text:
+            if ready in text:
                 self.url = text.rsplit(" ", 1)[1].strip()
                 break
         watchdog.cancel()
@@ -86,6 +92,13 @@ class Server:
             else:
                 other += seconds
         return main, other
+
+    def rss(self) -> int:
+        """Resident memory now, in bytes (VmRSS)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for {self.kind}")
 
     def stop(self, timeout: float = 60.0) -> float:
         """SIGTERM; seconds until it exited (it must exit 0)."""

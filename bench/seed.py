@@ -347,7 +347,10 @@ def arguments(description: str, **extra: tuple[type, object, str]) -> argparse.N
     p.add_argument("--sizes", default="1000,10000,100000", help="conversation counts, comma separated")
     p.add_argument("--runs", type=int, default=3, help="runs per size (each prints its own median)")
     for name, (kind, default, help_) in extra.items():
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=help_)
+        if kind is bool:  # a flag
+            p.add_argument(f"--{name.replace('_', '-')}", action="store_true", help=help_)
+        else:
+            p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=help_)
     args = p.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     return args

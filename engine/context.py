@@ -8,6 +8,7 @@ real, so `--speed` does not apply)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import platformdirs
 from backends import registry
 from backends.base import Backend
 from desk.clock import Clock, SystemClock
-from desk.config import Config, zone
+from desk.config import Config, agent_key, zone
 from desk.models import BusinessNumber
 from desk.sla import SlaPolicy
 from desk.store import Store
@@ -64,6 +65,16 @@ class DeskContext:
     @property
     def closing_soon(self) -> timedelta:
         return timedelta(minutes=self.config.inbox.closing_soon_minutes)
+
+
+def identified(context: DeskContext) -> DeskContext:
+    """Once the store is open: the desk acts as the agent its backend says it is (team mode: the
+    hub's name for its token), so that "mine", the claims and the signatures are that agent's,
+    whatever agent_name and agent_id the config holds."""
+    who = context.backend.identity()
+    if who and who != agent_key(context.config):
+        context.config = dataclasses.replace(context.config, agent_id=who, agent_name=who)
+    return context
 
 
 def default_data_dir() -> Path:

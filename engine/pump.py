@@ -78,7 +78,8 @@ class Ingest:
                 log.exception("an event could not be stored: %r", events[0])
                 sentence = (
                     f"An event from WhatsApp could not be stored ({flatten(str(exc), 120) or type(exc).__name__}); "
-                    "its webhook body stays in webhooks.spool and the log has the details."
+                    "its webhook body is kept where the receiver keeps every body (webhooks.spool on a desk, the "
+                    "webhook_inbox table on a hub) and the log has the details."
                 )
                 if sentence not in self._told_errors:  # a storm of the same failure is told once
                     self._told_errors.add(sentence)

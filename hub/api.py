@@ -62,6 +62,8 @@ class Services:
     files: Path
     """Where files posted for sending are kept (they are sent, and resent, from there)."""
     stall_seconds: float = events.STALL_SECONDS
+    share_file: Callable[[str, str, bytes], Awaitable[None]] | None = None
+    """Keeps a posted file where every replica can read it (hub.files); None: one process."""
 
 
 class Refused(Exception):
@@ -251,6 +253,8 @@ def api_app(services: Services) -> web.Application:
         window_open(found)
         path = services.files / key / name
         await asyncio.to_thread(_keep, path, content)
+        if services.share_file is not None:
+            await services.share_file(key, name, content)
         return queued(found, await outbox(request).queue_file(found, path, caption, key=key))
 
     async def react(request: web.Request) -> web.Response:

@@ -33,6 +33,7 @@ from desk.faults import Backoff
 from desk.models import Message, MessageStatus
 from desk.store import Store
 from engine.outbox import NO_LONGER_APPROVED, Outbox
+from hub.files import SharedFiles
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ class Sender:
         *,
         workers: int = WORKERS,
         poll_seconds: float = POLL_SECONDS,
+        files: SharedFiles | None = None,
     ) -> None:
         self._pool = pool
+        self._files = files
         self._outbox = outbox
         self._store: Store = outbox.writer.store
         self._clock = clock
@@ -156,6 +159,8 @@ class Sender:
             if choice is None:
                 await self._set(message, MessageStatus.FAILED, NO_LONGER_APPROVED)
                 return
+        if self._files is not None:
+            message = await self._files.local(message)  # posted to another replica: its copy here
         result = await self._outbox.deliver(conversation, message, choice)
         if result.status is not MessageStatus.SENT:
             log.info("outbox: %s %s: %s", message_id, result.status.value, result.error_text)

@@ -42,6 +42,7 @@ from hub import api
 from hub.agents import PgDirectory
 from hub.applier import Applier
 from hub.events import Presence
+from hub.files import SharedFiles
 from hub.ingest import add_ingest_routes
 from hub.presence_relay import PresenceRelay
 from hub.sender import Sender
@@ -173,7 +174,8 @@ async def run(
             sender.wake()
 
     engine = Engine(context, log.error, deliver=send_now)
-    sender = Sender(pool, engine.outbox, clock)
+    files = SharedFiles(pool, data_dir / "outgoing")
+    sender = Sender(pool, engine.outbox, clock, files=files)
     tasks: list[asyncio.Task[None]] = []
     receiver: Receiver | None = None
     relay: PresenceRelay | None = None
@@ -186,6 +188,7 @@ async def run(
         await relay.start()
         services = api.Services(
             context, engine.writer, PgDirectory(agents_pool), send_now, presence, data_dir / "outgoing",
+            share_file=files.keep,
         )
         app.add_subapp("/api/v1", api.api_app(services))
         if Capability.WEBHOOKS in backend.capabilities:

@@ -66,8 +66,9 @@ def _ready(conninfo: str, limit: float = 60.0) -> None:
 
 
 @contextmanager
-def running_server() -> Iterator[str]:
-    """Start a private server for the block; yields its conninfo (superuser, trust on loopback)."""
+def running_server(max_connections: int = 300) -> Iterator[str]:
+    """Start a private server for the block; yields its conninfo (superuser, trust on loopback).
+    `max_connections`: the bench raises it (each event stream holds a connection of its hub)."""
     from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
     pg_ctl = find_pg_ctl()
@@ -82,7 +83,7 @@ def running_server() -> Iterator[str]:
         server = PostgreSQLExecutor(
             executable=executable, host="127.0.0.1", port=port, datadir=str(root / "data"),
             unixsocketdir=str(root), logfile=str(root / "server.log"), startparams="-w",
-            dbname="wadesk", user=user, postgres_options="-c fsync=on -c max_connections=300",
+            dbname="wadesk", user=user, postgres_options=f"-c fsync=on -c max_connections={max_connections}",
         )
         with server:
             conninfo = f"host=127.0.0.1 port={port} user={user} dbname=postgres"

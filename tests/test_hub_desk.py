@@ -181,3 +181,19 @@ def test_a_resync_reads_everything_again_and_says_so(hub: HubThread, ana: HubSto
     ana.watch(told.append)
     ana._handle(Change(ana._hub_seq, ChangeKind.RESYNC))
     assert any(isinstance(n, Said) and "read again" in n.sentence for n in told)
+
+
+def test_the_desk_acts_as_the_agent_its_token_is(hub: HubThread, tmp_path: Path, monkeypatch, clock: FrozenClock) -> None:
+    """Whatever the config's agent_name and agent_id say: "mine", claims and signatures are the
+    hub's name for the token (engine.context.identified)."""
+    from desk.config import Config, HubConfig, agent_key
+    from engine.context import build, identified
+
+    monkeypatch.setenv("WADESK_HUB_TOKEN", token_of("ana"))
+    config = Config(backend="hub", agent_name="Ana María", hub=HubConfig(url=hub.url))
+    context = build(config, tmp_path / "desk", clock)
+    context.store.open()
+    try:
+        assert agent_key(identified(context).config) == "ana"
+    finally:
+        context.store.close()

@@ -200,7 +200,7 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
 
     try:
         usable_data_dir(data_dir)
-        from engine.context import build
+        from engine.context import build, identified
 
         context = build(config, data_dir)
         from tui.keys import keymap
@@ -211,6 +211,7 @@ def _run(args: argparse.Namespace, config: Config, data_dir: Path) -> int:
             # port must stop the start here, while a sentence on stderr can still be read.
             check_listen(config.webhook.host, config.webhook.port)
         context.store.open()
+        identified(context)
     except (ConfigError, CannotListen, StoreLocked) as exc:
         print(f"wadesk: {exc}", file=sys.stderr)
         return START_FAILED

@@ -52,6 +52,9 @@ class HubBackend(Backend):
                 raise ConfigError(refused_sentence(exc)) from None
         return list(self._numbers)
 
+    def identity(self) -> str | None:
+        return self.store.agent  # the hub's name for this token (GET /me at open)
+
     async def events(self) -> AsyncIterator[Event]:
         await asyncio.Event().wait()  # never: the hub applies WhatsApp's events
         return

@@ -532,7 +532,7 @@ class HubStore(Store):
             self._drafts[conversation_id] = text
         try:
             self._guard(lambda: self.client.save_draft(conversation_id, text))
-        except Offline:
+        except (Offline, Unauthorized):  # refused: the desk says why; the text stays, as offline
             with self._lock:
                 self._unsaved_drafts[conversation_id] = text
             return
@@ -557,8 +557,8 @@ class HubStore(Store):
         self._tabs = ids
         try:
             self._guard(lambda: self.client.save_tabs(ids))
-        except Offline:
-            pass  # kept here for this session; tabs are a convenience, not a record
+        except (Offline, Unauthorized):
+            pass  # kept here for this session (refused: the desk says why); a convenience, not a record
 
     def save_quick_reply(self, shortcut: str, text: str, *, agent: str | None = None) -> QuickReply:
         kept = self._guard(lambda: self.client.save_quick_reply(shortcut, text))

@@ -104,9 +104,9 @@ class Transaction:
         locked.changed = True
         if isinstance(record, records.OutboxUpdate) and record.status is MessageStatus.SENDING:
             locked.sending.add(record.message_id)
-        if not locked.doc.exists or not interpreter.visible(record, result):
+        if (meta := locked.doc.meta) is None or not interpreter.visible(record, result):
             return None, result
-        self.changes.append(events.Pending(ChangeKind.CONVERSATION, record.cid, agent=agent))
+        self.changes.append(events.Pending(ChangeKind.CONVERSATION, record.cid, meta.business_number_id, agent=agent))
         return record.cid, result
 
     def _templates(self, record: records.Templates, agent: str | None) -> None:
