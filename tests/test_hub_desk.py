@@ -107,9 +107,11 @@ def test_a_dropped_connection_catches_up_with_exactly_the_missed_changes_in_orde
     real = bob._handle
 
     def record(item: object) -> None:
+        real(item)  # type: ignore[arg-type]
+        # Counted once handled: one whose handling the drop cut short (its conversation not read
+        # yet) is asked for again from the one before, and that is no repeat.
         if isinstance(item, Change):
             handled.append(item.seq)
-        real(item)  # type: ignore[arg-type]
 
     monkeypatch.setattr(bob, "_handle", record)
     bob.watch(told.append)

@@ -182,7 +182,10 @@ class HubStore(Store):
         self._stopping.set()
         loop, task = self._loop, self._task
         if loop is not None and task is not None:
-            loop.call_soon_threadsafe(task.cancel)
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # its loop closed meanwhile: the follower had ended (a revoked token)
+                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.client.close()
