@@ -16,18 +16,15 @@ import pytest
 
 from backends.hub.client import HubClient
 from backends.hub.store import HubStore
-from backends.mock import MockBackend
 from desk.clock import FrozenClock
 from desk.models import Priority
 from desk.store.contract import Change
-from desk.store.pg import PgStore, migrate
+from desk.store.pg import PgStore
 from engine import Engine
-from engine.context import DeskContext
 from hub.access import Agent
 from hub.api import api_app
 from hub.local import local_services
-from tests.conftest import quiet_config
-from tests.hub_helpers import serving
+from tests.hub_helpers import pg_engine, serving
 from tests.hub_replicas import free_port
 
 AWAY = timedelta(minutes=5)
@@ -49,16 +46,8 @@ async def until(condition, what: str, limit: float = 30.0) -> None:
 
 @pytest.fixture
 def hub(pg_url: str, tmp_path: Path, clock: FrozenClock):
-    migrate.migrate(pg_url)
-    config = quiet_config()
-    backend = MockBackend(config.mock, clock, state_path=None)
-    store = PgStore(pg_url, clock=clock)
-    store.open()
-    store.apply_many(backend.simulation.history())
-    engine = Engine(DeskContext(config, store, backend, clock, tmp_path), tell=lambda sentence: None)
-    yield engine
-    engine.close()
-    store.close()
+    with pg_engine(pg_url, clock, tmp_path) as engine:
+        yield engine
 
 
 def seen(store) -> dict[str, tuple]:

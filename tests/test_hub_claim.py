@@ -11,16 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backends.mock import MockBackend
 from desk.clock import FrozenClock
-from desk.store.pg import PgStore, migrate
 from engine import Engine
-from engine.context import DeskContext
 from hub.access import Agent
 from hub.api import api_app
 from hub.local import local_services
-from tests.conftest import quiet_config
-from tests.hub_helpers import serving
+from tests.hub_helpers import pg_engine, serving
 
 ROUNDS = 100
 
@@ -33,20 +29,8 @@ class ByToken:
 
 @pytest.fixture
 def replicas(pg_url: str, tmp_path: Path, clock: FrozenClock):
-    migrate.migrate(pg_url)
-    config = quiet_config()
-    made = []
-    for name in ("a", "b"):
-        backend = MockBackend(config.mock, clock, state_path=None)
-        store = PgStore(pg_url, clock=clock)
-        store.open()
-        if name == "a":
-            store.apply_many(backend.simulation.history())
-        made.append(Engine(DeskContext(config, store, backend, clock, tmp_path / name), tell=lambda sentence: None))
-    yield made
-    for engine in made:
-        engine.close()
-        engine.context.store.close()
+    with pg_engine(pg_url, clock, tmp_path / "a") as a, pg_engine(pg_url, clock, tmp_path / "b", history=False) as b:
+        yield [a, b]
 
 
 async def test_of_two_claims_at_once_exactly_one_wins_each_time(replicas: list[Engine]) -> None:

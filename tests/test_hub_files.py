@@ -12,29 +12,23 @@ from pathlib import Path
 import httpx
 from psycopg_pool import AsyncConnectionPool
 
-from backends.mock import MockBackend
 from desk.clock import FrozenClock
-from desk.store.pg import PgStore, migrate
 from desk.window import window
-from engine import Engine
-from engine.context import DeskContext
 from hub.api import api_app
 from hub.files import SharedFiles
 from hub.local import local_services
-from tests.conftest import quiet_config
-from tests.hub_helpers import serving
+from tests.hub_helpers import pg_engine, serving
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 
 async def test_a_file_posted_to_one_replica_is_sendable_from_another(pg_url: str, tmp_path: Path, clock: FrozenClock) -> None:
-    migrate.migrate(pg_url)
-    config = quiet_config()
-    backend = MockBackend(config.mock, clock, state_path=None)
-    store = PgStore(pg_url, clock=clock)
-    store.open()
-    store.apply_many(backend.simulation.history())
-    engine = Engine(DeskContext(config, store, backend, clock, tmp_path / "a"), tell=lambda sentence: None)
+    with pg_engine(pg_url, clock, tmp_path / "a") as engine:
+        await sent_from_another_replica(engine, pg_url, tmp_path, clock)
+
+
+async def sent_from_another_replica(engine, pg_url: str, tmp_path: Path, clock: FrozenClock) -> None:
+    store = engine.context.store
     pool = AsyncConnectionPool(pg_url, min_size=1, max_size=2, open=False)
     await pool.open()
     try:
@@ -57,5 +51,3 @@ async def test_a_file_posted_to_one_replica_is_sendable_from_another(pg_url: str
         assert await on_b.local(sendable) is sendable  # here already: as it is
     finally:
         await pool.close()
-        engine.close()
-        store.close()
