@@ -92,8 +92,9 @@ def postmaster(conninfo: str) -> int:
 
     with psycopg.connect(conninfo) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    return int(Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert row is not None
+        # Read while the session lasts: its backend exits with it, and /proc forgets it.
+        return int(Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _processes(root: int) -> Iterator[tuple[Path, list[str]]]:
