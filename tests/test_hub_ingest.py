@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from desk.clock import FrozenClock
@@ -171,3 +172,35 @@ async def test_rows_another_replica_holds_are_skipped_and_a_crash_leaves_them_to
     finally:
         writer.close()
         store.close()
+
+
+def _transactions(pg_url: str) -> int:
+    """How many transactions wrote the inbox's rows (xmin: the inserting transaction's id)."""
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("SELECT count(DISTINCT xmin::text) FROM webhook_inbox").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_bodies_that_arrive_together_are_committed_together(db: str, clock: FrozenClock) -> None:
+    """Group commit: 100 bodies at once are a few transactions, not 100; each still has its row."""
+    bodies = [body_of([inbound(n, f"wamid.{n}")]) for n in range(100)]
+    async with webhook_server(db, clock) as url, httpx.AsyncClient() as client:
+        answers = await asyncio.gather(*(post(client, url, body) for body in bodies))
+        assert answers == [200] * 100
+        assert sorted(raw for _, raw, _ in inbox_rows(db)) == sorted(bodies)
+        assert _transactions(db) < 50
+        again = await asyncio.gather(*(post(client, url, body) for body in [bodies[0], bodies[0], bodies[1]]))
+    assert again == [200] * 3 and len(inbox_rows(db)) == 100
+
+
+async def test_a_group_the_database_refuses_is_500_for_each_body_and_kept_by_none(db: str, clock: FrozenClock) -> None:
+    bodies = [body_of([inbound(n, f"wamid.{n}")]) for n in range(10)]
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE webhook_inbox RENAME TO webhook_inbox_away")
+    async with webhook_server(db, clock) as url, httpx.AsyncClient() as client:
+        assert await asyncio.gather(*(post(client, url, body) for body in bodies)) == [500] * 10
+        with psycopg.connect(db, autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM webhook_inbox_away").fetchone() == (0,)
+            conn.execute("ALTER TABLE webhook_inbox_away RENAME TO webhook_inbox")
+        assert await asyncio.gather(*(post(client, url, body) for body in bodies)) == [200] * 10  # Meta's retries
+    assert sorted(raw for _, raw, _ in inbox_rows(db)) == sorted(bodies)
