@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import orjson
 import psycopg
 from psycopg import conninfo as pq_conninfo
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from desk.store.contract import StoreFault, StoreUnavailable
@@ -60,6 +62,12 @@ def unavailable(conninfo: str, exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(StoreFault("database", None, Path(where(conninfo)), sentence))
 
 
+def configure(conn: psycopg.Connection) -> None:
+    """Documents are read with orjson (several times faster than the standard library's json on
+    a conversation's document, which every write of the conversation reads)."""
+    set_json_loads(orjson.loads, conn)
+
+
 def open_pool(conninfo: str, *, max_size: int) -> ConnectionPool:
     """The store's pool, open, with one connection made (or StoreUnavailable, at once: a first
     connection tells libpq's reason, where the pool would retry until its timeout)."""
@@ -70,7 +78,7 @@ def open_pool(conninfo: str, *, max_size: int) -> ConnectionPool:
     pool = ConnectionPool(
         conninfo, min_size=1, max_size=max_size, open=False, timeout=POOL_TIMEOUT,
         kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "wadesk-store", "autocommit": True},
-        name="wadesk-store",
+        name="wadesk-store", configure=configure,
     )
     try:
         pool.open(wait=True, timeout=CONNECT_TIMEOUT + 5)

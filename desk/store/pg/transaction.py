@@ -67,7 +67,7 @@ class Transaction:
             return
         if create:
             self.conn.execute(
-                "INSERT INTO conversations (id) SELECT unnest(%s::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", (wanted,)
+                "INSERT INTO conversations (id) SELECT unnest(%b::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", (wanted,)
             )
         rows = self.conn.execute(
             "SELECT id, document, summary, in_flight FROM conversations WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
@@ -153,21 +153,28 @@ class Transaction:
     # --- writing back --------------------------------------------------------------------------------
 
     def finish(self) -> list[int]:
-        """Write back what changed, then number the changes (the last step before the commit)."""
+        """Write back what changed, then number the changes (the last step before the commit).
+        A handful of statements whatever the number of conversations (an applier's turn writes
+        dozens: one statement each was one round trip each, and each round trip waits for the
+        GIL behind the hub's event loop)."""
+        rows = _Rows()
         for cid, locked in self.locked.items():
             if locked.changed:
-                self._write(cid, locked)
+                self._write(cid, locked, rows)
             elif not locked.doc.storage.has_data:
-                # A row inserted for a write that changed nothing: no conversation to keep.
-                self.conn.execute("DELETE FROM conversations WHERE id = %s AND document IS NULL", (cid,))
+                rows.empty.append(cid)  # a row inserted for a write that changed nothing
+        rows.write(self.conn)
+        for cid, locked in self.locked.items():
+            if locked.changed and (locked.in_flight or cid in rows.in_flight):
+                self._sending(cid, locked)
         return events.append(self.conn, self.changes, self.now)
 
-    def _write(self, cid: str, locked: Locked) -> None:
+    def _write(self, cid: str, locked: Locked, rows: _Rows) -> None:
         doc = locked.doc
         meta = doc.meta
-        document = _dumps(doc.document())
+        document = orjson.dumps(doc.document()).decode()
         if meta is None:  # statuses waiting for a conversation that has not come yet
-            self.conn.execute("UPDATE conversations SET document = %s WHERE id = %s", (document, cid))
+            rows.documents.append((cid, document))
             return
         previous = locked.summary if not doc.reshaped else None
         summary = summary_after(previous, meta, doc.appended) if previous is not None else None
@@ -176,18 +183,14 @@ class Transaction:
         else:
             summary = summarize(meta, doc.transcript)
             in_flight = rules.in_flight(doc.transcript)
-        self.conn.execute(
-            "UPDATE conversations SET document = %s, summary = %s, waiting = %s, in_flight = %s, "
-            "business_number_id = %s, customer_id = %s WHERE id = %s",
-            (
-                document, _dumps(conversation_to_row(summary)), summary.waiting_since is not None, in_flight,
-                meta.business_number_id, meta.customer.id, cid,
-            ),
-        )
+        rows.conversations.append((
+            cid, document, orjson.dumps(conversation_to_row(summary)).decode(), summary.waiting_since is not None,
+            in_flight, meta.business_number_id, meta.customer.id,
+        ))
+        if in_flight:
+            rows.in_flight.add(cid)
         customer = meta.customer if meta.customer != locked.customer else None
-        search.index(self.conn, cid, customer, doc.appended)
-        if locked.in_flight or in_flight:
-            self._sending(cid, locked)
+        rows.search.extend(search.rows(cid, customer, doc.appended))
 
     def _sending(self, cid: str, locked: Locked) -> None:
         """Who is sending what: this instance claims what it made SENDING; a message that is not
@@ -205,3 +208,36 @@ class Transaction:
                 "ON CONFLICT (conversation_id, message_id) DO UPDATE SET owner = excluded.owner",
                 (cid, mid, self.owner),
             )
+
+
+_CONVERSATIONS = (
+    "UPDATE conversations AS c SET document = u.document::jsonb, summary = u.summary::jsonb, waiting = u.waiting, "
+    "in_flight = u.in_flight, business_number_id = u.business_number_id, customer_id = u.customer_id "
+    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::bool[], %b::bool[], %b::text[], %b::text[]) "
+    "AS u(id, document, summary, waiting, in_flight, business_number_id, customer_id) WHERE c.id = u.id"
+)
+
+
+@dataclass
+class _Rows:
+    """What one transaction writes back, gathered to be written in one statement a table."""
+
+    conversations: list[tuple[str, str, str, bool, bool, str, str]] = field(default_factory=list)
+    documents: list[tuple[str, str]] = field(default_factory=list)
+    """Rows of statuses waiting for their conversation: the document alone."""
+    empty: list[str] = field(default_factory=list)
+    search: list[search.Row] = field(default_factory=list)
+    in_flight: set[str] = field(default_factory=set)
+
+    def write(self, conn: psycopg.Connection) -> None:
+        if self.conversations:
+            conn.execute(_CONVERSATIONS, [list(column) for column in zip(*self.conversations, strict=True)])
+        if self.documents:
+            conn.execute(
+                "UPDATE conversations AS c SET document = u.document::jsonb "
+                "FROM unnest(%b::text[], %b::text[]) AS u(id, document) WHERE c.id = u.id",
+                [list(column) for column in zip(*self.documents, strict=True)],
+            )
+        if self.empty:
+            conn.execute("DELETE FROM conversations WHERE id = ANY(%s) AND document IS NULL", (self.empty,))
+        search.put(conn, self.search)
