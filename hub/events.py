@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,6 +103,18 @@ def _frame(event: str, data: dict[str, Any], seq: int | None = None) -> bytes:
     return f"{head}event: {event}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
 
 
+@functools.lru_cache(maxsize=4096)
+def _change_frame(change: Change) -> bytes:
+    """A change's frame, encoded once for every client that follows it (the tail hands them all
+    the same Change)."""
+    return _frame("change", change_to_json(change), change.seq)
+
+
+WRITE_MOST = 256
+"""Frames one socket write takes at most: a client catching up, or one behind a burst of changes,
+gets what waits in its queue in one write instead of one write a frame."""
+
+
 def _business_number(store: Store, change: Change) -> str | None:
     if change.business_number_id is not None or change.conversation_id is None:
         return change.business_number_id
@@ -117,9 +130,9 @@ async def stream(
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_size)
     dropped = asyncio.Event()
 
-    async def put(event: str, data: dict[str, Any], seq: int | None = None) -> None:
+    async def put(frame: bytes) -> None:
         try:
-            await asyncio.wait_for(queue.put(_frame(event, data, seq)), stall_seconds)
+            await asyncio.wait_for(queue.put(frame), stall_seconds)
         except TimeoutError:
             dropped.set()
             # The writer is stuck in a write the client will never read: only closing the
@@ -135,9 +148,9 @@ async def stream(
     async def follow() -> None:
         async for change in store.changes(after):
             if change.kind is ChangeKind.RESYNC:
-                await put("resync", {"seq": change.seq})
+                await put(_frame("resync", {"seq": change.seq}))
             elif access.number(_business_number(store, change)):
-                await put("change", change_to_json(change), change.seq)
+                await put(_change_frame(change))
             if dropped.is_set():
                 return
 
@@ -152,8 +165,11 @@ async def stream(
                 if frame not in done:
                     frame.cancel()
                     break
+                frames = [frame.result()]
+                while len(frames) < WRITE_MOST and not queue.empty():
+                    frames.append(queue.get_nowait())
                 try:
-                    await sse.write(frame.result())
+                    await sse.write(b"".join(frames))
                 except (ConnectionError, ClientConnectionResetError):
                     break  # the client went away, or was dropped: it resumes from its last id
             if dropped.is_set():
