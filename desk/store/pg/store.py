@@ -31,7 +31,7 @@ from desk.store.document import ConversationDocument
 from desk.store.pg import events, library, migrate, owners, search
 from desk.store.pg.connect import open_pool, unavailable
 from desk.store.pg.tail import Tails
-from desk.store.pg.transaction import Transaction
+from desk.store.pg.transaction import Transaction, loads
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class PgStore(Store):
 
     def _document(self, conversation_id: str) -> ConversationDocument:
         row = self._read(lambda c: c.execute("SELECT document FROM conversations WHERE id = %s", (conversation_id,)).fetchone())
-        return ConversationDocument(conversation_id, row[0] if row else None)
+        return ConversationDocument(conversation_id, loads(row[0]) if row else None)
 
     def messages(self, conversation_id: str) -> list[Message]:
         return list(self._document(conversation_id).transcript)
@@ -176,7 +176,7 @@ class PgStore(Store):
     def queued(self) -> list[Message]:
         rows = self._read(lambda c: c.execute("SELECT id, document FROM conversations WHERE in_flight ORDER BY id").fetchall())
         found = [
-            m for cid, document in rows for m in ConversationDocument(cid, document).transcript
+            m for cid, document in rows for m in ConversationDocument(cid, loads(document)).transcript
             if m.direction is Direction.OUTBOUND and m.status is MessageStatus.QUEUED
         ]
         return sorted(found, key=lambda m: m.timestamp)

@@ -26,6 +26,11 @@ from desk.store.pg import events, search
 from desk.summary import summarize, summary_after
 
 
+def loads(document: bytes | None) -> dict[str, Any] | None:
+    """A conversation's document as its row holds it (orjson's bytes: 0007_documents_bytes.sql)."""
+    return None if document is None else orjson.loads(document)
+
+
 def _dumps(value: object) -> Jsonb:
     return Jsonb(value, dumps=lambda v: orjson.dumps(v).decode())
 
@@ -74,7 +79,7 @@ class Transaction:
             (wanted,),
         ).fetchall()
         for cid, document, summary, in_flight in rows:
-            doc = ConversationDocument(cid, document)
+            doc = ConversationDocument(cid, loads(document))
             self.locked[cid] = Locked(
                 doc, conversation_from_row(summary) if summary else None, bool(in_flight),
                 doc.meta.customer if doc.meta else None,
@@ -172,7 +177,7 @@ class Transaction:
     def _write(self, cid: str, locked: Locked, rows: _Rows) -> None:
         doc = locked.doc
         meta = doc.meta
-        document = orjson.dumps(doc.document()).decode()
+        document = orjson.dumps(doc.document())
         if meta is None:  # statuses waiting for a conversation that has not come yet
             rows.documents.append((cid, document))
             return
@@ -211,9 +216,9 @@ class Transaction:
 
 
 _CONVERSATIONS = (
-    "UPDATE conversations AS c SET document = u.document::jsonb, summary = u.summary::jsonb, waiting = u.waiting, "
+    "UPDATE conversations AS c SET document = u.document, summary = u.summary::jsonb, waiting = u.waiting, "
     "in_flight = u.in_flight, business_number_id = u.business_number_id, customer_id = u.customer_id "
-    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::bool[], %b::bool[], %b::text[], %b::text[]) "
+    "FROM unnest(%b::text[], %b::bytea[], %b::text[], %b::bool[], %b::bool[], %b::text[], %b::text[]) "
     "AS u(id, document, summary, waiting, in_flight, business_number_id, customer_id) WHERE c.id = u.id"
 )
 
@@ -222,8 +227,8 @@ _CONVERSATIONS = (
 class _Rows:
     """What one transaction writes back, gathered to be written in one statement a table."""
 
-    conversations: list[tuple[str, str, str, bool, bool, str, str]] = field(default_factory=list)
-    documents: list[tuple[str, str]] = field(default_factory=list)
+    conversations: list[tuple[str, bytes, str, bool, bool, str, str]] = field(default_factory=list)
+    documents: list[tuple[str, bytes]] = field(default_factory=list)
     """Rows of statuses waiting for their conversation: the document alone."""
     empty: list[str] = field(default_factory=list)
     search: list[search.Row] = field(default_factory=list)
@@ -234,8 +239,8 @@ class _Rows:
             conn.execute(_CONVERSATIONS, [list(column) for column in zip(*self.conversations, strict=True)])
         if self.documents:
             conn.execute(
-                "UPDATE conversations AS c SET document = u.document::jsonb "
-                "FROM unnest(%b::text[], %b::text[]) AS u(id, document) WHERE c.id = u.id",
+                "UPDATE conversations AS c SET document = u.document "
+                "FROM unnest(%b::text[], %b::bytea[]) AS u(id, document) WHERE c.id = u.id",
                 [list(column) for column in zip(*self.documents, strict=True)],
             )
         if self.empty:
