@@ -83,7 +83,9 @@ def language_after(current: str | None, new_text: str) -> str | None:
     moved to it). A short or unsure text never undoes it, nor does one in no language (emoji,
     numbers): a language, once known, is never lost.
     """
-    guess = _guess(new_text)
+    # A text too short to change a decided language is not read by the model at all: it is most
+    # of a chat, and the model is most of a customer message's cost on the write path.
+    guess = _guess(new_text, MIN_LETTERS if current is None else SWITCH_LETTERS)
     if guess is None or guess.confidence < CONFIDENCE or guess.language == current:
         return current
     if current is None:
@@ -98,10 +100,11 @@ _NOTES = re.compile(r"^(?:\s*\[[^\]\n]{0,200}\])+")
 backends/cloud/webhook/messages.py): our English words, not the customer's."""
 
 
-def _guess(texts: str | Iterable[str]) -> Guess | None:
+def _guess(texts: str | Iterable[str], least: int = MIN_LETTERS) -> Guess | None:
+    """None for a text of fewer than `least` letters."""
     text = _bounded([texts] if isinstance(texts, str) else texts)
     letters = sum(1 for char in text if char.isalpha())
-    if letters < MIN_LETTERS:
+    if letters < least:
         return None
     language, confidence = _identifier().classify(text)
     return Guess(str(language), float(confidence), letters)

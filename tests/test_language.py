@@ -90,6 +90,21 @@ def test_language_after(current: str | None, text: str, after: str | None):
     assert language_after(current, text) == after
 
 
+def test_a_text_too_short_to_move_a_decided_language_is_not_read_by_the_model(monkeypatch):
+    read: list[str] = []
+    model = language._identifier()
+
+    class Counting:
+        def classify(self, text: str) -> tuple[str, float]:
+            read.append(text)
+            return model.classify(text)
+
+    monkeypatch.setattr(language, "_identifier", Counting)
+    assert language_after("es", "merci beaucoup") == "es"
+    assert read == []
+    assert language_after(None, "merci beaucoup") == "fr" and read == ["merci beaucoup"]
+
+
 # --- hostile input ----------------------------------------------------------------------------
 
 
