@@ -44,7 +44,7 @@ last event: nothing to catch up): its RSS, and every PostgreSQL process's PSS (e
 database connection of its own, LISTENing: hub/events.py -> PgStore.changes).
 
     python bench/team.py [--rates 1000,1500] [--seconds 60] [--clients 20] [--runs 5] [--quick]
-                         [--profile DIR]   (py-spy record of replica a during the fastest blast)
+                         [--profile DIR]   (py-spy record of replica a during the fastest blast: what holds the GIL)
 
 Aims (issue 9): 1,000 webhooks/s sustained for 60 s, commit->event p99 <= 100 ms on every client,
 a client that missed 10,000 events caught up in <= 2 s. Only 127.0.0.1 is used. --sizes is
@@ -186,7 +186,7 @@ async def blast(rate: float, seconds: float, seed: int, replicas: list[Replica],
     if args.profile is not None and rate == max(args.rates):
         args.profile.mkdir(parents=True, exist_ok=True)
         spy = subprocess.Popen([str(PY_SPY), "record", "--pid", str(replicas[0].process.pid), "--rate", "50",
-                                "--duration", str(int(min(seconds, 30))), "--format", "raw", "--nonblocking",
+                                "--duration", str(int(min(seconds, 30))), "--format", "raw", "--nonblocking", "--gil",
                                 "-o", str(args.profile / f"replica-a-{rate:.0f}.txt")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bell = Doorbell(conn.info.dsn)
