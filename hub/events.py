@@ -132,6 +132,11 @@ async def stream(
 
     async def put(frame: bytes) -> None:
         try:
+            queue.put_nowait(frame)  # the usual case, without a timer and a task a frame
+            return
+        except asyncio.QueueFull:
+            pass
+        try:
             await asyncio.wait_for(queue.put(frame), stall_seconds)
         except TimeoutError:
             dropped.set()
@@ -160,12 +165,14 @@ async def stream(
         stop = asyncio.create_task(dropped.wait())
         try:
             while sse.is_connected() and not dropped.is_set():
-                frame = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({frame, stop, follower}, return_when=asyncio.FIRST_COMPLETED)
-                if frame not in done:
-                    frame.cancel()
-                    break
-                frames = [frame.result()]
+                frames = []
+                if queue.empty():
+                    frame = asyncio.create_task(queue.get())
+                    done, _ = await asyncio.wait({frame, stop, follower}, return_when=asyncio.FIRST_COMPLETED)
+                    if frame not in done:
+                        frame.cancel()
+                        break
+                    frames.append(frame.result())
                 while len(frames) < WRITE_MOST and not queue.empty():
                     frames.append(queue.get_nowait())
                 try:
