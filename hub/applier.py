@@ -37,7 +37,13 @@ from hub.turns import run_turns
 log = logging.getLogger(__name__)
 
 BATCH = 64
-"""Rows one turn claims: one store transaction per event, one inbox commit per turn."""
+"""Rows one turn claims: one store transaction and one inbox commit per turn."""
+LANES = 2
+"""Turns one replica has under way at once: while one turn's events are being applied (the
+store's writer thread), the other claims, parses and marks its rows (round trips on the event
+loop). Rows are claimed SKIP LOCKED, so the lanes never take the same ones, and applying in any
+order is what the store already allows (replicas apply at the same time: it is idempotent by
+WhatsApp's ids, statuses only move forward)."""
 TEMPLATE_FIELD = b"message_template_status_update"
 POLL_SECONDS = 5.0
 """The safety net under the doorbell."""
@@ -59,6 +65,7 @@ class Applier:
         *,
         unknown_template: Callable[[], None] = lambda: None,
         batch: int = BATCH,
+        lanes: int = LANES,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         """`unknown_template()`: a status webhook named a template the store does not have (the
@@ -70,6 +77,7 @@ class Applier:
         self._clock = clock
         self._unknown_template = unknown_template
         self._batch = batch
+        self._lanes = lanes
         self._poll = poll_seconds
         self._bell = asyncio.Event()
 
@@ -85,8 +93,15 @@ class Applier:
             listening.cancel()
 
     async def _drain(self) -> None:
-        while await self.apply_batch():
-            pass
+        async def lane() -> None:
+            while await self.apply_batch():
+                pass
+
+        # Each lane runs until the inbox is empty or its own error; then the first error is the turn's.
+        ended = await asyncio.gather(*(lane() for _ in range(self._lanes)), return_exceptions=True)
+        for outcome in ended:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def apply_batch(self) -> int:
         """One turn: the number of inbox rows applied (0: none were free)."""
