@@ -33,9 +33,9 @@ from engine.context import DeskContext
 from hub.api import api_app
 from tests.conftest import find_conversation, make_context
 from tests.hub_desk_helpers import HubThread, token_of
+from tests.test_flows import open_conversation
 from tests.test_hub_desk import open_conversation_id
 from tests.test_hub_desk_tui import line, until
-from tests.test_flows import open_conversation
 from tests.test_snapshots import SIZES, is_open
 from tui.app import WadeskApp
 from tui.messages import ConversationsChanged
