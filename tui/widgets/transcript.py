@@ -149,11 +149,14 @@ class Transcript(ScrollView, can_focus=True):
             self._chosen = self.messages[index].id
             self._mark(scroll=True)
 
-    def on_focus(self) -> None:
-        self._mark(scroll=self._chosen is None)
-
-    def on_blur(self) -> None:
-        self._mark()
+    def watch_has_focus(self, has_focus: bool) -> None:
+        """The cursor is drawn as `has_focus` now is. Not in on_focus/on_blur: those run before
+        Textual's own handlers set `has_focus`, so a blur left the cursor drawn until the next
+        `show` (in team mode the transcript arrives after the screen opens, and whether the
+        cursor stayed then depended on whether it arrived before or after the composer took the
+        focus from the transcript, which the screen's auto-focus gives it for a moment)."""
+        super().watch_has_focus(has_focus)
+        self._mark(scroll=has_focus and self._chosen is None)
 
     def _mark(self, *, scroll: bool = False) -> None:
         """Draw the cursor where it is now (only the messages it left and reached are rendered
