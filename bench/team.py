@@ -40,8 +40,8 @@ still connected); time until it holds the last event; --runs runs, alternately o
 with this bench's raw reader and with the desk's own HubClient.events (httpx-sse).
 
 Memory: a third replica, fresh, with 0 then --idle (e.g. 100,500) idle event streams (from the
-last event: nothing to catch up): its RSS, and every PostgreSQL process's PSS (each stream holds a
-database connection of its own, LISTENing: hub/events.py -> PgStore.changes).
+last event: nothing to catch up): its RSS, and every PostgreSQL process's PSS (a stream holds no
+connection of its own: one listening connection a replica, desk/store/pg/tail.py).
 
     python bench/team.py [--rates 1000,1500] [--seconds 60] [--clients 20] [--runs 5] [--quick]
                          [--profile DIR]   (py-spy record of replica a during the fastest blast: what holds the GIL)
