@@ -14,8 +14,9 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -289,20 +290,13 @@ def api_app(services: Services) -> web.Application:
 
     async def status(request: web.Request) -> web.Response:
         found, doc = conversation_of(request), await body(request)
-        try:
-            new = ConversationStatus(doc.get("status"))
-        except ValueError:
-            raise ValueError(f"status must be one of {', '.join(s.value for s in ConversationStatus)}.") from None
+        new = _member(ConversationStatus, doc.get("status"), "status")
         await writer(request).set_status(found.id, new, _time(doc.get("until"), "until"))
         return web.json_response({})
 
     async def priority(request: web.Request) -> web.Response:
         found, doc = conversation_of(request), await body(request)
-        try:
-            new = Priority(doc.get("priority"))
-        except ValueError:
-            raise ValueError(f"priority must be one of {', '.join(p.value for p in Priority)}.") from None
-        await writer(request).set_priority(found.id, new)
+        await writer(request).set_priority(found.id, _member(Priority, doc.get("priority"), "priority"))
         return web.json_response({})
 
     async def labels(request: web.Request) -> web.Response:
@@ -396,6 +390,17 @@ def api_app(services: Services) -> web.Application:
     app.router.add_put("/tabs", save_tabs)
     app.router.add_get("/events", stream)
     return app
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _member(kind: type[E], value: object, name: str) -> E:
+    """`value` as one of `kind`'s values, or the sentence listing them (a 422)."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{name} must be one of {', '.join(str(m.value) for m in kind)}.") from None
 
 
 def _time(value: object, name: str) -> datetime | None:
