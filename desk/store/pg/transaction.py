@@ -169,9 +169,6 @@ class Transaction:
             elif not locked.doc.storage.has_data:
                 rows.empty.append(cid)  # a row inserted for a write that changed nothing
         rows.write(self.conn)
-        for cid, locked in self.locked.items():
-            if locked.changed and (locked.in_flight or cid in rows.in_flight):
-                self._sending(cid, locked)
         return events.append(self.conn, self.changes, self.now)
 
     def _write(self, cid: str, locked: Locked, rows: _Rows) -> None:
@@ -192,10 +189,10 @@ class Transaction:
             cid, document, orjson.dumps(conversation_to_row(summary)).decode(), summary.waiting_since is not None,
             in_flight, meta.business_number_id, meta.customer.id,
         ))
-        if in_flight:
-            rows.in_flight.add(cid)
         customer = meta.customer if meta.customer != locked.customer else None
         rows.search.extend(search.rows(cid, customer, doc.appended))
+        if locked.in_flight or in_flight:
+            self._sending(cid, locked)  # rarely any: one statement a conversation does
 
     def _sending(self, cid: str, locked: Locked) -> None:
         """Who is sending what: this instance claims what it made SENDING; a message that is not
@@ -232,7 +229,6 @@ class _Rows:
     """Rows of statuses waiting for their conversation: the document alone."""
     empty: list[str] = field(default_factory=list)
     search: list[search.Row] = field(default_factory=list)
-    in_flight: set[str] = field(default_factory=set)
 
     def write(self, conn: psycopg.Connection) -> None:
         if self.conversations:
