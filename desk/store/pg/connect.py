@@ -5,7 +5,9 @@ conninfo may hold one, and libpq's own messages are passed through with it taken
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psycopg
@@ -60,6 +62,12 @@ def unavailable(conninfo: str, exc: BaseException) -> StoreUnavailable:
     )
     log.error("%s", sentence)
     return StoreUnavailable(StoreFault("database", None, Path(where(conninfo)), sentence))
+
+
+def columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows as one list a column: the parameters of an `unnest(%b::text[], ...)`, which writes
+    many rows in one statement (one round trip, where a statement a row was one each)."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def configure(conn: psycopg.Connection) -> None:

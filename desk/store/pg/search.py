@@ -22,12 +22,13 @@ from desk import search as find
 from desk.codec import ts_from_doc, ts_to_doc
 from desk.models import Customer, Message
 from desk.store.contract import SearchHit
+from desk.store.pg.connect import columns
 
 CUSTOMER = ""
 """The message id of a conversation's customer row."""
 _PUT = (
     "INSERT INTO search_texts (conversation_id, message_id, at, text, words) "
-    "SELECT c, m, a, t, array_to_tsvector(string_to_array(w, E'\\x1f')) "
+    "SELECT c, m, a, t, array_to_tsvector(string_to_array(w, %s)) "
     "FROM unnest(%b::text[], %b::text[], %b::float8[], %b::text[], %b::text[]) AS u(c, m, a, t, w) "
     "ON CONFLICT (conversation_id, message_id) DO UPDATE SET at = excluded.at, text = excluded.text, words = excluded.words"
 )
@@ -61,7 +62,7 @@ def put(conn: psycopg.Connection, found: Sequence[Row]) -> None:
     last row; one INSERT may not update a row twice)."""
     last = list({(row[0], row[1]): row for row in found}.values())
     if last:
-        conn.execute(_PUT, [list(column) for column in zip(*last, strict=True)])
+        conn.execute(_PUT, [_SEPARATOR, *columns(last)])
 
 
 def _query(terms: Sequence[str]) -> str:

@@ -23,6 +23,7 @@ from desk.store import interpreter, records, rules
 from desk.store.contract import ChangeKind
 from desk.store.document import ConversationDocument
 from desk.store.pg import events, search
+from desk.store.pg.connect import columns
 from desk.summary import summarize, summary_after
 
 
@@ -232,12 +233,12 @@ class _Rows:
 
     def write(self, conn: psycopg.Connection) -> None:
         if self.conversations:
-            conn.execute(_CONVERSATIONS, [list(column) for column in zip(*self.conversations, strict=True)])
+            conn.execute(_CONVERSATIONS, columns(self.conversations))
         if self.documents:
             conn.execute(
                 "UPDATE conversations AS c SET document = u.document "
                 "FROM unnest(%b::text[], %b::bytea[]) AS u(id, document) WHERE c.id = u.id",
-                [list(column) for column in zip(*self.documents, strict=True)],
+                columns(self.documents),
             )
         if self.empty:
             conn.execute("DELETE FROM conversations WHERE id = ANY(%s) AND document IS NULL", (self.empty,))
